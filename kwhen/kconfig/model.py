@@ -1,0 +1,111 @@
+"""The Kconfig model of one architecture, as data.
+
+`kwhen.kconfig.translate` builds it from a tree with kconfiglib; the cache
+stores it; `kwhen.logic.solver.ConfigSpace` answers questions with it. This
+module imports neither kconfiglib nor a SAT solver, so a warm query that finds
+the model in the cache never pays for them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from kwhen.logic.cnf import pack_clauses, unpack_clauses
+from kwhen.logic.formula import Formula, conj, disj, neg, var
+
+BOOL_TYPES = ("bool", "tristate")
+
+
+@dataclass
+class SymbolInfo:
+    """What kwhen needs to know of a Kconfig symbol."""
+    type: str                      # bool, tristate, string, int, hex, unknown
+    prompt: bool = False           # has a prompt somewhere (the user can set it)
+    locations: list = field(default_factory=list)  # ["file:line", ...]
+
+
+@dataclass
+class KconfigModel:
+    """Symbols and constraints of one architecture.
+
+    `clauses` are over `var_names` (DIMACS numbering: var_names[0] is a
+    placeholder, var_names[i] names variable i, None for auxiliary ones).
+    `base` maps each bool/tristate symbol to "y", "m" or "n" in the base
+    configuration named `base_name` (the arch's defconfig).
+    `free` maps free propositions (macro results kwhen did not execute,
+    comparisons of string/int symbols) to a human explanation.
+    """
+    arch: str
+    srcarch: str
+    symbols: dict[str, SymbolInfo]
+    var_names: list
+    clauses: list
+    base_name: str = ""
+    base: dict[str, str] = field(default_factory=dict)
+    free: dict[str, str] = field(default_factory=dict)
+    notes: list = field(default_factory=list)   # over-approximations made
+
+    def symbol_value_formula(self, name: str, value: str) -> Formula:
+        """The formula for `name` having `value` (y, m or n)."""
+        info = self.symbols.get(name)
+        if info is None:
+            return var(name) if value == "y" else neg(var(name)) if value == "n" else conj()
+        if info.type == "tristate":
+            y, m = var(name), var(name + "=m")
+            return {"y": y, "m": m, "n": conj(neg(y), neg(m))}[value]
+        return var(name) if value == "y" else neg(var(name))
+
+    def enabled(self, name: str) -> Formula:
+        """Formula for `name` != n (built in or as a module)."""
+        info = self.symbols.get(name)
+        if info is not None and info.type == "tristate":
+            return disj(var(name), var(name + "=m"))
+        return var(name)
+
+    def to_bytes(self) -> bytes:
+        header = json.dumps({
+            "arch": self.arch, "srcarch": self.srcarch,
+            "symbols": {n: [s.type, s.prompt, s.locations] for n, s in self.symbols.items()},
+            "var_names": self.var_names, "base_name": self.base_name,
+            "base": self.base, "free": self.free, "notes": self.notes,
+        }).encode()
+        return len(header).to_bytes(8, "little") + header + pack_clauses(self.clauses)
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> "KconfigModel":
+        size = int.from_bytes(blob[:8], "little")
+        meta = json.loads(blob[8:8 + size])
+        return cls(
+            arch=meta["arch"], srcarch=meta["srcarch"],
+            symbols={n: SymbolInfo(t, p, loc) for n, (t, p, loc) in meta["symbols"].items()},
+            var_names=meta["var_names"], clauses=unpack_clauses(blob[8 + size:]),
+            base_name=meta["base_name"], base=meta["base"], free=meta["free"],
+            notes=meta["notes"],
+        )
+
+
+def assignment_of_values(model: KconfigModel, values: dict[str, str]) -> dict[str, bool]:
+    """Variable assignment (name -> bool) for symbol values (name -> y/m/n)."""
+    out = {}
+    for name, value in values.items():
+        info = model.symbols.get(name)
+        out[name] = value == "y"
+        if info is not None and info.type == "tristate":
+            out[name + "=m"] = value == "m"
+    return out
+
+
+def values_of_assignment(model: KconfigModel, assignment: dict[str, bool]) -> dict[str, str]:
+    """Symbol values (y/m/n) for every bool/tristate symbol in `assignment`."""
+    out = {}
+    for name, info in model.symbols.items():
+        if info.type not in BOOL_TYPES or name not in assignment:
+            continue
+        if assignment[name]:
+            out[name] = "y"
+        elif info.type == "tristate" and assignment.get(name + "=m"):
+            out[name] = "m"
+        else:
+            out[name] = "n"
+    return out

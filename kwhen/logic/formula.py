@@ -1,0 +1,284 @@
+"""Propositional formulas over configuration variables.
+
+Every layer of kwhen (Kconfig, Kbuild, the preprocessor) speaks this one
+language, so a line's presence condition is simply the conjunction of what
+each layer says.
+
+Variables are named after Kconfig symbols, as the C preprocessor sees them:
+
+- ``FOO``    bool symbol FOO is y, or tristate FOO is y (CONFIG_FOO defined)
+- ``FOO=m``  tristate FOO is m (CONFIG_FOO_MODULE defined)
+- anything else (``GCC_VERSION>=90100``, ``?make:arch/x86/Makefile:12``) is a
+  free proposition that no Kconfig rule constrains.
+
+Formulas are hash-consed: building the same formula twice gives the same
+object, so ``is`` and ``==`` agree and formulas make cheap dictionary keys.
+Construction simplifies as it goes (constants, duplicates, ``x && !x``), which
+keeps the conditions of a whole kernel tree small without a separate pass.
+
+This is written by hand rather than taken from pysat.formula because kwhen
+needs stable, readable rendering, substitution and serialisation of millions
+of small formulas, and pysat's formula objects live in a global pool that is
+tied to one variable numbering.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable, Mapping
+
+__all__ = [
+    "Formula", "TRUE", "FALSE", "var", "conj", "disj", "neg", "implies",
+    "iff", "from_data",
+]
+
+# Binding strength of the rendered operators, for parentheses.
+_PRECEDENCE = {"or": 1, "and": 2, "not": 3, "var": 4, "const": 4}
+
+
+class Formula:
+    """An immutable, interned propositional formula.
+
+    ``op`` is one of "const", "var", "not", "and", "or". Build formulas with
+    the module functions (`var`, `conj`, `disj`, `neg`) or the operators
+    ``&``, ``|`` and ``~``; never call the constructor.
+    """
+
+    __slots__ = ("op", "args", "name", "_key", "_vars", "__weakref__")
+
+    _interned: dict = {}
+
+    def __init__(self, op: str, args: tuple, name):
+        self.op = op
+        self.args = args
+        self.name = name
+        self._key = None
+        self._vars = None
+
+    @classmethod
+    def _make(cls, op: str, args: tuple = (), name=None) -> "Formula":
+        key = (op, args, name)
+        found = cls._interned.get(key)
+        if found is None:
+            found = cls(op, args, name)
+            cls._interned[key] = found
+        return found
+
+    # Identity is structural equality thanks to interning.
+    def __eq__(self, other):
+        return self is other
+
+    def __hash__(self):
+        return id(self)
+
+    def __and__(self, other: "Formula") -> "Formula":
+        return conj(self, other)
+
+    def __or__(self, other: "Formula") -> "Formula":
+        return disj(self, other)
+
+    def __invert__(self) -> "Formula":
+        return neg(self)
+
+    def __bool__(self):
+        raise TypeError("a Formula has no truth value; compare with TRUE/FALSE")
+
+    def __repr__(self):
+        return f"Formula({self})"
+
+    def __str__(self):
+        return self.render()
+
+    @property
+    def sort_key(self) -> tuple:
+        """A stable key that orders operands the same way in every run:
+        variables first (``A``, ``!A``, ``B``), then compound operands."""
+        if self._key is None:
+            if self.op == "var":
+                self._key = (0, self.name, 0)
+            elif self.op == "not" and self.args[0].op == "var":
+                self._key = (0, self.args[0].name, 1)
+            else:
+                self._key = (1, self.render(), 0)
+        return self._key
+
+    def variables(self) -> frozenset:
+        """The names of the variables that occur in this formula."""
+        if self._vars is None:
+            if self.op == "var":
+                self._vars = frozenset((self.name,))
+            elif self.op == "const":
+                self._vars = frozenset()
+            else:
+                self._vars = frozenset().union(*(a.variables() for a in self.args))
+        return self._vars
+
+    def is_const(self) -> bool:
+        return self.op == "const"
+
+    def evaluate(self, assignment: Mapping[str, bool], default: bool | None = None) -> bool:
+        """The truth value under `assignment` (name -> bool).
+
+        A variable missing from `assignment` takes `default`; with no
+        default, a missing variable raises KeyError.
+        """
+        op = self.op
+        if op == "const":
+            return self.name
+        if op == "var":
+            if default is None:
+                return assignment[self.name]
+            return assignment.get(self.name, default)
+        if op == "not":
+            return not self.args[0].evaluate(assignment, default)
+        if op == "and":
+            return all(a.evaluate(assignment, default) for a in self.args)
+        return any(a.evaluate(assignment, default) for a in self.args)
+
+    def substitute(self, mapping: Mapping[str, "Formula"] | Callable[[str], "Formula | None"]) -> "Formula":
+        """Replace variables by formulas; unmapped variables stay."""
+        lookup = mapping if callable(mapping) else mapping.get
+        memo: dict = {}
+
+        def walk(f: Formula) -> Formula:
+            done = memo.get(f)
+            if done is not None:
+                return done
+            if f.op == "var":
+                out = lookup(f.name)
+                if out is None:
+                    out = f
+            elif f.op == "const":
+                out = f
+            elif f.op == "not":
+                out = neg(walk(f.args[0]))
+            elif f.op == "and":
+                out = conj(*(walk(a) for a in f.args))
+            else:
+                out = disj(*(walk(a) for a in f.args))
+            memo[f] = out
+            return out
+
+        return walk(self)
+
+    def render(self, names: Callable[[str], str] | None = None) -> str:
+        """Kconfig-style text: ``SMP && !(X86_64 || FOO=m)``.
+
+        `names` may rewrite how a variable is shown (for example to show a
+        tristate's y-variable as ``FOO=y``).
+        """
+        op = self.op
+        if op == "const":
+            return "y" if self.name else "n"
+        if op == "var":
+            return names(self.name) if names else self.name
+        if op == "not":
+            inner = self.args[0]
+            text = inner.render(names)
+            if inner.op in ("and", "or"):
+                text = f"({text})"
+            return "!" + text
+        joiner = " && " if op == "and" else " || "
+        parts = []
+        for a in self.args:
+            text = a.render(names)
+            if _PRECEDENCE[a.op] < _PRECEDENCE[op]:
+                text = f"({text})"
+            parts.append(text)
+        return joiner.join(parts)
+
+    def to_data(self):
+        """A JSON-compatible nested list; `from_data` reverses it."""
+        op = self.op
+        if op == "const":
+            return self.name
+        if op == "var":
+            return self.name
+        return [op] + [a.to_data() for a in self.args]
+
+    def literals_of_conjunction(self) -> tuple:
+        """The conjuncts if this is an And, else (self,)."""
+        return self.args if self.op == "and" else (self,)
+
+
+TRUE = Formula._make("const", (), True)
+FALSE = Formula._make("const", (), False)
+
+
+def var(name: str) -> Formula:
+    return Formula._make("var", (), name)
+
+
+def neg(f: Formula) -> Formula:
+    if f is TRUE:
+        return FALSE
+    if f is FALSE:
+        return TRUE
+    if f.op == "not":
+        return f.args[0]
+    return Formula._make("not", (f,))
+
+
+def _junction(op: str, unit: Formula, zero: Formula, operands: Iterable[Formula]) -> Formula:
+    seen: dict = {}
+    for f in operands:
+        if f is unit:
+            continue
+        if f is zero:
+            return zero
+        children = f.args if f.op == op else (f,)
+        for c in children:
+            seen[c] = None
+    if not seen:
+        return unit
+    for c in seen:
+        if (c.args[0] if c.op == "not" else neg(c)) in seen:
+            return zero
+    if len(seen) == 1:
+        return next(iter(seen))
+    args = tuple(sorted(seen, key=lambda f: f.sort_key))
+    return Formula._make(op, args)
+
+
+def conj(*operands: Formula) -> Formula:
+    return _junction("and", TRUE, FALSE, operands)
+
+
+def disj(*operands: Formula) -> Formula:
+    return _junction("or", FALSE, TRUE, operands)
+
+
+def conj_all(operands: Iterable[Formula]) -> Formula:
+    return _junction("and", TRUE, FALSE, operands)
+
+
+def disj_all(operands: Iterable[Formula]) -> Formula:
+    return _junction("or", FALSE, TRUE, operands)
+
+
+def implies(a: Formula, b: Formula) -> Formula:
+    return disj(neg(a), b)
+
+
+def iff(a: Formula, b: Formula) -> Formula:
+    if a is b:
+        return TRUE
+    return conj(disj(neg(a), b), disj(a, neg(b)))
+
+
+def from_data(data) -> Formula:
+    """Rebuild a formula from `Formula.to_data` output."""
+    if data is True:
+        return TRUE
+    if data is False:
+        return FALSE
+    if isinstance(data, str):
+        return var(data)
+    op, *args = data
+    children = [from_data(a) for a in args]
+    if op == "not":
+        return neg(children[0])
+    if op == "and":
+        return conj(*children)
+    if op == "or":
+        return disj(*children)
+    raise ValueError(f"not a formula: {data!r}")
