@@ -45,6 +45,7 @@ class KconfigModel:
     base: dict[str, str] = field(default_factory=dict)
     free: dict[str, str] = field(default_factory=dict)
     notes: list = field(default_factory=list)   # over-approximations made
+    sources: list = field(default_factory=list) # Kconfig files read, relative
 
     def symbol_value_formula(self, name: str, value: str) -> Formula:
         """The formula for `name` having `value` (y, m or n)."""
@@ -69,6 +70,7 @@ class KconfigModel:
             "symbols": {n: [s.type, s.prompt, s.locations] for n, s in self.symbols.items()},
             "var_names": self.var_names, "base_name": self.base_name,
             "base": self.base, "free": self.free, "notes": self.notes,
+            "sources": self.sources,
         }).encode()
         return len(header).to_bytes(8, "little") + header + pack_clauses(self.clauses)
 
@@ -81,7 +83,7 @@ class KconfigModel:
             symbols={n: SymbolInfo(t, p, loc) for n, (t, p, loc) in meta["symbols"].items()},
             var_names=meta["var_names"], clauses=unpack_clauses(blob[8 + size:]),
             base_name=meta["base_name"], base=meta["base"], free=meta["free"],
-            notes=meta["notes"],
+            notes=meta["notes"], sources=meta["sources"],
         )
 
 
