@@ -1,0 +1,4 @@
+/* 32-bit early entry (example). */
+void startup_32(void)
+{
+}

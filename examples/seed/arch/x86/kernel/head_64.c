@@ -1,0 +1,4 @@
+/* 64-bit early entry (example). */
+void startup_64(void)
+{
+}

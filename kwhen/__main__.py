@@ -1,0 +1,5 @@
+import sys
+
+from kwhen.cli import main
+
+sys.exit(main())

@@ -1,0 +1,116 @@
+"""The kwhen command line: parse arguments, call kwhen.control, render."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from kwhen.exceptions import KwhenError
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that exits with kwhen's error status and one line."""
+
+    def error(self, message):
+        sys.stderr.write(f"kwhen: error: {message}\n")
+        raise SystemExit(EXIT_ERROR)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tree", help="the Kconfig/Kbuild tree (default: git top level of the working directory)")
+    p.add_argument("--arch", help="architecture: a directory under arch/, or x86_64, i386, ... "
+                                  "(default: the host's)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--explain", action="store_true", help="say why free propositions are free")
+    p.add_argument("--trust-tree", action="store_true",
+                   help="run the tree's Kconfig $(shell,...) macros as the kernel would "
+                        "(by default nothing from the tree is executed)")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the model cache")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="kwhen", description="Under which configurations is this code built?")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("line", help="the condition under which a line is built")
+    p.add_argument("location", metavar="FILE:LINE")
+    p.add_argument("--config", help="evaluate under this .config instead of all configurations")
+    _common(p)
+
+    p = sub.add_parser("file", help="a file's Kbuild condition and its #if blocks")
+    p.add_argument("path", metavar="FILE")
+    p.add_argument("--config", help="evaluate under this .config instead of all configurations")
+    _common(p)
+
+    p = sub.add_parser("symbol", help="every definition of a function and when each is built")
+    p.add_argument("name")
+    _common(p)
+
+    try:
+        from kwhen import cmdcheck
+    except ImportError:
+        cmdcheck = None
+    if cmdcheck is not None:
+        cmdcheck.add_parser(sub, _common)
+    return parser
+
+
+def _split_location(text: str) -> tuple[str, int]:
+    path, sep, line = text.rpartition(":")
+    if not sep or not line.isdigit():
+        raise KwhenError(f"expected FILE:LINE, got '{text}'")
+    return path, int(line)
+
+
+def run(args) -> int:
+    from rich.console import Console
+
+    from kwhen import control
+    from kwhen.report import querytext
+
+    if args.command == "check":
+        from kwhen import cmdcheck
+        return cmdcheck.run(args)
+    console = Console(highlight=False, soft_wrap=True)
+    tree = control.open_tree(args.tree, args.arch, trust_tree=args.trust_tree,
+                             cache=not args.no_cache)
+    try:
+        if args.command == "line":
+            path, line = _split_location(args.location)
+            answer = control.line_query(tree, path, line, config=args.config)
+            render = querytext.render_line
+        elif args.command == "file":
+            answer = control.file_query(tree, args.path, config=args.config)
+            render = querytext.render_file
+        else:
+            answer = control.symbol_query(tree, args.name)
+            render = querytext.render_symbol
+    finally:
+        tree.cache.close()
+    if args.json:
+        print(json.dumps(answer.to_json(), indent=2))
+    else:
+        render(answer, console, explain=args.explain)
+    return EXIT_OK
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except KwhenError as e:
+        sys.stderr.write(f"kwhen: error: {e}\n")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        sys.stderr.write("kwhen: interrupted\n")
+        return EXIT_ERROR
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,390 @@
+"""The #if/#elif/#else/#endif structure of a C file and the condition of each line.
+
+`scan` reads a file once: a single regular expression finds comments, string
+and character literals and directive lines, so a `#if` inside a comment or a
+string never counts, and only directive lines are looked at in detail.
+Conditions come from `kwhen.cpp.expression` and follow DEVELOPERS.md.
+
+Macros that the file itself ``#define``s before testing them (and never
+``#undef``s or tests before defining) are tracked: ``defined(NAME)`` then
+becomes the condition of those ``#define`` lines instead of a free variable.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from kwhen.exceptions import KwhenError
+from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj, neg
+
+from kwhen.cpp.expression import condition_of, defined_condition
+
+__all__ = ["Block", "CppStructure", "Directive", "scan", "lex"]
+
+# Comments, literals and the start of a directive line. `^` is a line start.
+_MASTER = re.compile(r"""/\*|//|"|'|^[ \t\f\v]*\#""", re.M)
+# Inside a directive: what ends it or must be skipped.
+_IN_DIRECTIVE = re.compile(r"""\\[ \t]*\r?\n|\n|/\*|//|"|'""")
+_STRING = re.compile(r'"(?:[^"\\\n]|\\(?:\r?\n|.))*"')
+_CHAR = re.compile(r"'(?:[^'\\\n]|\\(?:\r?\n|.))*'")
+_KEYWORD = re.compile(r"\s*([A-Za-z_]\w*)?")
+_IDENT = re.compile(r"[A-Za-z_]\w*")
+
+_CONDITIONALS = frozenset(("if", "ifdef", "ifndef", "elif", "elifdef", "elifndef", "else", "endif"))
+
+
+@dataclass(frozen=True)
+class Directive:
+    """One directive: lines `line`..`end_line`, keyword and the rest.
+
+    `body` has comments removed and continuation lines joined; `offset` and
+    `end_offset` delimit it in the text (end_offset at its final newline).
+    """
+    line: int
+    end_line: int
+    keyword: str
+    body: str
+    offset: int
+    end_offset: int
+
+
+@dataclass
+class Block:
+    """One branch of a conditional group.
+
+    `start` is the line of its #if/#elif/#else, `end` the line of the
+    directive closing it; `own` is its condition among its siblings,
+    `condition` the condition of the lines inside it (with the enclosing
+    blocks); `depth` is 0 for a branch at file level.
+    """
+    start: int
+    end: int
+    kind: str
+    text: str
+    own: Formula
+    condition: Formula
+    depth: int
+
+
+@dataclass
+class CppStructure:
+    path: str
+    blocks: list[Block]
+    guard: str | None = None
+    # Sorted directive-line spans and the conditions around them.
+    _starts: list = field(default_factory=list, repr=False)
+    _ends: list = field(default_factory=list, repr=False)
+    _at: list = field(default_factory=list, repr=False)      # condition of the directive lines
+    _after: list = field(default_factory=list, repr=False)   # condition of the lines after it
+
+    def condition_at(self, line: int) -> Formula:
+        """The condition under which `line` (1-based) is compiled.
+
+        A directive line itself gets the condition of its enclosing block.
+        """
+        i = bisect_right(self._starts, line) - 1
+        if i < 0:
+            return TRUE
+        if line <= self._ends[i]:
+            return self._at[i]
+        return self._after[i]
+
+
+def _skip_comment(text: str, pos: int) -> int:
+    """`pos` is just after ``/*``; the position after ``*/`` (or the end)."""
+    end = text.find("*/", pos)
+    return len(text) if end < 0 else end + 2
+
+
+def _line_end(text: str, pos: int) -> int:
+    """Position of the newline ending the logical line containing `pos`."""
+    while True:
+        end = text.find("\n", pos)
+        if end < 0:
+            return len(text)
+        back = end - 1
+        if back >= 0 and text[back] == "\r":
+            back -= 1
+        if back >= 0 and text[back] == "\\":
+            pos = end + 1
+            continue
+        return end
+
+
+def _read_directive(text: str, pos: int) -> tuple[str, int]:
+    """Read a directive whose text starts at `pos` (after the ``#``).
+
+    Returns the body (comments replaced by a space, continuations joined)
+    and the position of the newline that ends it (or len(text)).
+    """
+    parts = []
+    n = len(text)
+    while True:
+        m = _IN_DIRECTIVE.search(text, pos)
+        if m is None:
+            parts.append(text[pos:])
+            return "".join(parts), n
+        tok = m.group()
+        parts.append(text[pos:m.start()])
+        if tok == "\n":
+            return "".join(parts), m.start()
+        if tok[0] == "\\":
+            parts.append(" ")
+            pos = m.end()
+        elif tok == "/*":
+            parts.append(" ")
+            pos = _skip_comment(text, m.end())
+        elif tok == "//":
+            end = _line_end(text, m.start())
+            return "".join(parts), end
+        else:
+            lit = (_STRING if tok == '"' else _CHAR).match(text, m.start())
+            if lit is None:
+                parts.append(tok)
+                pos = m.end()
+            else:
+                parts.append(lit.group())
+                pos = lit.end()
+
+
+def lex(text: str, clean: bool = False) -> tuple[list[Directive], str | None]:
+    """All directives of `text`, and with `clean` the text with comments,
+    literals and directive lines blanked (newlines kept, so offsets of the
+    cleaned text map to the same line numbers; string literals become
+    ``""`` and character literals ``0``)."""
+    directives: list[Directive] = []
+    pieces: list[str] | None = [] if clean else None
+    pos = 0          # scanning position
+    copied = 0       # with `clean`: text[:copied] is represented in pieces
+    line = 1
+    counted = 0      # text[:counted] has `line - 1` newlines
+    search = _MASTER.search
+    while True:
+        m = search(text, pos)
+        if m is None:
+            break
+        tok = m.group()
+        start = m.start()
+        if tok == "/*":
+            end = _skip_comment(text, m.end())
+            repl = " "
+        elif tok == "//":
+            end = _line_end(text, start)
+            repl = " "
+        elif tok == '"' or tok == "'":
+            lit = (_STRING if tok == '"' else _CHAR).match(text, start)
+            if lit is None:
+                pos = m.end()
+                continue
+            end = lit.end()
+            repl = '""' if tok == '"' else "0"
+        else:
+            hash_at = m.end()
+            body, end = _read_directive(text, hash_at)
+            line += text.count("\n", counted, start)
+            counted = start
+            end_line = line + text.count("\n", start, end)
+            km = _KEYWORD.match(body)
+            keyword = km.group(1) or ""
+            directives.append(Directive(line, end_line, keyword, body[km.end():].strip(),
+                                        start, end))
+            repl = ""
+        if pieces is not None:
+            pieces.append(text[copied:start])
+            pieces.append(repl)
+            pieces.append("\n" * text.count("\n", start, end))
+            copied = end
+        pos = end
+        if pos <= start:
+            pos = start + 1
+    if pieces is not None:
+        pieces.append(text[copied:])
+        return directives, "".join(pieces)
+    return directives, None
+
+
+def _guard_of(directives: list[Directive]) -> str | None:
+    """The include-guard macro if the first two directives open a guard
+    and the last one is an #endif (checked against the nesting later)."""
+    if len(directives) < 3 or directives[-1].keyword != "endif":
+        return None
+    first, second = directives[0], directives[1]
+    name = None
+    if first.keyword == "ifndef":
+        name = first.body.split()[0] if first.body.split() else None
+    elif first.keyword == "if":
+        m = re.fullmatch(r"!\s*defined\s*(?:\(\s*(\w+)\s*\)|\s(\w+))", first.body.strip())
+        if m:
+            name = m.group(1) or m.group(2)
+    if not name or second.keyword != "define":
+        return None
+    words = second.body.split()
+    if not words or words[0] != name:
+        return None
+    return name
+
+
+class _Group:
+    __slots__ = ("parent", "taken", "branch", "seen_else", "depth", "opener")
+
+    def __init__(self, parent: Formula, depth: int, opener: tuple):
+        self.opener = opener          # (line, keyword) of the #if
+        self.parent = parent          # condition of the enclosing lines
+        self.taken = FALSE            # some earlier branch was taken
+        self.branch: list | None = None   # [start, kind, text, own, condition]
+        self.seen_else = False
+        self.depth = depth
+
+
+def scan(text: str, path: str, symbols: Mapping[str, str] | None = None,
+         facts: Mapping | None = None) -> CppStructure:
+    """The conditional structure of the C source `text` (file `path`).
+
+    `symbols` and `facts` are passed to `condition_of`. Raises KwhenError
+    for unbalanced conditionals or a malformed expression in a live branch.
+    """
+    directives, _ = lex(text)
+    guard = _guard_of(directives)
+    try:
+        return _structure(directives, path, symbols, facts, guard)
+    except _NotAGuard:
+        return _structure(directives, path, symbols, facts, None)
+
+
+class _NotAGuard(Exception):
+    pass
+
+
+def _structure(directives, path, symbols, facts, guard) -> CppStructure:
+    blocks: list[Block] = []
+    stack: list[_Group] = []
+    current = TRUE                  # condition of ordinary lines here
+    starts, ends, at, after = [], [], [], []
+    cache: dict = {}
+    # Local macros: name -> condition of its #defines so far; None once the
+    # macro was tested before being defined or was #undef'd.
+    local: dict[str, Formula | None] = {}
+    tested: set[str] = set()
+
+    def evaluate(expr: str, d: Directive, dead: bool) -> Formula:
+        macros = None
+        for name in _IDENT.findall(expr):
+            m = local.get(name, False)
+            if m is False:
+                tested.add(name)
+            elif m is not None:
+                if macros is None:
+                    macros = {}
+                macros[name] = m
+        key = (expr, tuple(sorted(macros.items())) if macros else None)
+        found = cache.get(key)
+        if found is not None:
+            return found
+        try:
+            f = condition_of(expr, symbols, path, d.line, facts, macros)
+        except KwhenError:
+            if dead:          # cpp does not evaluate skipped #if/#elif
+                f = FALSE
+            else:
+                raise
+        cache[key] = f
+        return f
+
+    def defined(name: str) -> Formula:
+        if name not in local:
+            tested.add(name)
+        m = local.get(name)
+        if m is not None:
+            return m
+        return defined_condition(name, symbols, facts)
+
+    def test_of(d: Directive, dead: bool) -> Formula:
+        kw = d.keyword
+        if kw in ("if", "elif"):
+            return evaluate(d.body, d, dead)
+        words = d.body.split()
+        if not words or not _IDENT.fullmatch(words[0]):
+            if dead:
+                return FALSE
+            raise KwhenError(f"#{kw} without a macro name", path, d.line)
+        f = defined(words[0])
+        return neg(f) if kw.endswith("ndef") else f
+
+    def close_branch(group: _Group, end: int):
+        start, kind, text, own, cond = group.branch
+        blocks[start_index[id(group.branch)]] = Block(start, end, kind, text, own, cond, group.depth)
+
+    start_index: dict = {}
+    guard_group = None
+    for index, d in enumerate(directives):
+        kw = d.keyword
+        if kw not in _CONDITIONALS:
+            if kw == "define" or kw == "undef":
+                words = d.body.split(None, 1)
+                if words:
+                    m = _IDENT.match(words[0])
+                    name = m.group() if m else None
+                    if name and (guard is None or index != 1):
+                        if kw == "undef" or name in tested:
+                            local[name] = None
+                        elif name not in local or local[name] is not None:
+                            local[name] = disj(local.get(name, FALSE), current)
+            continue
+        line = d.line
+        text = f"#{kw} {d.body}".rstrip()
+        if kw in ("if", "ifdef", "ifndef"):
+            group = _Group(current, len(stack), (line, kw))
+            if guard is not None and index == 0:
+                test = TRUE
+                guard_group = group
+            else:
+                test = test_of(d, current is FALSE)
+            cond = conj(current, test)
+            group.taken = test
+            group.branch = [line, kw, text, test, cond]
+            start_index[id(group.branch)] = len(blocks)
+            blocks.append(None)
+            stack.append(group)
+            starts.append(line); ends.append(d.end_line); at.append(current); after.append(cond)
+            current = cond
+            continue
+        if not stack:
+            raise KwhenError(f"#{kw} without #if", path, line)
+        group = stack[-1]
+        if kw == "endif":
+            close_branch(group, line)
+            stack.pop()
+            if group is guard_group and index != len(directives) - 1:
+                raise _NotAGuard()
+            current = group.parent
+            starts.append(line); ends.append(d.end_line); at.append(current); after.append(current)
+            continue
+        if group.seen_else:
+            raise KwhenError(f"#{kw} after #else", path, line)
+        if group is guard_group:
+            raise _NotAGuard()
+        close_branch(group, line)
+        if kw == "else":
+            group.seen_else = True
+            own = neg(group.taken)
+        else:
+            dead = group.parent is FALSE or group.taken is TRUE
+            test = test_of(d, dead)
+            own = conj(neg(group.taken), test)
+            group.taken = disj(group.taken, test)
+        cond = conj(group.parent, own)
+        group.branch = [line, kw, text, own, cond]
+        start_index[id(group.branch)] = len(blocks)
+        blocks.append(None)
+        starts.append(line); ends.append(d.end_line); at.append(group.parent); after.append(cond)
+        current = cond
+    if stack:
+        open_group = stack[-1]
+        if open_group is guard_group:
+            raise _NotAGuard()
+        line, kw = open_group.opener
+        raise KwhenError(f"unterminated #{kw} (missing #endif)", path, line)
+    return CppStructure(path, blocks, guard, starts, ends, at, after)

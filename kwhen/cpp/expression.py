@@ -1,0 +1,475 @@
+"""C preprocessor `#if` expressions -> Formula.
+
+An expression is tokenized and parsed with the C precedence rules; each
+sub-expression evaluates to a `_Value`, one of
+
+- a *guarded integer*: a small list of ``(guard, int)`` pairs whose guards
+  partition the configurations (a plain constant is ``[(TRUE, n)]``;
+  ``CONFIG_FOO`` for a bool FOO is ``[(FOO, 1), (!FOO, 0)]``), so arithmetic
+  over known macros and Kconfig symbols stays exact;
+- an *opaque term*: an integer kwhen cannot know (``LINUX_VERSION_CODE``,
+  ``CONFIG_NR_CPUS``, a function-like macro), kept as normalised text.
+
+The whole expression's truth (value != 0) is the result. Variable names
+follow DEVELOPERS.md: ``FOO``, ``FOO=m``, ``NR_CPUS>4``, ``MODULE``,
+``defined(BAR)``, ``cpp(BAR)``, ``cpp(BAR > 4)``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Mapping
+
+from kwhen.exceptions import KwhenError
+from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj, neg, var
+
+__all__ = ["condition_of", "defined_condition"]
+
+_BOOLISH = ("bool", "tristate", "unknown")
+_MAX_CASES = 16                       # a guarded value with more cases goes opaque
+_MASK = (1 << 64) - 1
+
+_TOKEN = re.compile(r"""
+    (?P<ws>\s+)
+  | (?P<num>\.?[0-9](?:[eEpP][+-]|[A-Za-z0-9_.])*)
+  | (?P<id>[A-Za-z_$][A-Za-z0-9_$]*)
+  | (?P<chr>[uUL]?'(?:[^'\\\n]|\\.)*')
+  | (?P<str>[uUL]?"(?:[^"\\\n]|\\.)*")
+  | (?P<op>\|\||&&|==|!=|<=|>=|<<|>>|[-+*/%<>!~&|^?:(),])
+  | (?P<other>.)
+""", re.X | re.S)
+
+# Binary operators: precedence (higher binds tighter).
+_BINARY = {
+    "||": 1, "&&": 2, "|": 3, "^": 4, "&": 5, "==": 6, "!=": 6,
+    "<": 7, "<=": 7, ">": 7, ">=": 7, "<<": 8, ">>": 8, "+": 9, "-": 9,
+    "*": 10, "/": 10, "%": 10,
+}
+_COMPARE = ("==", "!=", "<", "<=", ">", ">=")
+_FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+_VARIABLE_OP = {"==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_KCONFIG_TESTS = ("IS_ENABLED", "IS_BUILTIN", "IS_MODULE", "IS_REACHABLE")
+_ESCAPES = {"n": 10, "t": 9, "r": 13, "0": 0, "a": 7, "b": 8, "f": 12, "v": 11,
+            "\\": 92, "'": 39, '"': 34, "?": 63, "e": 27}
+
+
+class _Malformed(Exception):
+    pass
+
+
+def _signed(n: int) -> int:
+    n &= _MASK
+    return n - (1 << 64) if n >> 63 else n
+
+
+class _Value:
+    """A guarded integer (`cases`) or an opaque term (`text` only).
+
+    `text` is the normalised source text; `prec` its binding strength for
+    parentheses; `sym` names an int/hex Kconfig symbol when the term is
+    exactly ``CONFIG_<sym>``; `truth_f` overrides an opaque term's truth.
+    """
+    __slots__ = ("cases", "text", "prec", "sym", "truth_f")
+
+    def __init__(self, cases, text, prec=99, sym=None, truth_f=None):
+        self.cases = cases
+        self.text = text
+        self.prec = prec
+        self.sym = sym
+        self.truth_f = truth_f
+
+    def wrapped(self, prec: int) -> str:
+        return f"({self.text})" if self.prec < prec else self.text
+
+    def truth(self) -> Formula:
+        if self.cases is not None:
+            return disj(*(g for g, v in self.cases if v != 0))
+        if self.truth_f is not None:
+            return self.truth_f
+        if self.sym is not None:
+            return var(f"{self.sym}!=0")
+        return var(f"cpp({self.text})")
+
+
+def _const(n: int, text: str | None = None) -> _Value:
+    return _Value([(TRUE, n)], str(n) if text is None else text)
+
+
+def _boolean(f: Formula, text: str, prec: int = 99) -> _Value:
+    if f is TRUE:
+        return _Value([(TRUE, 1)], text, prec)
+    if f is FALSE:
+        return _Value([(TRUE, 0)], text, prec)
+    return _Value([(f, 1), (neg(f), 0)], text, prec)
+
+
+def _merge(cases):
+    """Join cases with equal values; None when there are too many."""
+    by_value: dict = {}
+    for g, v in cases:
+        if g is FALSE:
+            continue
+        by_value.setdefault(v, []).append(g)
+    if len(by_value) > _MAX_CASES:
+        return None
+    out = [(disj(*gs), v) for v, gs in by_value.items()]
+    return out or [(TRUE, 0)]
+
+
+def _arith(op: str, a: int, b: int) -> int | None:
+    if op == "+":
+        return _signed(a + b)
+    if op == "-":
+        return _signed(a - b)
+    if op == "*":
+        return _signed(a * b)
+    if op in ("/", "%"):
+        if b == 0:
+            return None
+        q = abs(a) // abs(b)
+        if (a < 0) != (b < 0):
+            q = -q
+        return _signed(q) if op == "/" else _signed(a - q * b)
+    if op == "<<":
+        return _signed(a << b) if 0 <= b < 64 else 0
+    if op == ">>":
+        return a >> b if 0 <= b < 64 else (-1 if a < 0 else 0)
+    if op == "&":
+        return _signed(a & b)
+    if op == "|":
+        return _signed(a | b)
+    if op == "^":
+        return _signed(a ^ b)
+    if op == "==":
+        return int(a == b)
+    if op == "!=":
+        return int(a != b)
+    if op == "<":
+        return int(a < b)
+    if op == "<=":
+        return int(a <= b)
+    if op == ">":
+        return int(a > b)
+    if op == ">=":
+        return int(a >= b)
+    raise AssertionError(op)
+
+
+def _parse_number(text: str) -> int:
+    m = re.fullmatch(r"(0[xX][0-9a-fA-F]+|0[bB][01]+|[0-9]+)([uUlL]*)", text)
+    if not m or len(m.group(2)) > 3 or not re.fullmatch(r"(u|U)?(l|L|ll|LL)?(u|U)?", m.group(2)):
+        raise _Malformed(f"invalid integer constant {text!r}")
+    digits = m.group(1)
+    if digits[:2] in ("0x", "0X"):
+        n = int(digits[2:], 16)
+    elif digits[:2] in ("0b", "0B"):
+        n = int(digits[2:], 2)
+    elif len(digits) > 1 and digits[0] == "0":
+        if not re.fullmatch(r"[0-7]+", digits):
+            raise _Malformed(f"invalid octal constant {text!r}")
+        n = int(digits, 8)
+    else:
+        n = int(digits)
+    return _signed(n)
+
+
+def _parse_char(text: str) -> int:
+    body = text[text.index("'") + 1:-1]
+    if not body:
+        raise _Malformed("empty character constant")
+    if body[0] != "\\":
+        return ord(body[0])
+    rest = body[1:]
+    if rest[:1] == "x":
+        return int(rest[1:] or "0", 16) & 0xFF
+    if rest[:1].isdigit():
+        return int(re.match(r"[0-7]{1,3}", rest).group(0), 8) & 0xFF
+    return _ESCAPES.get(rest[:1], ord(rest[:1]) if rest else 92)
+
+
+class _Parser:
+    def __init__(self, text, symbols, facts, macros):
+        self.text = text
+        self.symbols = symbols
+        self.facts = facts or {}
+        self.macros = macros or {}
+        toks = []
+        for m in _TOKEN.finditer(text):
+            kind = m.lastgroup
+            if kind != "ws":
+                toks.append((kind, m.group(), m.start(), m.end()))
+        toks.append(("end", "", len(text), len(text)))
+        self.toks = toks
+        self.i = 0
+
+    # -- token helpers
+    def peek(self):
+        return self.toks[self.i]
+
+    def take(self):
+        tok = self.toks[self.i]
+        self.i += 1
+        return tok
+
+    def expect(self, value):
+        tok = self.take()
+        if tok[1] != value or tok[0] not in ("op",):
+            raise _Malformed(f"expected {value!r}, found {tok[1] or 'end of line'!r}")
+        return tok
+
+    # -- grammar
+    def parse(self) -> _Value:
+        if self.peek()[0] == "end":
+            raise _Malformed("empty expression")
+        v = self.conditional()
+        tok = self.peek()
+        if tok[0] != "end":
+            raise _Malformed(f"unexpected {tok[1]!r}")
+        return v
+
+    def conditional(self) -> _Value:
+        c = self.binary(1)
+        if self.peek()[1] != "?" or self.peek()[0] != "op":
+            return c
+        self.take()
+        a = self.conditional()
+        self.expect(":")
+        b = self.conditional()
+        text = f"{c.wrapped(2)} ? {a.wrapped(1)} : {b.wrapped(1)}"
+        t = c.truth()
+        if t is TRUE:
+            return _Value(a.cases, text, 0, a.sym, a.truth_f)
+        if t is FALSE:
+            return _Value(b.cases, text, 0, b.sym, b.truth_f)
+        if a.cases is not None and b.cases is not None:
+            cases = _merge([(conj(t, g), v) for g, v in a.cases] +
+                           [(conj(neg(t), g), v) for g, v in b.cases])
+            if cases is not None:
+                return _Value(cases, text, 0)
+        return _Value(None, text, 0,
+                      truth_f=disj(conj(t, a.truth()), conj(neg(t), b.truth())))
+
+    def binary(self, min_prec: int) -> _Value:
+        left = self.unary()
+        while True:
+            kind, op, _, _ = self.peek()
+            prec = _BINARY.get(op) if kind == "op" else None
+            if prec is None or prec < min_prec:
+                return left
+            self.take()
+            right = self.binary(prec + 1)
+            left = self.apply(op, prec, left, right)
+
+    def apply(self, op, prec, a: _Value, b: _Value) -> _Value:
+        text = f"{a.wrapped(prec)} {op} {b.wrapped(prec + 1)}"
+        if op == "&&":
+            return _boolean(conj(a.truth(), b.truth()), text, prec)
+        if op == "||":
+            return _boolean(disj(a.truth(), b.truth()), text, prec)
+        if a.cases is not None and b.cases is not None:
+            cases = []
+            for ga, va in a.cases:
+                for gb, vb in b.cases:
+                    g = conj(ga, gb)
+                    if g is FALSE:
+                        continue
+                    r = _arith(op, va, vb)
+                    if r is None:          # division by zero: leave it opaque
+                        return _Value(None, text, prec)
+                    cases.append((g, r))
+            cases = _merge(cases)
+            if cases is not None:
+                return _Value(cases, text, prec)
+            return _Value(None, text, prec)
+        if op in _COMPARE:
+            # One side (at least) opaque: split the known side by its cases.
+            if a.cases is not None:
+                a, b, op = b, a, _FLIP[op]
+            if b.cases is not None:
+                return _boolean(disj(*(conj(g, self.compare(a, op, v)) for g, v in b.cases)), text, prec)
+            return _boolean(var(f"cpp({text})"), text, prec)
+        return _Value(None, text, prec)
+
+    @staticmethod
+    def compare(term: _Value, op: str, value: int) -> Formula:
+        if term.sym is not None:
+            return var(f"{term.sym}{_VARIABLE_OP[op]}{value}")
+        t = term.truth_f
+        if t is not None and value == 0 and op in ("==", "!="):
+            return neg(t) if op == "==" else t
+        return var(f"cpp({term.wrapped(7)} {op} {value})")
+
+    def unary(self) -> _Value:
+        kind, tok, start, end = self.take()
+        if kind == "op" and tok in ("!", "~", "-", "+"):
+            v = self.unary()
+            text = f"{tok}{v.wrapped(11)}"
+            if tok == "!":
+                return _boolean(neg(v.truth()), text, 11)
+            if v.cases is not None:
+                fn = {"~": lambda n: _signed(~n), "-": lambda n: _signed(-n), "+": lambda n: n}[tok]
+                return _Value(_merge([(g, fn(n)) for g, n in v.cases]), text, 11)
+            if tok == "+":
+                return v
+            return _Value(None, text, 11)
+        if kind == "op" and tok == "(":
+            v = self.conditional()
+            self.expect(")")
+            return _Value(v.cases, v.text, v.prec, v.sym, v.truth_f)
+        if kind == "num":
+            return _const(_parse_number(tok))
+        if kind == "chr":
+            return _const(_parse_char(tok))
+        if kind == "id":
+            return self.identifier(tok)
+        if kind == "end":
+            raise _Malformed("expression ends too early")
+        raise _Malformed(f"unexpected {tok!r}")
+
+    def identifier(self, name: str) -> _Value:
+        nxt = self.peek()
+        if name == "defined":
+            paren = nxt[0] == "op" and nxt[1] == "("
+            if paren:
+                self.take()
+            kind, macro, _, _ = self.take()
+            if kind != "id":
+                raise _Malformed("'defined' without a macro name")
+            if paren:
+                self.expect(")")
+            return _boolean(defined_condition(macro, self.symbols, self.facts, self.macros),
+                            f"defined({macro})")
+        if nxt[0] == "op" and nxt[1] == "(":
+            return self.call(name)
+        return self.value_of(name)
+
+    def call(self, name: str) -> _Value:
+        open_tok = self.take()
+        depth = 1
+        args: list[list] = [[]]
+        while True:
+            tok = self.take()
+            if tok[0] == "end":
+                raise _Malformed(f"missing ')' after {name}(")
+            if tok[0] == "op" and tok[1] == "(":
+                depth += 1
+            elif tok[0] == "op" and tok[1] == ")":
+                depth -= 1
+                if depth == 0:
+                    break
+            elif tok[0] == "op" and tok[1] == "," and depth == 1:
+                args.append([])
+                continue
+            args[-1].append(tok)
+        parts = []
+        for arg in args:
+            parts.append(" ".join(self.text[arg[0][2]:arg[-1][3]].split()) if arg else "")
+        text = f"{name}({', '.join(parts)})"
+        if name in _KCONFIG_TESTS:
+            if len(args) != 1 or len(args[0]) != 1 or args[0][0][0] != "id":
+                raise _Malformed(f"{name} takes one macro name")
+            return _boolean(self.kconfig_test(name, args[0][0][1]), text)
+        return _Value(None, text)
+
+    def kconfig_test(self, test: str, macro: str) -> Formula:
+        builtin = self.is_one(macro)
+        module = self.is_one(macro + "_MODULE")
+        if test == "IS_BUILTIN":
+            return builtin
+        if test == "IS_MODULE":
+            return module
+        if test == "IS_ENABLED":
+            return disj(builtin, module)
+        return disj(builtin, conj(module, var("MODULE")))
+
+    def is_one(self, macro: str) -> Formula:
+        """Truth of "`macro` is defined as 1" (the `__is_defined` trick)."""
+        if macro in self.facts:
+            return TRUE if self.facts[macro] == 1 else FALSE
+        if macro.startswith("CONFIG_") and self.symbols is not None:
+            sym = macro[7:]
+            info = self.symbols.get(sym)
+            if info in ("int",):
+                return var(f"{sym}=1")
+            if info in ("hex", "string"):
+                return FALSE
+        return defined_condition(macro, self.symbols, self.facts, self.macros)
+
+    def value_of(self, name: str) -> _Value:
+        facts = self.facts
+        if name in facts:
+            value = facts[name]
+            if value is None:
+                return _const(0, name)
+            return _const(int(value), name)
+        if name == "MODULE":
+            return _boolean(var("MODULE"), name)
+        if name.startswith("CONFIG_"):
+            sym = name[7:]
+            symbols = self.symbols
+            if symbols is None:
+                if sym.endswith("_MODULE") and len(sym) > 7:
+                    return _boolean(var(sym[:-7] + "=m"), name)
+                return _boolean(var(sym), name)
+            kind = symbols.get(sym)
+            if kind is None:
+                if sym.endswith("_MODULE") and symbols.get(sym[:-7]) == "tristate":
+                    return _boolean(var(sym[:-7] + "=m"), name)
+                return _const(0, name)
+            if kind in _BOOLISH:
+                return _boolean(var(sym), name)
+            if kind in ("int", "hex"):
+                return _Value(None, name, sym=sym)
+            return _Value(None, name)
+        return _Value(None, name)
+
+
+def defined_condition(name: str, symbols: Mapping[str, str] | None,
+                      facts: Mapping | None = None,
+                      macros: Mapping[str, Formula] | None = None) -> Formula:
+    """The condition under which macro `name` is defined (``defined(name)``).
+
+    `macros` maps macros defined earlier in the same file to the condition
+    of their ``#define`` (see `kwhen.cpp.directives`).
+    """
+    if facts and name in facts:
+        return FALSE if facts[name] is None else TRUE
+    if macros and name in macros:
+        return macros[name]
+    if name == "MODULE":
+        return var("MODULE")
+    if name.startswith("CONFIG_"):
+        sym = name[7:]
+        if symbols is None:
+            if sym.endswith("_MODULE") and len(sym) > 7:
+                return var(sym[:-7] + "=m")
+            return var(sym)
+        kind = symbols.get(sym)
+        if kind is None:
+            if sym.endswith("_MODULE") and symbols.get(sym[:-7]) == "tristate":
+                return var(sym[:-7] + "=m")
+            return FALSE
+        if kind in _BOOLISH:
+            return var(sym)
+        return var(f"defined({name})")
+    return var(f"defined({name})")
+
+
+def condition_of(expr_text: str, symbols: Mapping[str, str] | None, path: str, line: int,
+                 facts: Mapping | None = None,
+                 macros: Mapping[str, Formula] | None = None) -> Formula:
+    """The condition under which the `#if` expression `expr_text` is nonzero.
+
+    `symbols` maps Kconfig symbol names (without ``CONFIG_``) to their type,
+    or is None when there is no symbol table (every ``CONFIG_X`` is then a
+    bool-like variable ``X`` and ``CONFIG_X_MODULE`` is ``X=m``). `facts`
+    fixes known macros (name -> value, None for undefined). Raises
+    KwhenError for a malformed expression.
+    """
+    try:
+        return _Parser(expr_text, symbols, facts, macros).parse().truth()
+    except _Malformed as e:
+        raise KwhenError(f"malformed #if expression: {e}: {' '.join(expr_text.split())}",
+                         path, line) from None
+    except RecursionError:
+        raise KwhenError("malformed #if expression: nested too deeply", path, line) from None

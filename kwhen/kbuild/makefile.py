@@ -1,0 +1,441 @@
+"""Parse a Makefile/Kbuild file into statements that carry their line.
+
+This is the syntax of GNU make as Kbuild files use it, without evaluating
+anything: logical lines (backslash continuations joined, comments removed),
+variable assignments with their operator and modifiers, conditionals as
+nested blocks, includes, ``define``/``endef`` bodies and bare expression
+lines. Rules, target-specific assignments and recipe lines are dropped: they
+never decide what is compiled.
+
+Text is kept raw (unexpanded); `kwhen.kbuild.evaluate` expands it. Bad input
+(an ``endif`` without ``if``, an unterminated conditional or ``define``, an
+unterminated ``$(``) raises `KwhenError` naming the file and line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kwhen.exceptions import KwhenError
+
+__all__ = [
+    "Assign", "Export", "Include", "Expr", "Cond", "Test", "Define",
+    "Undefine", "parse_makefile", "find_reference_end", "split_args",
+]
+
+
+@dataclass(slots=True)
+class Assign:
+    line: int
+    name: str          # raw, may contain references
+    op: str            # "=", ":=", "::=", ":::=", "+=", "?=", "!="
+    value: str         # raw
+    export: bool = False
+    override: bool = False
+
+
+@dataclass(slots=True)
+class Define:
+    line: int
+    name: str
+    op: str            # as Assign ("=" when none given)
+    body: str
+    export: bool = False
+
+
+@dataclass(slots=True)
+class Export:
+    line: int
+    names: str | None  # raw list of names; None: "export" alone (all)
+    unexport: bool = False
+
+
+@dataclass(slots=True)
+class Undefine:
+    line: int
+    name: str
+
+
+@dataclass(slots=True)
+class Include:
+    line: int
+    paths: str         # raw
+    optional: bool     # -include / sinclude
+
+
+@dataclass(slots=True)
+class Expr:
+    """A line that is only an expansion, like ``$(eval ...)``."""
+    line: int
+    text: str
+
+
+@dataclass(slots=True)
+class Test:
+    line: int
+    kind: str          # ifeq, ifneq, ifdef, ifndef
+    a: str             # ifdef/ifndef: the variable name (raw)
+    b: str = ""
+
+
+@dataclass(slots=True)
+class Cond:
+    """if/else-if chain: the first test that holds selects its body."""
+    line: int
+    branches: list = field(default_factory=list)   # [(Test, [stmt])]
+    orelse: list | None = None                       # final else body
+
+
+_DIRECTIVES = {
+    "ifeq", "ifneq", "ifdef", "ifndef", "else", "endif", "include",
+    "-include", "sinclude", "define", "endef", "export", "unexport",
+    "override", "undefine", "vpath", "private",
+}
+
+
+def find_reference_end(text: str, start: int) -> int:
+    """Index just past the reference that starts with ``$(`` or ``${`` at
+    `start`, or -1 if it is not terminated."""
+    opener = text[start + 1]
+    closer = ")" if opener == "(" else "}"
+    depth = 0
+    i = start + 1
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch == opener:
+            depth += 1
+        elif ch == closer:
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return -1
+
+
+def check_references(text: str, path: str, line: int) -> None:
+    """Raise if a ``$(`` or ``${`` in `text` is not terminated."""
+    i = text.find("$")
+    while i != -1 and i + 1 < len(text):
+        nxt = text[i + 1]
+        if nxt == "$":
+            i = text.find("$", i + 2)
+            continue
+        if nxt in "({":
+            end = find_reference_end(text, i)
+            if end < 0:
+                raise KwhenError("unterminated variable reference", path=path, line=line)
+            # nested references are checked by the same scan
+        i = text.find("$", i + 1)
+
+
+def split_args(text: str, limit: int | None = None) -> list[str]:
+    """Split function arguments at top-level commas (at most `limit` splits
+    are made: the last argument keeps its commas, as make does)."""
+    out = []
+    depth = 0
+    start = 0
+    for i, ch in enumerate(text):
+        if ch in "({":
+            depth += 1
+        elif ch in ")}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            if limit is not None and len(out) >= limit:
+                continue
+            out.append(text[start:i])
+            start = i + 1
+    out.append(text[start:])
+    return out
+
+
+def _strip_comment(text: str) -> str:
+    """Remove a ``#`` comment; ``\\#`` is a literal ``#``."""
+    i = text.find("#")
+    if i < 0:
+        return text
+    out = []
+    start = 0
+    while i >= 0:
+        j = i
+        while j > start and text[j - 1] == "\\":
+            j -= 1
+        nback = i - j
+        if nback % 2 == 1:
+            out.append(text[start:i - 1])
+            out.append("#")
+            start = i + 1
+            i = text.find("#", start)
+            continue
+        out.append(text[start:i])
+        return "".join(out)
+    out.append(text[start:])
+    return "".join(out)
+
+
+def _logical_lines(text: str):
+    """Yield (first line number, raw logical line, starts with tab).
+
+    Backslash-newline joins lines; make replaces it and the whitespace
+    around it with one space.
+    """
+    lines = text.split("\n")
+    n = len(lines)
+    i = 0
+    while i < n:
+        first = i
+        line = lines[i]
+        i += 1
+        if line.endswith("\\"):
+            parts = [line]
+            while parts[-1].endswith("\\") and _odd_backslashes(parts[-1]) and i < n:
+                parts.append(lines[i])
+                i += 1
+            if len(parts) > 1:
+                joined = parts[0][:-1].rstrip()
+                for p in parts[1:]:
+                    p = p.lstrip()
+                    if p.endswith("\\") and _odd_backslashes(p):
+                        p = p[:-1].rstrip()
+                    joined = joined + " " + p if joined else p
+                line = joined
+        yield first + 1, line, lines[first].startswith("\t"), i
+
+
+def _odd_backslashes(s: str) -> bool:
+    k = len(s) - len(s.rstrip("\\"))
+    return k % 2 == 1
+
+
+def _find_op(text: str):
+    """Locate an assignment operator or a rule colon at top level.
+
+    Returns (kind, index, op) with kind "assign", "rule" or None.
+    """
+    depth = 0
+    n = len(text)
+    i = 0
+    while i < n:
+        ch = text[i]
+        if ch == "$" and i + 1 < n and text[i + 1] in "({":
+            end = find_reference_end(text, i)
+            if end < 0:
+                return None, -1, ""
+            i = end
+            continue
+        if ch == "=":
+            prev = text[i - 1] if i > 0 else ""
+            if prev in "+?!":
+                return "assign", i - 1, prev + "="
+            return "assign", i, "="
+        if ch == ":":
+            rest = text[i:i + 4]
+            if rest.startswith(":::="):
+                return "assign", i, ":::="
+            if rest.startswith("::="):
+                return "assign", i, "::="
+            if rest.startswith(":="):
+                return "assign", i, ":="
+            return "rule", i, ":"
+        i += 1
+    return None, -1, ""
+
+
+def _parse_cond_args(kind: str, rest: str, path: str, line: int) -> Test:
+    rest = rest.strip()
+    if kind in ("ifdef", "ifndef"):
+        if not rest:
+            raise KwhenError(f"missing variable name after '{kind}'", path=path, line=line)
+        return Test(line, kind, rest)
+    if rest.startswith("("):
+        end = find_reference_end("$" + rest, 0)
+        if end < 0:
+            raise KwhenError(f"invalid syntax in '{kind}': unbalanced parenthesis", path=path, line=line)
+        inner = rest[1:end - 2]
+        args = split_args(inner, 1)
+        if len(args) != 2:
+            raise KwhenError(f"invalid syntax in '{kind}': expected two arguments", path=path, line=line)
+        return Test(line, kind, args[0].strip(), args[1].strip())
+    if rest[:1] in ("'", '"'):
+        q = rest[0]
+        e1 = rest.find(q, 1)
+        if e1 > 0:
+            a = rest[1:e1]
+            rest2 = rest[e1 + 1:].strip()
+            if rest2[:1] in ("'", '"'):
+                e2 = rest2.find(rest2[0], 1)
+                if e2 > 0:
+                    return Test(line, kind, a, rest2[1:e2])
+    raise KwhenError(f"invalid syntax in '{kind}'", path=path, line=line)
+
+
+def parse_makefile(text: str, path: str) -> list:
+    """The statements of a makefile, conditionals nested as `Cond` blocks.
+
+    `path` (relative to the tree) is only used in error messages.
+    """
+    root: list = []
+    # stack of (Cond, current body list); body lists receive statements
+    stack: list = []
+    body = root
+    in_rule = False
+    lines = list(_logical_lines(text))
+    nlines = len(lines)
+    k = 0
+    while k < nlines:
+        lineno, raw, tab, _next = lines[k]
+        k += 1
+        if tab and in_rule:
+            # a recipe line (conditionals in a recipe are shell text to make,
+            # unless they start the line without a tab)
+            continue
+        line = _strip_comment(raw)
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped.startswith(("ifeq(", "ifneq(")):
+            stripped = stripped.replace("(", " (", 1)
+        parts = stripped.split(None, 1)
+        first = parts[0]
+        rest = parts[1].strip() if len(parts) > 1 else ""
+        if first in _DIRECTIVES and not (rest[:1] in ("=",) or rest[:2] in (":=", "+=", "?=", "!=")):
+            if first in ("ifeq", "ifneq", "ifdef", "ifndef"):
+                test = _parse_cond_args(first, rest, path, lineno)
+                cond = Cond(lineno)
+                cond.branches.append((test, []))
+                body.append(cond)
+                stack.append(cond)
+                body = cond.branches[-1][1]
+                continue
+            if first == "else":
+                if not stack:
+                    raise KwhenError("'else' without 'if'", path=path, line=lineno)
+                cond = stack[-1]
+                if cond.orelse is not None:
+                    raise KwhenError("only one 'else' per conditional", path=path, line=lineno)
+                if rest:
+                    if rest.startswith(("ifeq(", "ifneq(")):
+                        rest = rest.replace("(", " (", 1)
+                    kind, _, args = rest.partition(" ")
+                    if kind not in ("ifeq", "ifneq", "ifdef", "ifndef"):
+                        raise KwhenError(f"extraneous text after 'else': {rest}", path=path, line=lineno)
+                    test = _parse_cond_args(kind, args, path, lineno)
+                    cond.branches.append((test, []))
+                    body = cond.branches[-1][1]
+                else:
+                    cond.orelse = []
+                    body = cond.orelse
+                continue
+            if first == "endif":
+                if not stack:
+                    raise KwhenError("'endif' without 'if'", path=path, line=lineno)
+                stack.pop()
+                if stack:
+                    cond = stack[-1]
+                    body = cond.orelse if cond.orelse is not None else cond.branches[-1][1]
+                else:
+                    body = root
+                continue
+            if first == "endef":
+                raise KwhenError("'endef' without 'define'", path=path, line=lineno)
+            if first in ("include", "-include", "sinclude"):
+                check_references(rest, path, lineno)
+                body.append(Include(lineno, rest, first != "include"))
+                in_rule = False
+                continue
+            if first == "vpath":
+                continue
+            export = override = False
+            words = [first]
+            restline = rest
+            # modifiers: export/override/private, possibly combined
+            while words[-1] in ("export", "override", "private", "unexport"):
+                w = words[-1]
+                if w == "export":
+                    export = True
+                elif w == "override":
+                    override = True
+                elif w == "unexport":
+                    break
+                nxt, _, after = restline.replace("\t", " ").partition(" ")
+                if nxt in ("export", "override", "private", "define") and after.strip()[:1] not in ("=",) and after.strip()[:2] not in (":=", "+=", "?="):
+                    words.append(nxt)
+                    restline = after.strip()
+                else:
+                    break
+            if words[-1] == "define" or first == "define":
+                # define NAME [op]; body up to the matching endef
+                spec = restline.strip()
+                op = "="
+                for cand in (":::=", "::=", ":=", "+=", "?=", "!=", "="):
+                    if spec.endswith(cand):
+                        op = cand
+                        spec = spec[: -len(cand)].strip()
+                        break
+                depth = 1
+                body_lines = []
+                start = lineno
+                while k < nlines:
+                    ln, braw, _t, _n = lines[k]
+                    k += 1
+                    bw = braw.strip().split(None, 1)
+                    head = bw[0] if bw else ""
+                    if head == "define" or (head in ("export", "override") and len(bw) > 1 and bw[1].startswith("define")):
+                        depth += 1
+                    elif head == "endef":
+                        depth -= 1
+                        if depth == 0:
+                            break
+                    body_lines.append(braw)
+                else:
+                    raise KwhenError("missing 'endef' for this 'define'", path=path, line=start)
+                body.append(Define(start, spec, op, "\n".join(body_lines), export))
+                in_rule = False
+                continue
+            if first == "undefine":
+                body.append(Undefine(lineno, rest))
+                continue
+            if first == "unexport" or words[-1] == "unexport":
+                body.append(Export(lineno, rest or None, unexport=True))
+                continue
+            # export/override/private followed by an assignment or names
+            kind, idx, op = _find_op(restline)
+            if kind == "assign":
+                name = restline[:idx].strip()
+                value = restline[idx + len(op):].strip()
+                check_references(name + " " + value, path, lineno)
+                body.append(Assign(lineno, name, op, value, export, override))
+                in_rule = False
+                continue
+            if first == "private" and kind == "rule":
+                in_rule = True
+                continue
+            if export:
+                check_references(restline, path, lineno)
+                body.append(Export(lineno, restline or None))
+            continue
+        # not a directive: assignment, rule or expression
+        check_references(line, path, lineno)
+        kind, idx, op = _find_op(line)
+        if kind == "assign":
+            name = line[:idx].strip()
+            value = line[idx + len(op):].lstrip()
+            body.append(Assign(lineno, name, op, value.rstrip() if not value.endswith("\\ ") else value))
+            in_rule = False
+            continue
+        if kind == "rule":
+            after = line[idx + 1:]
+            if after.startswith(":"):
+                after = after[1:]
+            # target-specific variable assignment: ignored
+            k2, _i2, _op2 = _find_op(after.split(";", 1)[0])
+            if k2 == "assign":
+                in_rule = False
+            else:
+                in_rule = True
+            continue
+        body.append(Expr(lineno, stripped))
+    if stack:
+        cond = stack[-1]
+        raise KwhenError("missing 'endif' for this conditional", path=path, line=cond.line)
+    return root

@@ -1,0 +1,196 @@
+"""Presence conditions: the three layers of a tree together.
+
+A line of C is built in a configuration when Kconfig admits the
+configuration, Kbuild compiles the file in it, and the preprocessor keeps
+the line. `Tree` loads each layer once (from the cache when it can) and
+answers `file_condition` and `line_condition` for one architecture.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from kwhen import __version__
+from kwhen.exceptions import KwhenError
+from kwhen.kconfig.model import KconfigModel
+from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj
+from kwhen.sqldata import Cache
+
+SOURCE_SUFFIXES = (".c", ".S", ".s")
+HEADER_SUFFIXES = (".h",)
+
+
+@dataclass
+class FileCondition:
+    """When a file is compiled on one architecture.
+
+    kind: "source" (a Makefile compiles it), "header" (compiled wherever it
+    is included; its own condition is TRUE), "unreached" (a C or assembly
+    file no Makefile on this architecture compiles; it may still be
+    #included by another file).
+    """
+    path: str
+    kind: str
+    builtin: Formula
+    module: Formula
+
+    @property
+    def built(self) -> Formula:
+        return disj(self.builtin, self.module)
+
+
+def find_tree(start: Path | None = None) -> Path:
+    """The tree to analyse when --tree is not given: the git top level of
+    the working directory, or the working directory itself."""
+    start = Path(start or os.getcwd())
+    try:
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=start,
+                             capture_output=True, text=True, timeout=30)
+        if top.returncode == 0 and top.stdout.strip():
+            return Path(top.stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return start
+
+
+class Tree:
+    """One Kconfig/Kbuild tree seen from one architecture."""
+
+    def __init__(self, root: Path, arch: str | None = None, trust_tree: bool = False,
+                 cache: Cache | None = None):
+        from kwhen.kconfig.arches import resolve_arch
+
+        root = Path(root).resolve()
+        if not root.is_dir():
+            raise KwhenError("no such directory", path=str(root))
+        self.root = root
+        self.arch, self.srcarch = resolve_arch(root, arch)
+        self.trust_tree = trust_tree
+        self.cache = cache if cache is not None else Cache(enabled=False)
+        self._cpp: dict[str, object] = {}
+
+    # -- the layers, each loaded once and cached across runs ----------------
+
+    def _cache_key(self, *parts) -> str:
+        return "|".join([__version__, str(self.root), self.arch,
+                         "trusted" if self.trust_tree else "untrusted", *parts])
+
+    @cached_property
+    def model(self) -> KconfigModel:
+        key = self._cache_key()
+        blob = self.cache.get("kconfig", key, self.root)
+        if blob is not None:
+            return KconfigModel.from_bytes(blob)
+        from kwhen.kconfig.translate import build_model
+
+        started = time.time_ns()
+        model = build_model(self.root, self.arch, trust_tree=self.trust_tree)
+        self.cache.put("kconfig", key, self.root, model.sources, model.to_bytes(), started)
+        return model
+
+    @cached_property
+    def symbol_types(self) -> dict[str, str]:
+        return {name: info.type for name, info in self.model.symbols.items()}
+
+    @cached_property
+    def space(self):
+        from kwhen.logic.solver import ConfigSpace
+
+        return ConfigSpace(self.model)
+
+    @cached_property
+    def kbuild(self):
+        import hashlib
+        import json
+
+        from kwhen.kbuild.tree import KbuildResult, kbuild_conditions
+
+        # Kbuild conditions depend on the symbol table (which CONFIG_ names
+        # exist, and which are tristate), not on the rest of the model.
+        table = hashlib.blake2b(json.dumps(sorted(self.symbol_types.items())).encode(),
+                                digest_size=12).hexdigest()
+        key = self._cache_key(table)
+        blob = self.cache.get("kbuild", key, self.root)
+        if blob is not None:
+            return KbuildResult.from_data(json.loads(blob))
+        started = time.time_ns()
+        result = kbuild_conditions(self.root, self.srcarch, self.arch, self.model.symbols)
+        self.cache.put("kbuild", key, self.root, result.makefiles,
+                       json.dumps(result.to_data()).encode(), started)
+        return result
+
+    # -- paths ----------------------------------------------------------------
+
+    def relpath(self, path: str | os.PathLike) -> str:
+        """`path` (absolute, or relative to the working directory or to the
+        tree) as a path relative to the tree; it must exist inside it."""
+        p = Path(path)
+        candidates = [p] if p.is_absolute() else [Path.cwd() / p, self.root / p]
+        for candidate in candidates:
+            resolved = candidate.resolve()
+            if resolved.exists():
+                try:
+                    return resolved.relative_to(self.root).as_posix()
+                except ValueError:
+                    raise KwhenError(f"path is outside the tree {self.root}", path=str(path))
+        raise KwhenError("no such file", path=str(path))
+
+    def read_text(self, relpath: str) -> str:
+        try:
+            with open(self.root / relpath, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except OSError as e:
+            raise KwhenError(e.strerror or "cannot read file", path=relpath)
+
+    # -- conditions -----------------------------------------------------------
+
+    def file_condition(self, relpath: str) -> FileCondition:
+        if relpath.endswith(HEADER_SUFFIXES):
+            return FileCondition(relpath, "header", TRUE, FALSE)
+        found = self.kbuild.files.get(relpath)
+        if found is not None:
+            return FileCondition(relpath, "source", found[0], found[1])
+        if relpath.endswith(SOURCE_SUFFIXES):
+            return FileCondition(relpath, "unreached", FALSE, FALSE)
+        raise KwhenError("kwhen answers for C and assembly sources (.c, .S) and headers (.h)",
+                         path=relpath)
+
+    def facts(self, relpath: str) -> dict:
+        """Macros whose value is known for every compilation of the file."""
+        assembly = relpath.endswith((".S", ".s"))
+        facts = {"__KERNEL__": 1, "__cplusplus": None}
+        if not relpath.endswith(HEADER_SUFFIXES):
+            facts["__ASSEMBLY__"] = 1 if assembly else None
+        return facts
+
+    def cpp(self, relpath: str):
+        """The #if structure of a file (scanned once per process)."""
+        found = self._cpp.get(relpath)
+        if found is None:
+            from kwhen.cpp.directives import scan
+
+            found = scan(self.read_text(relpath), relpath, self.symbol_types, self.facts(relpath))
+            self._cpp[relpath] = found
+        return found
+
+    def line_condition(self, relpath: str, line: int) -> Formula:
+        """When line `line` of the file is compiled on this architecture."""
+        return self.combine(self.file_condition(relpath), self.cpp(relpath).condition_at(line))
+
+    @staticmethod
+    def combine(file: FileCondition, cpp_condition: Formula) -> Formula:
+        """Kbuild and preprocessor conditions together.
+
+        MODULE is defined exactly when the file is compiled as a module, so
+        it is resolved here rather than left free.
+        """
+        if file.kind == "header":
+            return cpp_condition
+        builtin = conj(file.builtin, cpp_condition.substitute({"MODULE": FALSE}))
+        module = conj(file.module, cpp_condition.substitute({"MODULE": TRUE}))
+        return disj(builtin, module)

@@ -1,0 +1,99 @@
+"""Text rendering of `kwhen line`, `kwhen file` and `kwhen symbol` answers."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+
+STATUS_STYLE = {"always": "green", "sometimes": "yellow", "never": "red"}
+
+
+def _status(status: str) -> str:
+    return f"[{STATUS_STYLE.get(status, 'bold')}]{status}[/]"
+
+
+def _witness(console: Console, label: str, witness, explain_limit: int = 12) -> None:
+    if witness is None:
+        return
+    console.print(f"  {label:<14}{escape(witness.describe(explain_limit))}")
+
+
+def render_line(answer, console: Console, explain: bool = False) -> None:
+    where = f"{answer.path}:{answer.line}"
+    console.print(f"[bold]{escape(where)}[/]: built {_status(answer.status)} on {answer.arch}")
+    console.print(f"  condition:    {escape(answer.condition)}")
+    console.print(f"    Kbuild:     {escape(answer.kbuild_condition)}")
+    for path, n, text in answer.makefile_lines[:3]:
+        console.print(f"                {escape(path)}:{n}: {escape(text)}", style="dim")
+    console.print(f"    #if:        {escape(answer.cpp_condition)}")
+    for n, text in answer.directives:
+        console.print(f"                line {n}: {escape(text)}", style="dim")
+    _witness(console, "built in:", answer.witness_built)
+    _witness(console, "not built in:", answer.witness_not_built)
+    if answer.evaluation:
+        _evaluation(console, answer.evaluation)
+    _unknowns(console, answer.unknowns, explain)
+
+
+def _evaluation(console: Console, ev) -> None:
+    verdict = {"yes": "[green]built[/]", "no": "[red]not built[/]",
+               "unknown": "[yellow]undetermined[/]"}[ev.built]
+    by = f" (excluded by {ev.layer})" if ev.built == "no" else ""
+    console.print(f"  with --config: {verdict}{by}" + (f": {escape(ev.reason)}" if ev.reason else ""))
+
+
+def _unknowns(console: Console, unknowns: list, explain: bool) -> None:
+    if not unknowns:
+        return
+    if explain:
+        console.print("  free propositions (either value assumed possible):")
+        for text in unknowns:
+            console.print(f"    {escape(text)}", style="dim")
+    else:
+        console.print(f"  ({len(unknowns)} free proposition(s) in the condition; --explain says which)",
+                      style="dim")
+
+
+def render_file(answer, console: Console, explain: bool = False) -> None:
+    console.print(f"[bold]{escape(answer.path)}[/]: {answer.kind}, compiled {_status(answer.status)} "
+                  f"on {answer.arch}")
+    if answer.kind == "source":
+        console.print(f"  built-in when: {escape(answer.builtin)}")
+        console.print(f"  module when:   {escape(answer.module)}")
+        for path, n, text in answer.makefile_lines[:5]:
+            console.print(f"                 {escape(path)}:{n}: {escape(text)}", style="dim")
+    elif answer.kind == "unreached":
+        console.print("  no Makefile on this architecture compiles it (it may be #included elsewhere)")
+    if answer.evaluation:
+        _evaluation(console, answer.evaluation)
+    if answer.blocks:
+        console.print(f"  {len(answer.blocks)} #if block(s):")
+    for b in answer.blocks:
+        built = f"  [{b['built']}]" if "built" in b else ""
+        console.print(f"    {b['start']}-{b['end']}  {escape(b['directive'])}")
+        console.print(f"        {_status(b['status'])}: {escape(b['condition'])}{built}")
+    _unknowns(console, answer.unknowns, explain)
+
+
+def render_symbol(answer, console: Console, explain: bool = False) -> None:
+    console.print(f"[bold]{escape(answer.name)}[/]: {len(answer.definitions)} definition(s); "
+                  f"on {answer.arch}:")
+    others = [d for d in answer.definitions if d.role == "other-arch"]
+    for d in answer.definitions:
+        if d.role == "other-arch":
+            continue
+        tags = [d.kind] + [t for t, on in (("static", d.static), ("inline", d.inline),
+                                           ("weak", d.weak)) if on]
+        console.print(f"  [bold]{escape(d.path)}:{d.line}[/] ({', '.join(tags)})")
+        console.print(f"      compiled {_status(d.status)}: {escape(d.condition)}")
+        if d.role == "file-local":
+            console.print("      file-local (static): not an alternative to the others", style="dim")
+        else:
+            console.print(f"      the one built {_status(d.chosen_status)}: {escape(d.chosen_condition)}")
+        _witness(console, "    e.g.", d.witness)
+    if others:
+        console.print(f"  other architectures ({len(others)}): " +
+                      ", ".join(f"{d.path}:{d.line}" for d in others), style="dim")
+    for a, b, w in answer.conflicts:
+        console.print(f"  [red]conflict[/]: {a} and {b} are both compiled in some configurations"
+                      + (f": {escape(w.describe())}" if w else ""))

@@ -1,0 +1,211 @@
+"""The SQLite cache of models. The only module in kwhen that speaks SQL.
+
+A cached item (a Kconfig model, a tree's Kbuild conditions) is stored with
+the list of files it was computed from and each file's content digest. It is
+reused only while every one of those files still has that digest, so an
+edited Kconfig invalidates the Kconfig models that read it and nothing else.
+
+Digests are themselves cached by (path, mtime, size), as git's index does, so
+checking a model built from 4,000 files costs 4,000 stat calls, not 4,000
+reads.
+
+The cache is an optimisation and must never change an answer or stop kwhen:
+a corrupt database is moved aside and rebuilt, a locked one (another kwhen
+process writing) is simply not written to, and every stored blob carries a
+checksum that is verified before use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import zlib
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS file_stamp (
+    path TEXT PRIMARY KEY, mtime_ns INTEGER, size INTEGER, digest TEXT);
+CREATE TABLE IF NOT EXISTS item (
+    kind TEXT, key TEXT, deps BLOB, data BLOB, checksum TEXT,
+    PRIMARY KEY (kind, key));
+"""
+
+
+def default_cache_dir() -> Path:
+    explicit = os.environ.get("KWHEN_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "kwhen"
+
+
+def _digest_bytes(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+class Cache:
+    """Content-keyed storage of computed models.
+
+    `Cache(None)` (or `enabled=False`) is a cache that never hits and never
+    writes, so callers need no special case for --no-cache.
+    """
+
+    def __init__(self, directory: Path | None = None, enabled: bool = True):
+        self.enabled = enabled
+        self._db = None
+        self._stamps: dict[str, tuple] = {}
+        self._dirty_stamps: dict[str, tuple] = {}
+        if not enabled:
+            return
+        self.path = Path(directory or default_cache_dir()) / "kwhen.sqlite3"
+        try:
+            self._db = self._open()
+        except (sqlite3.Error, OSError):
+            self._db = None
+
+    def _open(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            db = self._connect()
+        except sqlite3.DatabaseError:
+            # Not a database any more (truncated, overwritten): start afresh.
+            self._move_aside()
+            db = self._connect()
+        return db
+
+    def _connect(self):
+        db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
+        db.execute("PRAGMA busy_timeout = 5000")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.executescript(SCHEMA)
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if row is None:
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        elif row[0] != str(SCHEMA_VERSION):
+            db.execute("DELETE FROM item")
+            db.execute("DELETE FROM file_stamp")
+            db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
+        return db
+
+    def _move_aside(self):
+        for suffix in ("", "-wal", "-shm"):
+            p = Path(str(self.path) + suffix)
+            if p.exists():
+                p.replace(str(p) + ".corrupt")
+
+    def close(self):
+        self.flush()
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    # -- file digests -------------------------------------------------------
+
+    def _load_stamps(self):
+        if self._stamps or self._db is None:
+            return
+        try:
+            for path, mtime, size, digest in self._db.execute("SELECT * FROM file_stamp"):
+                self._stamps[path] = (mtime, size, digest)
+        except sqlite3.Error:
+            pass
+
+    def digest(self, path: str | os.PathLike) -> str | None:
+        """Content digest of a file, or None if it cannot be read."""
+        path = os.fspath(path)
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        self._load_stamps()
+        known = self._stamps.get(path)
+        if known is not None and known[0] == st.st_mtime_ns and known[1] == st.st_size:
+            return known[2]
+        try:
+            with open(path, "rb") as f:
+                digest = _digest_bytes(f.read())
+        except OSError:
+            return None
+        stamp = (st.st_mtime_ns, st.st_size, digest)
+        self._stamps[path] = stamp
+        self._dirty_stamps[path] = stamp
+        return digest
+
+    def flush(self):
+        """Write the file digests learnt in this process."""
+        if self._db is None or not self._dirty_stamps:
+            return
+        rows = [(p, *s) for p, s in self._dirty_stamps.items()]
+        try:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany("INSERT OR REPLACE INTO file_stamp VALUES (?, ?, ?, ?)", rows)
+            self._dirty_stamps.clear()
+        except sqlite3.Error:
+            pass  # another process holds the lock: digests are recomputed next time
+
+    # -- items --------------------------------------------------------------
+
+    def get(self, kind: str, key: str, root: Path) -> bytes | None:
+        """The stored item if every file it depends on is unchanged."""
+        if self._db is None:
+            return None
+        try:
+            row = self._db.execute(
+                "SELECT deps, data, checksum FROM item WHERE kind = ? AND key = ?",
+                (kind, key)).fetchone()
+        except sqlite3.Error:
+            return None
+        if row is None:
+            return None
+        deps_blob, data, checksum = row
+        try:
+            deps = json.loads(zlib.decompress(deps_blob))
+        except (zlib.error, ValueError):
+            return None
+        for relpath, digest in deps:
+            if self.digest(root / relpath) != digest:
+                return None
+        if _digest_bytes(data) != checksum:
+            return None
+        try:
+            return zlib.decompress(data)
+        except zlib.error:
+            return None
+
+    def put(self, kind: str, key: str, root: Path, deps, data: bytes,
+            started_ns: int) -> None:
+        """Store `data`, valid while the files `deps` (relative to root) keep
+        their present content.
+
+        `started_ns` is when the computation of `data` began (time.time_ns):
+        a file modified since then may have been read in its old state, so
+        nothing is stored rather than something wrong.
+        """
+        if self._db is None:
+            return
+        dep_list = []
+        for relpath in sorted(set(deps)):
+            path = root / relpath
+            try:
+                if os.stat(path).st_mtime_ns >= started_ns:
+                    return
+            except OSError:
+                pass  # a file that does not exist is recorded as such (None)
+            dep_list.append([relpath, self.digest(path)])
+        packed = zlib.compress(data, 1)
+        try:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute(
+                    "INSERT OR REPLACE INTO item VALUES (?, ?, ?, ?, ?)",
+                    (kind, key, zlib.compress(json.dumps(dep_list).encode()), packed,
+                     _digest_bytes(packed)))
+        except sqlite3.Error:
+            pass
+        self.flush()
