@@ -49,12 +49,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     _common(p)
 
-    try:
-        from kwhen import cmdcheck
-    except ImportError:
-        cmdcheck = None
-    if cmdcheck is not None:
-        cmdcheck.add_parser(sub, _common)
+    p = sub.add_parser("check", help="check a commit, range, patch or mbox for code that vanishes "
+                                     "from configurations")
+    p.add_argument("target", nargs="?", metavar="TARGET",
+                   help="revision (default HEAD), range A..B, patch file, mbox, or - for stdin")
+    p.add_argument("--tree", help="the tree the target applies to (default: git top level)")
+    p.add_argument("--arch", action="append", help="architecture to check (repeatable; default: "
+                                                   "those whose builds reach the touched files)")
+    p.add_argument("--all-arches", action="store_true", help="check every architecture")
+    p.add_argument("--base", help="witnesses closest to this .config instead of the defconfig")
+    p.add_argument("--format", choices=("text", "json", "sarif", "html"), default="text")
+    p.add_argument("--output", "-o", help="write the report to this file")
+    p.add_argument("--verify", action="store_true",
+                   help="run the tree's own `make olddefconfig` on each witness (executes the tree's tools)")
+    p.add_argument("--trust-tree", action="store_true",
+                   help="run the tree's Kconfig $(shell,...) macros as the kernel would")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the model cache")
     return parser
 
 
@@ -72,8 +82,7 @@ def run(args) -> int:
     from kwhen.report import querytext
 
     if args.command == "check":
-        from kwhen import cmdcheck
-        return cmdcheck.run(args)
+        return run_check(args)
     console = Console(highlight=False, soft_wrap=True)
     tree = control.open_tree(args.tree, args.arch, trust_tree=args.trust_tree,
                              cache=not args.no_cache)
@@ -95,6 +104,50 @@ def run(args) -> int:
     else:
         render(answer, console, explain=args.explain)
     return EXIT_OK
+
+
+def run_check(args) -> int:
+    from kwhen.checker import CheckOptions, check
+
+    options = CheckOptions(arches=args.arch, all_arches=args.all_arches, base=args.base,
+                           verify=args.verify, trust_tree=args.trust_tree, cache=not args.no_cache)
+    stdin_text = sys.stdin.read() if args.target == "-" else None
+    result = check(args.tree, args.target, options, stdin_text=stdin_text)
+    if args.format == "text" and not args.output:
+        from rich.console import Console
+
+        from kwhen.report.text import render_text
+        render_text(result.findings, result.summary | {"arches": result.arches},
+                    Console(highlight=False, soft_wrap=True))
+    else:
+        text = render_report(args.format, result)
+        if args.output:
+            with open(args.output, "w", encoding="utf-8") as f:
+                f.write(text)
+        else:
+            sys.stdout.write(text)
+    return EXIT_FINDINGS if result.findings else EXIT_OK
+
+
+def render_report(fmt: str, result) -> str:
+    summary = result.summary | {"arches": result.arches, "changes_checked": result.changes}
+    if fmt == "json":
+        from kwhen.report.jsonreport import render_json
+        return render_json(result.findings, summary)
+    if fmt == "sarif":
+        from kwhen.report.sarif import render_sarif
+        return render_sarif(result.findings, summary)
+    if fmt == "html":
+        from kwhen.report.html import render_html
+        return render_html(result.findings, summary)
+    import io
+
+    from rich.console import Console
+
+    from kwhen.report.text import render_text
+    buffer = io.StringIO()
+    render_text(result.findings, summary, Console(file=buffer, no_color=True, width=200))
+    return buffer.getvalue()
 
 
 def main(argv=None) -> int:

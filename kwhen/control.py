@@ -364,31 +364,55 @@ def files_mentioning(root: Path, name: str) -> list[str]:
     return sorted(p[2:] if p.startswith("./") else p for p in done.stdout.splitlines())
 
 
-def symbol_query(tree: Tree, name: str, witnesses: bool = True) -> SymbolAnswer:
+def collect_definitions(tree: Tree, name: str) -> list:
+    """Every definition of `name` in the tree, as (relpath, Definition, role,
+    condition) with role "alternative" (global or in a header), "weak",
+    "file-local" (static in a .c file) or "other-arch" (under another
+    arch/ directory: never built on this architecture)."""
     from kwhen.cpp.definitions import find_definitions
 
-    space, types = tree.space, tree.symbol_types
-    found = []
-    for relpath in files_mentioning(tree.root, name):
+    paths = set(files_mentioning(tree.root, name))
+    if tree.state is not None:
+        # files the patch state changed: search their new text, not the disk's
+        changed = tree.state.changed_paths()
+        paths -= changed
+        for relpath in changed:
+            text = tree.state.read(relpath)
+            if text is not None and relpath.endswith((".c", ".h", ".S")) and name in text:
+                paths.add(relpath)
+    entries = []
+    for relpath in sorted(paths):
         for d in find_definitions(tree.read_text(relpath), name, relpath):
-            found.append((relpath, d))
-    entries = []   # (relpath, definition, role, condition)
-    for relpath, d in found:
-        parts = relpath.split("/")
-        if len(parts) > 2 and parts[0] == "arch" and parts[1] != tree.srcarch:
-            entries.append((relpath, d, "other-arch", FALSE))
-            continue
-        cond = tree.line_condition(relpath, d.line)
-        if relpath.endswith(".h") or not d.static:
-            role = "weak" if d.weak else "alternative"
-        else:
-            role = "file-local"
-        entries.append((relpath, d, role, cond))
-    strong = [c for _, d, role, c in entries if role == "alternative"]
-    any_strong = disj_all(strong)
+            parts = relpath.split("/")
+            if len(parts) > 2 and parts[0] == "arch" and parts[1] != tree.srcarch:
+                entries.append((relpath, d, "other-arch", FALSE))
+                continue
+            cond = tree.line_condition(relpath, d.line)
+            if relpath.endswith(".h") or not d.static:
+                role = "weak" if d.weak else "alternative"
+            else:
+                role = "file-local"
+            entries.append((relpath, d, role, cond))
+    return entries
+
+
+def chosen_condition(entries: list, entry) -> Formula:
+    """When `entry` is the definition that ends up in the kernel: a weak
+    definition only where no strong one is built."""
+    relpath, d, role, cond = entry
+    if role == "weak":
+        strong = disj_all(c for _, _, r, c in entries if r == "alternative")
+        return conj(cond, neg(strong))
+    return cond
+
+
+def symbol_query(tree: Tree, name: str, witnesses: bool = True) -> SymbolAnswer:
+    space, types = tree.space, tree.symbol_types
+    entries = collect_definitions(tree, name)
     answers, conflicts = [], []
-    for relpath, d, role, cond in entries:
-        chosen = conj(cond, neg(any_strong)) if role == "weak" else cond
+    for entry in entries:
+        relpath, d, role, cond = entry
+        chosen = chosen_condition(entries, entry)
         status = space.status(cond) if role != "other-arch" else "never"
         chosen_status = space.status(chosen) if role != "other-arch" else "never"
         answer = DefinitionAnswer(

@@ -62,7 +62,7 @@ class Tree:
     """One Kconfig/Kbuild tree seen from one architecture."""
 
     def __init__(self, root: Path, arch: str | None = None, trust_tree: bool = False,
-                 cache: Cache | None = None):
+                 cache: Cache | None = None, state=None):
         from kwhen.kconfig.arches import resolve_arch
 
         root = Path(root).resolve()
@@ -72,7 +72,23 @@ class Tree:
         self.arch, self.srcarch = resolve_arch(root, arch)
         self.trust_tree = trust_tree
         self.cache = cache if cache is not None else Cache(enabled=False)
+        # A patch state (kwhen.patch.target.TreeState) whose files override
+        # the directory's: C files are read through it, so the pre- and
+        # post-image of a patch that changes only C files share one model.
+        self.state = state
         self._cpp: dict[str, object] = {}
+
+    def with_state(self, state) -> "Tree":
+        """The same tree and architecture, with C files read from `state`.
+
+        The Kconfig and Kbuild layers are shared, so `state` must not change
+        Kconfig files or Makefiles (materialize such states instead).
+        """
+        other = Tree.__new__(Tree)
+        other.__dict__.update(self.__dict__)
+        other.state = state
+        other._cpp = {}
+        return other
 
     # -- the layers, each loaded once and cached across runs ----------------
 
@@ -141,6 +157,11 @@ class Tree:
         raise KwhenError("no such file", path=str(path))
 
     def read_text(self, relpath: str) -> str:
+        if self.state is not None:
+            text = self.state.read(relpath)
+            if text is None:
+                raise KwhenError("no such file in this state of the tree", path=relpath)
+            return text
         try:
             with open(self.root / relpath, encoding="utf-8", errors="replace") as f:
                 return f.read()

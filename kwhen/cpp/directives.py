@@ -5,9 +5,11 @@ and character literals and directive lines, so a `#if` inside a comment or a
 string never counts, and only directive lines are looked at in detail.
 Conditions come from `kwhen.cpp.expression` and follow DEVELOPERS.md.
 
-Macros that the file itself ``#define``s before testing them (and never
-``#undef``s or tests before defining) are tracked: ``defined(NAME)`` then
-becomes the condition of those ``#define`` lines instead of a free variable.
+Macros the file itself ``#define``s are tracked until an ``#undef``: after
+the ``#define`` lines, ``defined(NAME)`` is the disjunction of their
+conditions, plus the free ``defined(NAME)`` when the file tested NAME before
+defining it (it may come from elsewhere). A macro first seen in a
+``#define`` is assumed to be the file's own.
 """
 
 from __future__ import annotations
@@ -150,11 +152,18 @@ def _read_directive(text: str, pos: int) -> tuple[str, int]:
                 pos = lit.end()
 
 
+def _blank(region: str) -> str:
+    """`region` with every character but newlines replaced by a space."""
+    if "\n" not in region:
+        return " " * len(region)
+    return "\n".join(" " * len(part) for part in region.split("\n"))
+
+
 def lex(text: str, clean: bool = False) -> tuple[list[Directive], str | None]:
     """All directives of `text`, and with `clean` the text with comments,
-    literals and directive lines blanked (newlines kept, so offsets of the
-    cleaned text map to the same line numbers; string literals become
-    ``""`` and character literals ``0``)."""
+    string and character literals and directive lines blanked. The cleaned
+    text has the same length and newlines as `text`, so offsets and line
+    numbers carry over; a literal keeps a ``0`` in its first column."""
     directives: list[Directive] = []
     pieces: list[str] | None = [] if clean else None
     pos = 0          # scanning position
@@ -168,19 +177,18 @@ def lex(text: str, clean: bool = False) -> tuple[list[Directive], str | None]:
             break
         tok = m.group()
         start = m.start()
+        keep = ""
         if tok == "/*":
             end = _skip_comment(text, m.end())
-            repl = " "
         elif tok == "//":
             end = _line_end(text, start)
-            repl = " "
         elif tok == '"' or tok == "'":
             lit = (_STRING if tok == '"' else _CHAR).match(text, start)
             if lit is None:
                 pos = m.end()
                 continue
             end = lit.end()
-            repl = '""' if tok == '"' else "0"
+            keep = "0"
         else:
             hash_at = m.end()
             body, end = _read_directive(text, hash_at)
@@ -191,11 +199,10 @@ def lex(text: str, clean: bool = False) -> tuple[list[Directive], str | None]:
             keyword = km.group(1) or ""
             directives.append(Directive(line, end_line, keyword, body[km.end():].strip(),
                                         start, end))
-            repl = ""
         if pieces is not None:
             pieces.append(text[copied:start])
-            pieces.append(repl)
-            pieces.append("\n" * text.count("\n", start, end))
+            pieces.append(keep)
+            pieces.append(_blank(text[start + len(keep):end]))
             copied = end
         pos = end
         if pos <= start:
@@ -328,10 +335,16 @@ def _structure(directives, path, symbols, facts, guard) -> CppStructure:
                     m = _IDENT.match(words[0])
                     name = m.group() if m else None
                     if name and (guard is None or index != 1):
-                        if kw == "undef" or name in tested:
+                        if kw == "undef":
                             local[name] = None
-                        elif name not in local or local[name] is not None:
-                            local[name] = disj(local.get(name, FALSE), current)
+                        elif name not in local:
+                            # Tested before its first #define: it may also
+                            # come from elsewhere.
+                            before = (defined_condition(name, symbols, facts)
+                                      if name in tested else FALSE)
+                            local[name] = disj(before, current)
+                        elif local[name] is not None:
+                            local[name] = disj(local[name], current)
             continue
         line = d.line
         text = f"#{kw} {d.body}".rstrip()

@@ -150,25 +150,35 @@ def split_args(text: str, limit: int | None = None) -> list[str]:
 
 
 def _strip_comment(text: str) -> str:
-    """Remove a ``#`` comment; ``\\#`` is a literal ``#``."""
-    i = text.find("#")
-    if i < 0:
+    """Remove a ``#`` comment; ``\\#`` is a literal ``#``, and so is a ``#``
+    inside a variable reference or function call (GNU make 4.3)."""
+    if "#" not in text:
         return text
     out = []
+    depth = 0
+    i = 0
+    n = len(text)
     start = 0
-    while i >= 0:
-        j = i
-        while j > start and text[j - 1] == "\\":
-            j -= 1
-        nback = i - j
-        if nback % 2 == 1:
-            out.append(text[start:i - 1])
+    while i < n:
+        ch = text[i]
+        if ch == "\\" and i + 1 < n and text[i + 1] == "#" and depth == 0:
+            out.append(text[start:i])
             out.append("#")
-            start = i + 1
-            i = text.find("#", start)
+            i += 2
+            start = i
             continue
-        out.append(text[start:i])
-        return "".join(out)
+        if ch == "$" and i + 1 < n and text[i + 1] in "({":
+            depth += 1
+            i += 2
+            continue
+        if depth and ch in "({":
+            depth += 1
+        elif depth and ch in ")}":
+            depth -= 1
+        elif ch == "#" and depth == 0:
+            out.append(text[start:i])
+            return "".join(out)
+        i += 1
     out.append(text[start:])
     return "".join(out)
 

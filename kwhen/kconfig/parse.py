@@ -90,8 +90,8 @@ def _split_comment(line: str) -> tuple[str, str]:
 
 
 def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip(" \t").expandtabs(8)) if False else \
-        len(line.expandtabs(8)) - len(line.expandtabs(8).lstrip())
+    expanded = line.expandtabs(8)
+    return len(expanded) - len(expanded.lstrip())
 
 
 def rewrite_kconfig_text(text: str, transitional: set | None = None) -> str:

@@ -167,6 +167,9 @@ class Formula:
         tristate's y-variable as ``FOO=y``).
         """
         op = self.op
+        if names is None and self._key is not None and self._key[0] == 1:
+            # a compound formula's text is cached in its sort key
+            return self._key[1]
         if op == "const":
             return "y" if self.name else "n"
         if op == "var":

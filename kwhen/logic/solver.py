@@ -33,15 +33,22 @@ class Witness:
         """The changes as .config lines."""
         return [config_line(name, new) for name, _, new in self.changes]
 
+    prompted: int = 0     # how many of `changes` (the first ones) a user sets
+
     def describe(self, limit: int = 12) -> str:
-        """``x86_64_defconfig + # CONFIG_SMP is not set`` style summary."""
+        """``x86_64_defconfig + # CONFIG_SMP is not set`` style summary:
+        the settings a user makes, then how many symbols follow from them."""
         lines = self.config_lines()
         if not lines:
             return f"{self.base_name} (unchanged)"
-        shown = lines[:limit]
+        chosen = lines[:self.prompted] or lines
+        shown = chosen[:limit]
         text = self.base_name + " + " + " + ".join(shown)
-        if len(lines) > limit:
-            text += f" (+{len(lines) - limit} more)"
+        if len(chosen) > limit:
+            text += f" + {len(chosen) - limit} more settings"
+        derived = len(lines) - len(chosen)
+        if derived:
+            text += f" (and {derived} symbol{'s' if derived > 1 else ''} that follow)"
         return text
 
     def to_json(self) -> dict:
@@ -219,4 +226,5 @@ class ConfigSpace:
         changes.sort(key=lambda c: (not symbols[c[0]].prompt, c[0]))
         free = {name: value for name, value in assignment.items()
                 if name in self.model.free}
-        return Witness(base_name, values, changes, free)
+        prompted = sum(1 for name, _, _ in changes if symbols[name].prompt)
+        return Witness(base_name, values, changes, free, prompted)

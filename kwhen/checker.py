@@ -1,0 +1,230 @@
+"""`kwhen check`: run every check on every change of a target.
+
+For each change (a commit, or a patch of a series) and each architecture
+concerned, an `ArchView` holds the tree before and after the change. When a
+change touches only C files, both sides share the architecture's Kconfig and
+Kbuild models and read C files through the patch state; when it touches
+Kconfig files or Makefiles, each side is materialised as a hard-link farm and
+modelled from its own files, so a patch is judged by its own new rules.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kwhen.checks.messages import Finding
+from kwhen.exceptions import KwhenError
+from kwhen.logic.formula import Formula
+from kwhen.presence import Tree
+from kwhen.sqldata import Cache
+
+
+@dataclass
+class CheckOptions:
+    arches: list | None = None      # explicit --arch values
+    all_arches: bool = False
+    base: str | None = None         # --base .config instead of defconfig
+    verify: bool = False            # run make olddefconfig on witnesses
+    trust_tree: bool = False
+    cache: bool = True
+
+
+@dataclass
+class CheckResult:
+    findings: list
+    changes: list                   # ids of the changes checked
+    arches: list
+    summary: dict = field(default_factory=dict)
+
+
+def is_build_file(relpath: str) -> bool:
+    """Files that shape the Kconfig or Kbuild model rather than C code."""
+    name = relpath.rsplit("/", 1)[-1]
+    return (name.startswith(("Kconfig", "Makefile", "Kbuild")) or name.endswith((".mk", ".include"))
+            or "/configs/" in relpath)
+
+
+class ArchView:
+    """One architecture, before and after one change."""
+
+    def __init__(self, arch: str, pre: Tree, post: Tree, base_values: dict | None,
+                 base_name: str | None):
+        self.arch = arch
+        self.pre = pre
+        self.post = post
+        self.base_values = base_values
+        self.base_name = base_name
+        self._memo: dict = {}
+
+    def _line(self, tree: Tree, side: str, path: str, line: int) -> Formula:
+        key = (side, path, line)
+        found = self._memo.get(key)
+        if found is None:
+            found = tree.line_condition(path, line)
+            self._memo[key] = found
+        return found
+
+    def pre_line(self, path: str, line: int) -> Formula:
+        return self._line(self.pre, "pre", path, line)
+
+    def post_line(self, path: str, line: int) -> Formula:
+        return self._line(self.post, "post", path, line)
+
+    @property
+    def space(self):
+        """Configurations after the change: where losses are looked for."""
+        return self.post.space
+
+    def witness(self, f: Formula):
+        return self.space.witness(f, base=self.base_values, base_name=self.base_name)
+
+
+def witness_fields(witness) -> dict:
+    if witness is None:
+        return {}
+    return {"witness": {name: new for name, _, new in witness.changes},
+            "witness_base": witness.base_name, "witness_text": witness.describe()}
+
+
+def merge_findings(findings: list) -> list:
+    """One finding per (change, kind, file, line), with the arches joined."""
+    merged: dict = {}
+    for f in findings:
+        key = (f.change, f.kind, f.file, f.line)
+        if key in merged:
+            for arch in f.arches:
+                if arch not in merged[key].arches:
+                    merged[key].arches.append(arch)
+        else:
+            merged[key] = f
+    return sorted(merged.values(), key=lambda f: f.sort_key)
+
+
+class Checker:
+    """Checks the changes of one target against one tree."""
+
+    def __init__(self, root: Path, options: CheckOptions):
+        self.root = Path(root).resolve()
+        self.options = options
+        self.cache = Cache(enabled=options.cache)
+        self._base_trees: dict[str, Tree] = {}
+        self._scratch = tempfile.TemporaryDirectory(prefix="kwhen-check-")
+
+    def close(self):
+        self.cache.close()
+        self._scratch.cleanup()
+
+    # -- architectures ---------------------------------------------------------
+
+    def arches_for(self, paths) -> list[str]:
+        from kwhen.kconfig.arches import list_arches, resolve_arch
+
+        if self.options.arches:
+            return [resolve_arch(self.root, a)[0] for a in self.options.arches]
+        available = list_arches(self.root)
+        if self.options.all_arches:
+            return available
+        chosen = []
+        generic = False
+        for path in paths:
+            parts = path.split("/")
+            if len(parts) > 2 and parts[0] == "arch" and parts[1] in available:
+                if parts[1] not in chosen:
+                    chosen.append(parts[1])
+            else:
+                generic = True
+        if generic or not chosen:
+            host = resolve_arch(self.root, None)[0]
+            if host not in chosen:
+                chosen.insert(0, host)
+        return chosen
+
+    def base_tree(self, arch: str) -> Tree:
+        tree = self._base_trees.get(arch)
+        if tree is None:
+            tree = Tree(self.root, arch, trust_tree=self.options.trust_tree, cache=self.cache)
+            tree.model, tree.kbuild, tree.space   # load before sharing with derived trees
+            self._base_trees[arch] = tree
+        return tree
+
+    def _materialize(self, state, label: str) -> Path:
+        dest = Path(self._scratch.name) / label
+        if dest.exists():
+            shutil.rmtree(dest)
+        return state.materialize(dest)
+
+    def views(self, change) -> list[ArchView]:
+        paths = set()
+        for fp in change.file_patches:
+            paths.update(p for p in (fp.old_path, fp.new_path) if p)
+        structural = any(is_build_file(p) for p in
+                         change.pre.changed_paths() | change.post.changed_paths())
+        views = []
+        pre_root = post_root = None
+        if structural:
+            pre_root = self._materialize(change.pre, "pre")
+            post_root = self._materialize(change.post, "post")
+        for arch in self.arches_for(sorted(paths)):
+            if structural:
+                pre = Tree(pre_root, arch, trust_tree=self.options.trust_tree, cache=self.cache)
+                post = Tree(post_root, arch, trust_tree=self.options.trust_tree, cache=self.cache)
+            else:
+                base = self.base_tree(arch)
+                pre, post = base.with_state(change.pre), base.with_state(change.post)
+            base_values, base_name = self._base_for(post)
+            views.append(ArchView(arch, pre, post, base_values, base_name))
+        return views
+
+    def _base_for(self, tree: Tree):
+        if not self.options.base:
+            return None, None
+        from kwhen.kconfig.dotconfig import read_dotconfig, values_for_model
+
+        values = values_for_model(tree.model, read_dotconfig(self.options.base))
+        return values, os.path.basename(self.options.base)
+
+    # -- running ---------------------------------------------------------------
+
+    def check_change(self, change) -> list[Finding]:
+        from kwhen.checks import alternatives, dead, moved, narrowed, undefined
+
+        views = self.views(change)
+        findings = []
+        for module in (moved, narrowed, dead, alternatives):
+            findings.extend(module.run(change, views))
+        findings.extend(undefined.run(change, views, self.root))
+        if self.options.verify:
+            from kwhen.checks import verify
+            verify.run(findings, views, self.root, Path(self._scratch.name))
+        for f in findings:
+            f.change = change.id
+        return merge_findings(findings)
+
+
+def check(tree: str | Path | None, target: str | None, options: CheckOptions,
+          stdin_text: str | None = None) -> CheckResult:
+    """Check `target` (a revision, range, patch file, mbox or "-") in `tree`."""
+    from kwhen.patch.target import resolve_target
+    from kwhen.presence import find_tree
+
+    root = Path(tree) if tree else find_tree()
+    if not root.is_dir():
+        raise KwhenError("no such directory", path=str(root))
+    changes = resolve_target(target, root, stdin_text=stdin_text)
+    checker = Checker(root, options)
+    try:
+        findings, arches = [], []
+        for change in changes:
+            findings.extend(checker.check_change(change))
+        for f in findings:
+            arches.extend(a for a in f.arches if a not in arches)
+        return CheckResult(findings, [c.id for c in changes], arches or
+                           sorted(checker._base_trees),
+                           {"target": target or "HEAD", "changes": len(changes),
+                            "findings": len(findings)})
+    finally:
+        checker.close()

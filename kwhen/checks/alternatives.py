@@ -1,0 +1,119 @@
+"""alternative-definition: a function changed in one definition while other
+definitions, built instead in other configurations of the same
+architecture, were left as they were.
+
+This is the diagnosis the seed's thread reached by hand: "setup_per_cpu_areas()
+is taken from mm/percpu.c in case of !CONFIG_SMP".
+"""
+
+from __future__ import annotations
+
+import re
+
+from kwhen.checker import witness_fields
+from kwhen.checks.lines import C_SUFFIXES, normalize
+from kwhen.checks.messages import Finding
+from kwhen.control import chosen_condition, collect_definitions, describe
+
+# A body that only returns a constant or nothing is a stub: it is meant to
+# differ from the real definition, and changing the real one does not call
+# for changing it.
+_STUB_BODY = re.compile(r"^\{\s*(?:return\s*[^;]*;)?\s*\}$")
+
+
+def _body(text_lines, start: int, end: int) -> str:
+    return " ".join(normalize(t) for t in text_lines[start - 1:end] if normalize(t))
+
+
+def is_stub(text_lines, start: int, end: int) -> bool:
+    body = _body(text_lines, start, end)
+    brace = body.find("{")
+    return brace >= 0 and _STUB_BODY.match(body[brace:]) is not None
+
+
+def changed_functions(change) -> list:
+    """(path, name, start, end) of functions in the post-image whose code the
+    patch changed (not merely reformatted or re-commented)."""
+    from kwhen.cpp.definitions import function_spans
+
+    out = []
+    for fp in change.file_patches:
+        if fp.new_path is None or not fp.new_path.endswith(C_SUFFIXES):
+            continue
+        post_text = change.post.read(fp.new_path) or ""
+        pre_text = change.pre.read(fp.old_path) if fp.old_path else None
+        touched = set()
+        for hunk in fp.hunks:
+            for tag, _, _, new_no in hunk.lines:
+                if tag == "+":
+                    touched.add(new_no)
+            if any(tag == "-" for tag, _, _, _ in hunk.lines):
+                # a pure removal touches the lines around the place it left
+                touched.update(range(hunk.new_start, hunk.new_start + max(hunk.new_len, 1)))
+        post_lines = post_text.splitlines()
+        pre_spans = {}
+        if pre_text is not None:
+            pre_lines = pre_text.splitlines()
+            for name, s, e in function_spans(pre_text, fp.old_path):
+                pre_spans.setdefault(name, _body(pre_lines, s, e))
+        for name, start, end in function_spans(post_text, fp.new_path):
+            if not any(start <= n <= end for n in touched):
+                continue
+            if pre_spans.get(name) == _body(post_lines, start, end):
+                continue    # same code, only layout or comments changed
+            out.append((fp.new_path, name, start, end))
+    return out
+
+
+def run(change, views) -> list[Finding]:
+    functions = changed_functions(change)
+    if not functions:
+        return []
+    touched = {(p, s, e) for p, _, s, e in functions}
+    findings = []
+    for path, name, start, end in functions:
+        for view in views:
+            finding = _check(view, path, name, start, end, touched)
+            if finding:
+                findings.append(finding)
+    return findings
+
+
+def _check(view, path, name, start, end, touched) -> Finding | None:
+    tree, space, types = view.post, view.space, view.post.symbol_types
+    entries = collect_definitions(tree, name)
+    mine = next((e for e in entries if e[0] == path and start <= e[1].line <= end), None)
+    if mine is None or mine[2] in ("file-local", "other-arch") or not space.possible(mine[3]):
+        return None
+    related, witness = [], None
+    for entry in entries:
+        other_path, d, role, cond = entry
+        if entry is mine or role in ("file-local", "other-arch"):
+            continue
+        if any(p == other_path and s <= d.line <= e for p, s, e in touched):
+            continue    # the patch changed that one too
+        lines = tree.read_text(other_path).splitlines()
+        if is_stub(lines, d.line, d.end_line):
+            continue
+        chosen = chosen_condition(entries, entry)
+        if not space.possible(chosen):
+            continue
+        shown = describe(space.simplify(chosen), types)
+        if witness is None:
+            witness = view.witness(chosen)
+        related.append({"file": other_path, "line": d.line,
+                        "message": f"{name}() defined here is the one built when {shown}"})
+    if not related:
+        return None
+    others = ", ".join(f"{r['file']}:{r['line']}" for r in related)
+    return Finding(
+        kind="alternative-definition", file=path, line=mine[1].line,
+        message=(f"{name}() is changed here, but {others} "
+                 f"{'defines' if len(related) == 1 else 'define'} it instead in other "
+                 f"configurations and {'is' if len(related) == 1 else 'are'} left unchanged"),
+        arches=[view.arch],
+        condition_before=None,
+        condition_after=describe(space.simplify(mine[3]), types),
+        related=related,
+        **witness_fields(witness),
+    )

@@ -1,0 +1,84 @@
+"""dead-added: added lines that no valid configuration builds."""
+
+from __future__ import annotations
+
+import re
+
+from kwhen.checker import witness_fields
+from kwhen.checks.lines import changed_lines
+from kwhen.checks.messages import Finding
+from kwhen.checks.symbols_index import defined_symbols
+from kwhen.control import describe
+
+_CONFIG_REF = re.compile(r"\bCONFIG_(\w+)")
+
+
+def run(change, views) -> list[Finding]:
+    _, added = changed_lines(change.file_patches)
+    if not added or not views:
+        return []
+    findings = []
+    by_file: dict = {}
+    for a in added:
+        by_file.setdefault(a.path, []).append(a)
+    for path, lines in by_file.items():
+        run_start = None
+        previous = None
+        for a in lines + [None]:
+            dead = a is not None and all(not v.space.possible(v.post_line(a.path, a.line))
+                                         for v in views)
+            contiguous = a is not None and previous is not None and a.line == previous.line + 1
+            if run_start is not None and (not dead or not contiguous):
+                findings.extend(_report(views, run_start, previous))
+                run_start = None
+            if dead and run_start is None:
+                run_start = a
+            previous = a
+    return findings
+
+
+def _report(views, first, last) -> list[Finding]:
+    """One finding for added lines first..last, all dead on every view."""
+    view = views[0]
+    tree, space, types = view.post, view.space, view.post.symbol_types
+    file = tree.file_condition(first.path)
+    structure = tree.cpp(first.path)
+    cpp = structure.condition_at(first.line)
+    reason = _reason(views, tree, file, structure, first.line, cpp)
+    if reason is None:
+        return []
+    span = f"lines {first.line}-{last.line}" if last.line != first.line else f"line {first.line}"
+    return [Finding(
+        kind="dead-added", file=first.path, line=first.line,
+        message=f"added {span} no configuration builds: {reason}",
+        arches=[v.arch for v in views],
+        condition_after=describe(tree.combine(file, cpp), types),
+    )]
+
+
+def _reason(views, tree, file, structure, line, cpp) -> str | None:
+    """Why the line is dead, or None when it is only dead on the architectures
+    checked (code for another architecture is not a finding)."""
+    directives = [b.text for b in structure.blocks if b.start < line < b.end]
+    names = {m.group(1) for text in directives for m in _CONFIG_REF.finditer(text)}
+    known = set()
+    for v in views:
+        known.update(v.post.model.symbols)
+    unknown_here = sorted(n for n in names if n not in known and
+                          not (n.endswith("_MODULE") and n[:-7] in known))
+    if unknown_here:
+        everywhere = defined_symbols(tree.root, tree.state)
+        undefined = [n for n in unknown_here if n not in everywhere and
+                     not (n.endswith("_MODULE") and n[:-7] in everywhere)]
+        if not undefined:
+            return None   # defined on an architecture not checked here
+        return ", ".join(f"CONFIG_{n}" for n in undefined) + " is defined by no Kconfig file"
+    space, types = views[0].space, tree.symbol_types
+    if file.kind == "unreached":
+        return f"no Makefile on {', '.join(v.arch for v in views)} compiles {file.path}"
+    if file.kind == "source" and space.possible(file.built) and space.possible(cpp):
+        return (f"the file is compiled only when {describe(space.simplify(file.built), types)} "
+                f"but the #if needs {describe(space.simplify(cpp), types)}")
+    if not space.possible(cpp):
+        return f"Kconfig admits no configuration with {describe(cpp, types)}"
+    return f"the file is compiled only when {describe(file.built, types)}, which Kconfig never allows"

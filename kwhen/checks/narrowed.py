@@ -1,0 +1,89 @@
+"""narrowed: code that stays where it is but is built in fewer
+configurations, because the patch edited an #if, a Makefile or Kconfig."""
+
+from __future__ import annotations
+
+from kwhen.checker import witness_fields
+from kwhen.checks.lines import C_SUFFIXES, is_code, is_directive, map_line
+from kwhen.checks.messages import Finding
+from kwhen.checks.wording import lost_text
+from kwhen.control import describe
+from kwhen.logic.formula import FALSE, conj, neg
+
+
+def run(change, views) -> list[Finding]:
+    findings = []
+    for view in views:
+        findings.extend(_directive_edits(change, view))
+        if view.pre.root != view.post.root:
+            findings.extend(_kbuild_edits(change, view))
+    return findings
+
+
+def _touches_directives(fp) -> bool:
+    return any(tag in "+-" and is_directive(text)
+               for hunk in fp.hunks for tag, text, _, _ in hunk.lines)
+
+
+def _directive_edits(change, view) -> list[Finding]:
+    """Kept lines of C files whose #if conditions the patch edited."""
+    out = []
+    for fp in change.file_patches:
+        if fp.old_path is None or fp.new_path is None or not fp.new_path.endswith(C_SUFFIXES):
+            continue
+        if not _touches_directives(fp):
+            continue
+        old_text = view.pre.read_text(fp.old_path).splitlines()
+        groups: dict = {}
+        for number, text in enumerate(old_text, 1):
+            if not is_code(text):
+                continue
+            new_number = map_line(fp, number)
+            if new_number is None:
+                continue
+            old = view.pre_line(fp.old_path, number)
+            new = view.post_line(fp.new_path, new_number)
+            if old is not new:
+                groups.setdefault((old, new), []).append(new_number)
+        for (old, new), lines in groups.items():
+            finding = _finding(view, fp.new_path, lines, old, new, "the #if around them changed")
+            if finding:
+                out.append(finding)
+    return out
+
+
+def _kbuild_edits(change, view) -> list[Finding]:
+    """Source files that a Makefile edit compiles in fewer configurations."""
+    out = []
+    pre_files, post_files = view.pre.kbuild.files, view.post.kbuild.files
+    for path, (builtin, module) in pre_files.items():
+        if change.post.read(path) is None:
+            continue    # the file is gone (deleted or renamed): nothing stays put
+        after = post_files.get(path, (FALSE, FALSE))
+        old = builtin | module
+        new = after[0] | after[1]
+        if old is new:
+            continue
+        finding = _finding(view, path, [1], old, new, "a Makefile changed", span="the file")
+        if finding:
+            out.append(finding)
+    return out
+
+
+def _finding(view, path, lines, old, new, cause, span=None) -> Finding | None:
+    space, types = view.space, view.post.symbol_types
+    lost = conj(old, neg(new))
+    if not space.possible(lost):
+        return None
+    first, last = min(lines), max(lines)
+    if span is None:
+        span = f"lines {first}-{last}" if last != first else f"line {first}"
+    verb = "stays" if span in ("the file",) or first == last else "stay"
+    return Finding(
+        kind="narrowed", file=path, line=first,
+        message=f"{span} {verb} but {cause}: no longer built when {lost_text(space, old, new, types)}",
+        arches=[view.arch],
+        condition_before=describe(space.simplify(old), types),
+        condition_after=describe(space.simplify(new), types),
+        **witness_fields(view.witness(lost)),
+    )

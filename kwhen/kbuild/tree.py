@@ -1,0 +1,391 @@
+"""Walk a Kbuild tree from the top: source file -> (built-in, module) condition.
+
+The rules follow Linux 6.1's scripts/Makefile.build and Makefile.lib:
+
+- The top directory is built with need-builtin and need-modorder. A
+  subdirectory listed in obj-y gets need-builtin if its parent has it, and
+  need-modorder if its parent has it; one listed in obj-m gets
+  need-modorder if its parent has it; every directory in obj-y, obj-m,
+  subdir-y or subdir-m is descended into.
+- obj-y objects are compiled (built-in) only with need-builtin; obj-m
+  objects (minus those also in obj-y) are compiled as modules with
+  need-modorder; lib-y (minus obj-y) and extra-y objects are compiled
+  (not as modules) whenever the directory is descended into (lib.a and
+  extra-y are in targets-for-builtin regardless of need-builtin).
+- A composite object foo.o (foo-objs, foo-y, foo-m for obj-m, or foo-
+  non-empty) is replaced by its parts; a part without a source that is
+  itself composite is expanded again (kwhen's extension; 6.1 would fail).
+
+So per directory there are three conditions: B (need-builtin), M
+(need-modorder) and D (descended into), and the result for a file is the
+disjunction over the places that list it.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from kwhen.exceptions import KwhenError
+from kwhen.kbuild.evaluate import Evaluator, Unknown, Var, flatten
+from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj_all, from_data, neg
+
+__all__ = ["KbuildResult", "kbuild_conditions", "Dialect", "LINUX"]
+
+
+@dataclass
+class KbuildResult:
+    """What Kbuild says about one tree and architecture."""
+    files: dict = field(default_factory=dict)      # path -> (builtin, module)
+    dirs: dict = field(default_factory=dict)       # dir -> descended-into condition
+    unknowns: list = field(default_factory=list)   # (path, line, reason)
+    makefiles: list = field(default_factory=list)  # makefiles read, relative
+    generated: list = field(default_factory=list)  # objects without a source
+    missing: list = field(default_factory=list)    # dirs listed without a makefile
+
+    def condition(self, path: str) -> tuple:
+        """(built-in, module) condition of a source file; FALSE, FALSE when
+        Kbuild never compiles it."""
+        return self.files.get(path, (FALSE, FALSE))
+
+    def to_data(self) -> dict:
+        return {
+            "files": {p: [b.to_data(), m.to_data()] for p, (b, m) in self.files.items()},
+            "dirs": {d: f.to_data() for d, f in self.dirs.items()},
+            "unknowns": [list(u) for u in self.unknowns],
+            "makefiles": list(self.makefiles),
+            "generated": list(self.generated),
+            "missing": list(self.missing),
+        }
+
+    @classmethod
+    def from_data(cls, data: dict) -> "KbuildResult":
+        return cls(
+            files={p: (from_data(b), from_data(m)) for p, (b, m) in data["files"].items()},
+            dirs={d: from_data(f) for d, f in data["dirs"].items()},
+            unknowns=[tuple(u) for u in data["unknowns"]],
+            makefiles=list(data["makefiles"]),
+            generated=list(data.get("generated", [])),
+            missing=list(data.get("missing", [])),
+        )
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How a Kbuild flavour differs (Linux now, U-Boot later)."""
+    name: str
+    need_builtin: bool = True   # obj-y compiled only with need-builtin
+    # lists of the top Makefile used when the root Kbuild lists no obj-y
+    legacy_top_lists: tuple = ("init-y", "init-m", "core-y", "core-m", "drivers-y",
+                               "drivers-m", "net-y", "net-m", "libs-y", "libs-m",
+                               "virt-y")
+    helper_include: str = "scripts/Kbuild.include"
+
+
+LINUX = Dialect("linux")
+
+_SOURCE_EXTS = (".c", ".S", ".rs")
+_LIST_VARS = ("obj-y", "obj-m", "lib-y", "lib-m", "always-y", "always-m", "targets",
+              "subdir-y", "subdir-m", "asflags-y", "ccflags-y", "cppflags-y",
+              "ldflags-y", "rustflags-y", "subdir-asflags-y", "subdir-ccflags-y")
+
+
+def _join(d: str, w: str) -> str:
+    return posixpath.normpath(w if d == "." else d + "/" + w)
+
+
+class _DirLocal:
+    """What one directory's makefile lists, under local conditions."""
+    __slots__ = ("objs", "subs")
+
+    def __init__(self):
+        self.objs: list = []   # (kind, cond, relpath-of-source); kind y|m|x
+        self.subs: list = []   # (kind, cond, dir); kind y|m|s
+
+
+class _Walker:
+    def __init__(self, tree: Path, srcarch: str, arch: str, symbols: Mapping, dialect: Dialect):
+        self.tree = tree
+        self.srcarch = srcarch
+        self.arch = arch
+        self.dialect = dialect
+        self.makefiles: list = []
+        self.ev = Evaluator(tree, symbols, self.makefiles)
+        self.generated: set = set()
+        self.missing: list = []
+
+    # -- environments -------------------------------------------------------
+
+    def base_env(self) -> dict:
+        ev = self.ev
+        ev.env = {}
+        ev.exported = set()
+        for name, value in (("srctree", "."), ("objtree", "."), ("SRCARCH", self.srcarch),
+                            ("ARCH", self.arch), ("KBUILD_BUILTIN", "1"),
+                            ("KBUILD_MODULES", "1"), ("KBUILD_SRC", ""),
+                            ("building_out_of_srctree", "")):
+            ev.env[name] = Var(False, ((TRUE, value),) if value else ())
+            ev.exported.add(name)
+        inc = self.dialect.helper_include
+        if inc and ev.is_file(inc):
+            ev.run_file(inc)
+        return dict(ev.env)
+
+    def top_dirs(self) -> tuple[dict, list]:
+        """The environment of directory makefiles and the top obj lists."""
+        ev = self.ev
+        base = self.base_env()
+        ev.path, ev.line = "Makefile", 0
+        for name, value in (("core-y", ()), ("drivers-y", ()), ("libs-y", ((TRUE, "lib/"),))):
+            ev.env[name] = Var(False, value)
+        arch_mk = f"arch/{self.srcarch}/Makefile"
+        if ev.is_file(arch_mk):
+            ev.run_file(arch_mk)
+        exported = {n: ev.env[n] for n in ev.exported if n in ev.env}
+        dir_env = dict(base)
+        dir_env.update(exported)
+        ev.env["ARCH_CORE"] = Var(False, ev.lookup("core-y"))
+        ev.env["ARCH_LIB"] = Var(False, ev._apply("filter", [((TRUE, "%/"),), ev.lookup("libs-y")]))
+        ev.env["ARCH_DRIVERS"] = Var(False, ev.lookup("drivers-y") + ev.lookup("drivers-m"))
+        for n in ("ARCH_CORE", "ARCH_LIB", "ARCH_DRIVERS"):
+            dir_env[n] = ev.env[n]
+        return dir_env
+
+    def legacy_top(self, env: dict) -> list:
+        """Older Linux/U-Boot: the top Makefile's core-y/libs-y/... lists."""
+        ev = self.ev
+        ev.env = dict(env)
+        ev.env["KBUILD_SRC"] = Var(False, ())
+        if ev.is_file("Makefile"):
+            ev.run_file("Makefile")
+        subs = []
+        for name in self.dialect.legacy_top_lists:
+            for c, w in flatten(ev.lookup(name)):
+                if isinstance(w, Unknown):
+                    ev.note(w)
+                elif w.endswith("/"):
+                    subs.append(("y", c, _join(".", w)))
+        return subs
+
+    # -- one directory ------------------------------------------------------
+
+    def evaluate_dir(self, d: str, env: dict) -> _DirLocal | None:
+        ev = self.ev
+        prefix = "" if d == "." else d + "/"
+        mk = None
+        for name in ("Kbuild", "Makefile"):
+            if ev.is_file(prefix + name):
+                mk = prefix + name
+                break
+        if mk is None:
+            return None
+        ev.env = dict(env)
+        ev.locals = {}
+        for n in ("obj", "src"):
+            ev.env[n] = Var(False, ((TRUE, d),))
+        for n in _LIST_VARS:
+            ev.env[n] = Var(False, ())
+        ev.run_file(mk)
+        ev.path, ev.line = mk, 0
+        return self.collect(d)
+
+    def words(self, name: str) -> list:
+        out = []
+        for c, w in flatten(self.ev.lookup(name)):
+            if isinstance(w, Unknown):
+                self.ev.note(w)
+                continue
+            out.append((c, w))
+        return out
+
+    def collect(self, d: str) -> _DirLocal:
+        loc = _DirLocal()
+        oy = self.words("obj-y")
+        om = self.words("obj-m")
+        in_y: dict = {}
+        for c, w in oy:
+            in_y.setdefault(w, []).append(c)
+        in_y_f = {w: disj_all(cs) for w, cs in in_y.items()}
+
+        def minus_y(items):
+            out = []
+            for c, w in items:
+                f = in_y_f.get(w)
+                if f is not None:
+                    c = conj(c, neg(f))
+                    if c is FALSE:
+                        continue
+                out.append((c, w))
+            return out
+
+        om = minus_y(om)
+        lib = minus_y(self.words("lib-y") + self.words("lib-m"))
+        for kind, items in (("y", oy), ("m", om)):
+            for c, w in items:
+                if w.endswith("/"):
+                    loc.subs.append((kind, c, _join(d, w)))
+                elif w.endswith(".o"):
+                    self.add_object(loc, d, kind, c, w, kind == "m", 0)
+        for name in ("subdir-y", "subdir-m"):
+            for c, w in self.words(name):
+                loc.subs.append(("s", c, _join(d, w)))
+        for c, w in lib:
+            if w.endswith(".o"):
+                self.add_object(loc, d, "x", c, w, False, 0)
+        for c, w in self.words("extra-y"):
+            if w.endswith(".o"):
+                self.add_object(loc, d, "x", c, w, False, 0)
+            elif w.endswith(".lds"):
+                src = _join(d, w + ".S")
+                if self.ev.exists(src):
+                    loc.objs.append(("x", c, src))
+        return loc
+
+    def add_object(self, loc: _DirLocal, d: str, kind: str, c: Formula, w: str,
+                   module: bool, depth: int) -> None:
+        stem = w[:-2]
+        suffixes = ("-objs", "-y", "-m") if module else ("-objs", "-y")
+        parts = []
+        comp = []
+        for s in suffixes + ("-",):
+            v = self.ev.env.get(stem + s)
+            if v is None:
+                continue
+            ws = self.words(stem + s)
+            if ws:
+                comp.append(disj_all([pc for pc, _ in ws]))
+                if s != "-":
+                    parts.extend(ws)
+        src = self.source(_join(d, w))
+        k = disj_all(comp) if comp else FALSE
+        if k is not FALSE and (depth == 0 or src is None):
+            leaf = conj(c, neg(k))
+            if leaf is not FALSE:
+                self.add_leaf(loc, kind, leaf, _join(d, w), src)
+            for pc, pw in parts:
+                x = conj(c, pc)
+                if x is FALSE or not pw.endswith(".o"):
+                    continue
+                if depth < 4:
+                    self.add_object(loc, d, kind, x, pw, module, depth + 1)
+            return
+        self.add_leaf(loc, kind, c, _join(d, w), src)
+
+    def add_leaf(self, loc, kind, c, obj: str, src: str | None):
+        if obj.startswith("../") or obj == "..":
+            return
+        if src is None:
+            self.generated.add(obj)
+            return
+        loc.objs.append((kind, c, src))
+
+    def source(self, obj: str) -> str | None:
+        stem = obj[:-2]
+        for ext in _SOURCE_EXTS:
+            if self.ev.exists(stem + ext):
+                return stem + ext
+        return None
+
+    # -- the walk -----------------------------------------------------------
+
+    def run(self) -> KbuildResult:
+        ev = self.ev
+        locals_: dict = {}
+        dir_env = self.top_dirs()
+        root = self.evaluate_dir(".", dir_env) if ev.is_file("Kbuild") else None
+        if root is None or not any(k in ("y", "m") for k, _, _ in root.subs):
+            subs = self.legacy_top(dir_env)
+            root = root or _DirLocal()
+            root.subs.extend(subs)
+        locals_["."] = root
+        # contributions to each directory's conditions, keyed by the edge
+        # (parent, index) so that re-processing a parent replaces them
+        B: dict = {".": {None: TRUE}}
+        M: dict = {".": {None: TRUE}}
+        D: dict = {".": {None: TRUE}}
+        done_b: dict = {}
+        done_m: dict = {}
+        done_d: dict = {}
+        visits: dict = {}
+        order = ["."]
+        queue = ["."]
+        # propagate until nothing changes (a cycle stops after a few rounds)
+        while queue:
+            d = queue.pop(0)
+            b = disj_all(B.get(d, {}).values())
+            m = disj_all(M.get(d, {}).values())
+            dd = disj_all(D.get(d, {}).values())
+            if done_d.get(d) is dd and done_b.get(d) is b and done_m.get(d) is m:
+                continue
+            visits[d] = visits.get(d, 0) + 1
+            if visits[d] > 8:
+                continue
+            done_b[d], done_m[d], done_d[d] = b, m, dd
+            if d not in locals_:
+                loc = self.evaluate_dir(d, dir_env)
+                locals_[d] = loc
+                if loc is None:
+                    self.missing.append(d)
+                else:
+                    order.append(d)
+            loc = locals_[d]
+            if loc is None:
+                continue
+            targets = []
+            for i, (kind, c, sub) in enumerate(loc.subs):
+                if sub.startswith("..") or sub == ".":
+                    continue
+                key = (d, i)
+                if kind == "y":
+                    B.setdefault(sub, {})[key] = conj(b if self.dialect.need_builtin else dd, c)
+                    M.setdefault(sub, {})[key] = conj(m, c)
+                elif kind == "m":
+                    M.setdefault(sub, {})[key] = conj(m, c)
+                D.setdefault(sub, {})[key] = conj(dd, c)
+                if sub not in targets:
+                    targets.append(sub)
+            queue.extend(targets)
+        result = KbuildResult()
+        builtin: dict = {}
+        module: dict = {}
+        for d in order:
+            loc = locals_[d]
+            b, m, dd = done_b[d], done_m[d], done_d[d]
+            if not self.dialect.need_builtin:
+                b = dd
+            for kind, c, src in loc.objs:
+                if kind == "y":
+                    builtin.setdefault(src, []).append(conj(b, c))
+                elif kind == "m":
+                    module.setdefault(src, []).append(conj(m, c))
+                else:
+                    builtin.setdefault(src, []).append(conj(dd, c))
+        for src in sorted(set(builtin) | set(module)):
+            bf = disj_all(builtin.get(src, ()))
+            mf = disj_all(module.get(src, ()))
+            if bf is FALSE and mf is FALSE:
+                continue
+            result.files[src] = (bf, mf)
+        for d in sorted(done_d):
+            result.dirs[d] = done_d[d]
+        result.unknowns = sorted((p, ln, r) for (p, ln), r in ev.unknowns.items())
+        result.makefiles = list(self.makefiles)
+        result.generated = sorted(self.generated)
+        result.missing = sorted(self.missing)
+        return result
+
+
+def kbuild_conditions(tree: Path | str, srcarch: str, arch: str,
+                      symbols: Mapping, dialect: Dialect = LINUX) -> KbuildResult:
+    """Conditions under which each source file of `tree` is compiled.
+
+    `symbols` maps Kconfig symbol names (no CONFIG_ prefix) to SymbolInfo;
+    a CONFIG_ variable of a name not in it is empty.
+    """
+    tree = Path(tree)
+    if not tree.is_dir():
+        raise KwhenError(f"not a directory: {tree}")
+    return _Walker(tree, srcarch, arch, symbols, dialect).run()

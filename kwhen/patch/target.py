@@ -1,0 +1,469 @@
+"""What `kwhen check TARGET` checks: a list of Changes, each with the state of
+the tree before and after it.
+
+A TreeState is the work tree as it is on disk plus an overlay of the paths
+where the state differs. For git revisions the overlay is the set of files
+that differ between the work tree and the revision, read lazily from git; for
+patch files and mboxes it is the patches applied in memory. Nothing is
+checked out and no file is read until someone asks for it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kwhen.exceptions import KwhenError
+from kwhen.patch.diff import FilePatch, apply, parse_diff
+from kwhen.patch.mbox import looks_like_mail, read_patches
+
+_ABSENT = None
+
+
+class _Lazy:
+    """An overlay entry whose content is read from git on first use."""
+    __slots__ = ()
+
+
+_LAZY = _Lazy()
+
+
+def _decode(data: bytes) -> str:
+    return data.decode("utf-8", errors="surrogateescape")
+
+
+def _encode(text: str) -> bytes:
+    return text.encode("utf-8", errors="surrogateescape")
+
+
+def _norm(relpath: str | os.PathLike) -> str:
+    rel = os.fspath(relpath).replace(os.sep, "/")
+    parts = [p for p in rel.split("/") if p not in ("", ".")]
+    return "/".join(parts)
+
+
+class TreeState:
+    """A state of the tree: the directory `tree` plus an overlay.
+
+    ``read(rel)`` gives the text of a file (None when absent), ``exists``
+    whether a file or directory is there, ``changed_paths()`` where the state
+    differs from the work tree, ``materialize(dest)`` a real directory.
+    """
+
+    def __init__(self, tree: Path, overlay: dict | None = None, blobs: "_GitBlobs | None" = None,
+                 rev: str | None = None, label: str = "work tree"):
+        self.tree = Path(tree)
+        self._overlay: dict[str, object] = dict(overlay or {})
+        self._blobs = blobs
+        self.rev = rev            # the git revision this state is, if any
+        self.label = label
+        self._lock = threading.Lock()
+
+    def __repr__(self):
+        return f"<TreeState {self.label}: {len(self._overlay)} changed paths>"
+
+    # -- reading --------------------------------------------------------------
+
+    def read(self, relpath) -> str | None:
+        rel = _norm(relpath)
+        if rel in self._overlay:
+            value = self._overlay[rel]
+            if value is _LAZY:
+                data = self._blobs.read(self.rev, rel)
+                value = _decode(data) if data is not None else None
+                with self._lock:
+                    self._overlay[rel] = value
+            return value
+        try:
+            with open(self.tree / rel, "rb") as f:
+                return _decode(f.read())
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+        except OSError as e:
+            raise KwhenError(f"cannot read: {e.strerror}", path=rel) from None
+
+    def read_bytes(self, relpath) -> bytes | None:
+        text = self.read(relpath)
+        return None if text is None else _encode(text)
+
+    def exists(self, relpath) -> bool:
+        """A file (or a directory) is at `relpath` in this state."""
+        rel = _norm(relpath)
+        if rel in self._overlay:
+            return self._overlay[rel] is not None
+        if os.path.isfile(self.tree / rel):
+            return True
+        return self.isdir(rel)
+
+    def isfile(self, relpath) -> bool:
+        rel = _norm(relpath)
+        if rel in self._overlay:
+            return self._overlay[rel] is not None
+        return os.path.isfile(self.tree / rel)
+
+    def isdir(self, relpath) -> bool:
+        rel = _norm(relpath)
+        if not rel:
+            return True
+        prefix = rel + "/"
+        if os.path.isdir(self.tree / rel):
+            return True
+        return any(p.startswith(prefix) and v is not None for p, v in self._overlay.items())
+
+    def changed_paths(self) -> set[str]:
+        """Paths (files) where this state differs from the work tree."""
+        return set(self._overlay)
+
+    def overlay(self) -> dict[str, str | None]:
+        """The changed paths with their content (None: absent); reads them all."""
+        return {p: self.read(p) for p in sorted(self._overlay)}
+
+    # -- deriving -------------------------------------------------------------
+
+    def with_changes(self, changes: dict[str, str | None], label: str = "") -> "TreeState":
+        """A new state: this one with `changes` (path -> text, None = absent) on top."""
+        overlay = dict(self._overlay)
+        for rel, text in changes.items():
+            overlay[_norm(rel)] = text
+        return TreeState(self.tree, overlay, self._blobs, self.rev, label or self.label)
+
+    def apply_patches(self, file_patches: list[FilePatch], source: str, label: str = "") -> "TreeState":
+        """A new state: this one with the patches applied (KwhenError if one does not apply)."""
+        changes: dict[str, str | None] = {}
+
+        def current(rel):
+            return changes[rel] if rel in changes else self.read(rel)
+
+        for fp in file_patches:
+            old = current(fp.old_path) if fp.old_path else None
+            if fp.status == "renamed" and current(fp.new_path) is not None:
+                raise KwhenError(f"patch does not apply: {fp.new_path} already exists",
+                                 path=source, line=fp.patch_line)
+            new = apply(old, fp, source)
+            if fp.old_path and fp.old_path != fp.new_path:
+                changes[fp.old_path] = None
+            if fp.new_path:
+                changes[fp.new_path] = new
+        return self.with_changes(changes, label)
+
+    # -- materializing ---------------------------------------------------------
+
+    def materialize(self, dest: Path) -> Path:
+        """Make `dest` a real directory holding this state: a hard-link farm of
+        the work tree (without .git) where the changed files are replaced by new
+        files (never written through the links). Returns `dest`."""
+        dest = Path(dest)
+        if dest.exists() and any(dest.iterdir()):
+            raise KwhenError("materialize: destination is not empty", path=str(dest))
+        dest.mkdir(parents=True, exist_ok=True)
+        _link_farm(self.tree, dest)
+        root = os.path.realpath(dest)
+        for rel in sorted(self._overlay):
+            text = self.read(rel)
+            target = dest / rel
+            _make_parent(dest, root, rel)
+            if os.path.lexists(target):
+                if os.path.isdir(target) and not os.path.islink(target):
+                    shutil.rmtree(target)
+                else:
+                    os.unlink(target)
+            if text is None:
+                continue
+            # "xb": a new inode, never the work tree's file behind a hard link
+            with open(target, "xb") as f:
+                f.write(_encode(text))
+            src = self.tree / rel
+            if os.path.isfile(src) and not os.path.islink(src):
+                try:
+                    os.chmod(target, os.stat(src).st_mode & 0o777)
+                except OSError:
+                    pass
+        return dest
+
+
+def _make_parent(dest: Path, root: str, rel: str) -> None:
+    """Create the directories leading to `rel` in `dest`; a file or a link in
+    the way is replaced, so nothing is written outside `dest`."""
+    cur = dest
+    for part in rel.split("/")[:-1]:
+        cur = cur / part
+        if os.path.islink(cur):
+            real = os.path.realpath(cur)
+            if real != root and not real.startswith(root + os.sep):
+                raise KwhenError("materialize: a symbolic link leads out of the tree", path=rel)
+            if os.path.isdir(cur):
+                continue
+            os.unlink(cur)
+        elif os.path.exists(cur) and not os.path.isdir(cur):
+            os.unlink(cur)
+        if not os.path.exists(cur):
+            os.mkdir(cur)
+
+
+def _link_farm(tree: Path, dest: Path) -> None:
+    entries = [e for e in os.listdir(tree) if e != ".git"]
+    if not entries:
+        return
+    cp = shutil.which("cp")
+    if cp:
+        proc = subprocess.run([cp, "-al", "--", *[str(tree / e) for e in entries], str(dest)],
+                              capture_output=True)
+        if proc.returncode == 0:
+            _drop_nested_git(dest)
+            return
+        for e in os.listdir(dest):
+            p = dest / e
+            shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+    # portable fallback: os.link, or a copy when the tree is on another file system
+    for dirpath, dirnames, filenames in os.walk(tree):
+        dirnames[:] = [d for d in dirnames if d != ".git"]
+        reldir = os.path.relpath(dirpath, tree)
+        outdir = dest if reldir == "." else dest / reldir
+        outdir.mkdir(exist_ok=True)
+        for d in list(dirnames):
+            if os.path.islink(os.path.join(dirpath, d)):
+                os.symlink(os.readlink(os.path.join(dirpath, d)), outdir / d)
+                dirnames.remove(d)
+        for name in filenames:
+            src = os.path.join(dirpath, name)
+            if os.path.islink(src):
+                os.symlink(os.readlink(src), outdir / name)
+                continue
+            try:
+                os.link(src, outdir / name)
+            except OSError:
+                shutil.copy2(src, outdir / name)
+
+
+def _drop_nested_git(dest: Path) -> None:
+    """`cp -al` of the top-level entries has skipped only the top .git."""
+    return None
+
+
+# -- git ----------------------------------------------------------------------
+
+def _git(tree: Path, *args: str, check: bool = True, input: bytes | None = None) -> bytes:
+    try:
+        proc = subprocess.run(["git", "-C", str(tree), *args], capture_output=True, input=input)
+    except FileNotFoundError:
+        raise KwhenError("git is not installed") from None
+    if check and proc.returncode != 0:
+        msg = _decode(proc.stderr).strip().splitlines()
+        raise KwhenError(f"git {args[0]} failed: {msg[-1] if msg else proc.returncode}", path=str(tree))
+    return proc.stdout
+
+
+class _GitBlobs:
+    """Reads blobs `REV:path` through one `git cat-file --batch` process."""
+
+    def __init__(self, tree: Path, prefix: str):
+        self.tree = tree
+        self.prefix = prefix
+        self._proc = None
+        self._lock = threading.Lock()
+        self._finalizer = None
+
+    def read(self, rev: str, rel: str) -> bytes | None:
+        name = f"{rev}:{self.prefix}{rel}"
+        if "\n" in name:
+            proc = subprocess.run(["git", "-C", str(self.tree), "cat-file", "blob", name],
+                                  capture_output=True)
+            return proc.stdout if proc.returncode == 0 else None
+        with self._lock:
+            if self._proc is None:
+                self._proc = subprocess.Popen(["git", "-C", str(self.tree), "cat-file", "--batch"],
+                                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                self._finalizer = weakref.finalize(self, _close, self._proc)
+            proc = self._proc
+            proc.stdin.write(_encode(name) + b"\n")
+            proc.stdin.flush()
+            header = proc.stdout.readline().split()
+            if len(header) < 3 or header[-1] == b"missing":
+                return None
+            size = int(header[2])
+            data = proc.stdout.read(size)
+            proc.stdout.read(1)
+            if header[1] != b"blob":
+                return None
+            return data
+
+    def close(self):
+        if self._finalizer is not None:
+            self._finalizer()
+
+
+def _close(proc):
+    try:
+        proc.stdin.close()
+        proc.wait(timeout=5)
+    except Exception:
+        proc.kill()
+
+
+class _GitRepo:
+    def __init__(self, tree: Path):
+        self.tree = tree
+        out = _git(tree, "rev-parse", "--is-inside-work-tree", "--show-prefix", check=False)
+        lines = _decode(out).splitlines()
+        if not lines or lines[0] != "true":
+            self.ok = False
+            return
+        self.ok = True
+        self.prefix = lines[1] if len(lines) > 1 else ""
+        self.blobs = _GitBlobs(tree, self.prefix)
+        self._states: dict[str, TreeState] = {}
+        self._untracked: list[str] | None = None
+
+    def commit(self, rev: str) -> str | None:
+        if not rev or rev.startswith("-"):
+            return None
+        proc = subprocess.run(["git", "-C", str(self.tree), "rev-parse", "--verify", "--quiet",
+                               f"{rev}^{{commit}}"], capture_output=True)
+        if proc.returncode != 0:
+            return None
+        return _decode(proc.stdout).strip()
+
+    def empty_tree(self) -> str:
+        return _decode(_git(self.tree, "hash-object", "-t", "tree", "/dev/null")).strip()
+
+    def untracked(self) -> list[str]:
+        if self._untracked is None:
+            out = _git(self.tree, "ls-files", "--others", "--exclude-standard", "-z")
+            self._untracked = [p for p in _decode(out).split("\0") if p]
+        return self._untracked
+
+    def state(self, rev: str) -> TreeState:
+        """The tree at `rev` (a commit or tree id) as the work tree plus an overlay."""
+        if rev in self._states:
+            return self._states[rev]
+        out = _git(self.tree, "-c", "core.quotePath=false", "diff", "--name-status", "--no-renames",
+                   "--no-ext-diff", "--no-textconv", "--ignore-submodules", "--relative", "-z", rev)
+        fields = _decode(out).split("\0")
+        overlay: dict[str, object] = {}
+        i = 0
+        while i + 1 < len(fields):
+            status, path = fields[i], fields[i + 1]
+            i += 2
+            # `git diff REV` goes from REV to the work tree: "A" is absent at REV
+            overlay[path] = None if status.startswith("A") else _LAZY
+        for path in self.untracked():
+            overlay.setdefault(path, None)
+        state = TreeState(self.tree, overlay, self.blobs, rev, label=rev[:12])
+        self._states[rev] = state
+        return state
+
+    def change(self, sha: str) -> "Change":
+        meta = _decode(_git(self.tree, "show", "-s", "--format=%P%x00%an <%ae>%x00%s", sha))
+        parents, author, title = meta.rstrip("\n").split("\0", 2)
+        parent = parents.split()[0] if parents.split() else self.empty_tree()
+        diff = _git(self.tree, "-c", "core.quotePath=true", "diff", "--no-color", "--no-ext-diff",
+                    "--no-textconv", "--ignore-submodules", "-M", "--relative",
+                    "--src-prefix=a/", "--dst-prefix=b/", parent, sha)
+        text = _decode(diff)
+        file_patches = parse_diff(text, f"commit {sha[:12]}", allow_binary=True) if text.strip() else []
+        return Change(id=sha[:12], title=title, author=author, file_patches=file_patches,
+                      pre=self.state(parent), post=self.state(sha), commit=sha)
+
+
+# -- changes ---------------------------------------------------------------------
+
+@dataclass
+class Change:
+    id: str                   # abbreviated commit id, or the patch's name
+    title: str                # commit subject / mail subject
+    author: str
+    file_patches: list = field(default_factory=list)
+    pre: TreeState | None = None
+    post: TreeState | None = None
+    commit: str | None = None     # full commit id for git targets
+    message_id: str | None = None
+
+    def paths(self) -> set[str]:
+        out = set()
+        for fp in self.file_patches:
+            out.update(p for p in (fp.old_path, fp.new_path) if p)
+        return out
+
+
+def resolve_target(target: str | None, tree: Path, stdin_text: str | None = None) -> list[Change]:
+    """The changes `kwhen check TARGET` checks, oldest first.
+
+    TARGET: a git revision (default HEAD, against its first parent), a range
+    A..B (each first-parent commit of it), an existing patch or mbox file, or
+    "-" for `stdin_text`.
+    """
+    tree = Path(tree)
+    if target == "-":
+        if stdin_text is None:
+            raise KwhenError("no patch on standard input")
+        return _patch_changes(stdin_text, "<stdin>", tree)
+    if target is not None and os.path.isfile(target):
+        try:
+            data = Path(target).read_bytes()
+        except OSError as e:
+            raise KwhenError(f"cannot read patch: {e.strerror}", path=target) from None
+        return _patch_changes(_decode(data), target, tree)
+    rev = target or "HEAD"
+    repo = _GitRepo(tree)
+    if not repo.ok:
+        if target is None:
+            raise KwhenError("not a git repository: name a patch file or an mbox to check",
+                             path=str(tree))
+        raise KwhenError(f"unknown revision '{rev}' ({tree} is not a git repository)")
+    if ".." in rev and "..." not in rev:
+        a, b = rev.split("..", 1)
+        a_sha, b_sha = repo.commit(a or "HEAD"), repo.commit(b or "HEAD")
+        for name, sha in ((a or "HEAD", a_sha), (b or "HEAD", b_sha)):
+            if sha is None:
+                raise KwhenError(f"unknown revision '{name}'")
+        out = _decode(_git(tree, "rev-list", "--reverse", "--first-parent", f"{a_sha}..{b_sha}"))
+        shas = out.split()
+        if not shas:
+            raise KwhenError(f"no commits in range '{rev}'")
+        return [repo.change(sha) for sha in shas]
+    sha = repo.commit(rev)
+    if sha is None:
+        raise KwhenError(f"unknown revision '{rev}'")
+    return [repo.change(sha)]
+
+
+def _patch_changes(text: str, source: str, tree: Path) -> list[Change]:
+    """Changes for a patch file, an mbox or standard input, applied in order
+    on top of the work tree."""
+    name = os.path.basename(source) if source != "<stdin>" else "stdin"
+    state = TreeState(tree, label="work tree")
+    changes = []
+    if looks_like_mail(text):
+        mails = read_patches(text, source)
+        for k, mail in enumerate(mails, 1):
+            label = f"{name}#{k}" if len(mails) > 1 else name
+            where = source if mail.first_line else f"{source} (patch {k}: {mail.subject})"
+            fps = parse_diff(mail.diff_text, where, first_line=mail.first_line or 1)
+            post = state.apply_patches(fps, where, label=label)
+            changes.append(Change(id=label, title=mail.subject, author=mail.author,
+                                  file_patches=fps, pre=state, post=post,
+                                  message_id=mail.message_id))
+            state = post
+        return changes
+    fps = parse_diff(text, source)
+    post = state.apply_patches(fps, source, label=name)
+    return [Change(id=name, title=_title_of_diff(text) or name, author="", file_patches=fps,
+                   pre=state, post=post)]
+
+
+def _title_of_diff(text: str) -> str | None:
+    """The subject of `git show` / `git log -p` output, if the diff is one."""
+    lines = text.split("\n")
+    if not lines or not lines[0].startswith("commit "):
+        return None
+    for line in lines[1:]:
+        if line.startswith("diff --git"):
+            break
+        if line.startswith("    ") and line.strip():
+            return line.strip()
+    return None
