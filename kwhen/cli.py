@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from kwhen.exceptions import KwhenError
 
-EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -163,6 +164,12 @@ def main(argv=None) -> int:
         return EXIT_ERROR
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as e:  # a bug in kwhen, not bad input: say so in one line
+        if os.environ.get("KWHEN_DEBUG"):
+            raise
+        sys.stderr.write(f"kwhen: internal error: {type(e).__name__}: {e} "
+                         "(set KWHEN_DEBUG=1 for a traceback)\n")
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -5,11 +5,11 @@ and character literals and directive lines, so a `#if` inside a comment or a
 string never counts, and only directive lines are looked at in detail.
 Conditions come from `kwhen.cpp.expression` and follow DEVELOPERS.md.
 
-Macros the file itself ``#define``s are tracked until an ``#undef``: after
-the ``#define`` lines, ``defined(NAME)`` is the disjunction of their
-conditions, plus the free ``defined(NAME)`` when the file tested NAME before
-defining it (it may come from elsewhere). A macro first seen in a
-``#define`` is assumed to be the file's own.
+Macros the file itself ``#define``s or ``#undef``s are tracked: after a
+``#define`` under condition C, ``defined(NAME)`` is ``before || C``, after an
+``#undef`` ``before && !C``, where the first ``before`` is the free
+``defined(NAME)`` if the file tested NAME earlier (it may come from a
+header) and FALSE if NAME first appears in a ``#define`` (the file's own).
 """
 
 from __future__ import annotations
@@ -271,18 +271,17 @@ def _structure(directives, path, symbols, facts, guard) -> CppStructure:
     current = TRUE                  # condition of ordinary lines here
     starts, ends, at, after = [], [], [], []
     cache: dict = {}
-    # Local macros: name -> condition of its #defines so far; None once the
-    # macro was tested before being defined or was #undef'd.
-    local: dict[str, Formula | None] = {}
+    # Macros the file #defines or #undefs: name -> when it is defined here.
+    local: dict[str, Formula] = {}
     tested: set[str] = set()
 
     def evaluate(expr: str, d: Directive, dead: bool) -> Formula:
         macros = None
         for name in _IDENT.findall(expr):
-            m = local.get(name, False)
-            if m is False:
+            m = local.get(name)
+            if m is None:
                 tested.add(name)
-            elif m is not None:
+            else:
                 if macros is None:
                     macros = {}
                 macros[name] = m
@@ -335,16 +334,15 @@ def _structure(directives, path, symbols, facts, guard) -> CppStructure:
                     m = _IDENT.match(words[0])
                     name = m.group() if m else None
                     if name and (guard is None or index != 1):
-                        if kw == "undef":
-                            local[name] = None
-                        elif name not in local:
-                            # Tested before its first #define: it may also
-                            # come from elsewhere.
-                            before = (defined_condition(name, symbols, facts)
-                                      if name in tested else FALSE)
-                            local[name] = disj(before, current)
-                        elif local[name] is not None:
-                            local[name] = disj(local[name], current)
+                        old = local.get(name)
+                        if old is None:
+                            # Tested before: it may also come from elsewhere.
+                            old = (defined_condition(name, symbols, facts)
+                                   if name in tested else FALSE)
+                        if kw == "define":
+                            local[name] = disj(old, current)
+                        else:
+                            local[name] = conj(old, neg(current))
             continue
         line = d.line
         text = f"#{kw} {d.body}".rstrip()

@@ -433,7 +433,7 @@ def defined_condition(name: str, symbols: Mapping[str, str] | None,
     of their ``#define`` (see `kwhen.cpp.directives`).
     """
     if facts and name in facts:
-        return FALSE if facts[name] is None else TRUE
+        return FALSE if not facts[name] else TRUE
     if macros and name in macros:
         return macros[name]
     if name == "MODULE":
@@ -463,7 +463,9 @@ def condition_of(expr_text: str, symbols: Mapping[str, str] | None, path: str, l
     `symbols` maps Kconfig symbol names (without ``CONFIG_``) to their type,
     or is None when there is no symbol table (every ``CONFIG_X`` is then a
     bool-like variable ``X`` and ``CONFIG_X_MODULE`` is ``X=m``). `facts`
-    fixes known macros (name -> value, None for undefined). Raises
+    fixes known macros (name -> value); a fact of None, False or 0 means
+    *not defined* (cpp gives an undefined name the value 0 anyway), so
+    ``{"__ASSEMBLY__": 0}`` makes ``#ifndef __ASSEMBLY__`` true. Raises
     KwhenError for a malformed expression.
     """
     try:

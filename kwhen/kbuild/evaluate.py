@@ -590,6 +590,8 @@ class Evaluator:
     def config_value(self, name: str) -> tuple:
         got = self._config_cache.get(name)
         if got is not None:
+            if type(got) is str:
+                return ((TRUE, SymVal(self.path, self.line, name[7:], got)),)
             return got
         sym = name[7:]
         info = self.symbols.get(sym)
@@ -603,12 +605,12 @@ class Evaluator:
                 y, m = var(sym), var(sym + "=m")
                 val = (Choice([(y, ((TRUE, "y"),)), (m, ((TRUE, "m"),))], False),)
             elif t in ("int", "hex", "string"):
-                val = "symval"
+                val = t
             else:
                 val = ()
         self._config_cache[name] = val
-        if val == "symval":
-            return ((TRUE, SymVal(self.path, self.line, sym, info.type)),)
+        if type(val) is str:
+            return ((TRUE, SymVal(self.path, self.line, sym, val)),)
         return val
 
     def lookup(self, name: str) -> tuple:

@@ -63,12 +63,11 @@ class Formula:
             cls._interned[key] = found
         return found
 
-    # Identity is structural equality thanks to interning.
-    def __eq__(self, other):
-        return self is other
-
-    def __hash__(self):
-        return id(self)
+    # Identity is structural equality thanks to interning. (object's own
+    # identity comparison and hash, which run in C: formulas are dict keys
+    # in every hot loop.)
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
 
     def __and__(self, other: "Formula") -> "Formula":
         return conj(self, other)
@@ -233,8 +232,11 @@ def _junction(op: str, unit: Formula, zero: Formula, operands: Iterable[Formula]
             seen[c] = None
     if not seen:
         return unit
+    interned = Formula._interned
     for c in seen:
-        if (c.args[0] if c.op == "not" else neg(c)) in seen:
+        # the complement of c; a negation never built cannot be among them
+        other = c.args[0] if c.op == "not" else interned.get(("not", (c,), None))
+        if other is not None and other in seen:
             return zero
     if len(seen) == 1:
         return next(iter(seen))

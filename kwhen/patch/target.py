@@ -214,7 +214,6 @@ def _link_farm(tree: Path, dest: Path) -> None:
         proc = subprocess.run([cp, "-al", "--", *[str(tree / e) for e in entries], str(dest)],
                               capture_output=True)
         if proc.returncode == 0:
-            _drop_nested_git(dest)
             return
         for e in os.listdir(dest):
             p = dest / e
@@ -238,11 +237,6 @@ def _link_farm(tree: Path, dest: Path) -> None:
                 os.link(src, outdir / name)
             except OSError:
                 shutil.copy2(src, outdir / name)
-
-
-def _drop_nested_git(dest: Path) -> None:
-    """`cp -al` of the top-level entries has skipped only the top .git."""
-    return None
 
 
 # -- git ----------------------------------------------------------------------

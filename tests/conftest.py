@@ -1,0 +1,52 @@
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = REPO / "examples" / "seed"
+LINUX = Path(os.environ.get("KWHEN_LINUX_TREE", "/opt/kwhen-linux/linux-source-6.1"))
+
+
+def linux_tree() -> Path:
+    """Debian's linux-source-6.1, unpacked by .ci/run. In CI its absence is
+    a failure, not a skip."""
+    if not (LINUX / "Makefile").is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"the Linux tree is missing at {LINUX}: .ci/run should unpack it")
+        pytest.skip(f"no Linux tree at {LINUX} (set KWHEN_LINUX_TREE)")
+    return LINUX
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    """Each test session gets its own model cache; nothing in ~/.cache."""
+    if "KWHEN_TEST_SHARED_CACHE" in os.environ:
+        monkeypatch.setenv("KWHEN_CACHE_DIR", os.environ["KWHEN_TEST_SHARED_CACHE"])
+    else:
+        monkeypatch.setenv("KWHEN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture
+def example(tmp_path) -> Path:
+    """A private copy of the bundled seed example, free to edit."""
+    dest = tmp_path / "seed"
+    shutil.copytree(EXAMPLE, dest)
+    return dest
+
+
+def run_kwhen(*args, cwd=None, input=None, env=None):
+    """Run the real command line in a new process, as a user would."""
+    full_env = dict(os.environ)
+    full_env.pop("KWHEN_DEBUG", None)
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "kwhen", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, input=input, env=full_env, timeout=900)
+
+
+def git(cwd, *args):
+    subprocess.run(["git", "-c", "user.name=kwhen test", "-c", "user.email=test@example.org",
+                    *args], cwd=cwd, check=True, capture_output=True, text=True)
