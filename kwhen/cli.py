@@ -115,11 +115,8 @@ def run_check(args) -> int:
     stdin_text = sys.stdin.read() if args.target == "-" else None
     result = check(args.tree, args.target, options, stdin_text=stdin_text)
     if args.format == "text" and not args.output:
-        from rich.console import Console
-
-        from kwhen.report.text import render_text
-        render_text(result.findings, result.summary | {"arches": result.arches},
-                    Console(highlight=False, soft_wrap=True))
+        from kwhen.report.text import write_text
+        write_text(result.findings, summary_of(result), sys.stdout)
     else:
         text = render_report(args.format, result)
         if args.output:
@@ -130,8 +127,12 @@ def run_check(args) -> int:
     return EXIT_FINDINGS if result.findings else EXIT_OK
 
 
+def summary_of(result) -> dict:
+    return result.summary | {"arches": result.arches, "changes_checked": result.changes}
+
+
 def render_report(fmt: str, result) -> str:
-    summary = result.summary | {"arches": result.arches, "changes_checked": result.changes}
+    summary = summary_of(result)
     if fmt == "json":
         from kwhen.report.jsonreport import render_json
         return render_json(result.findings, summary)
@@ -141,14 +142,8 @@ def render_report(fmt: str, result) -> str:
     if fmt == "html":
         from kwhen.report.html import render_html
         return render_html(result.findings, summary)
-    import io
-
-    from rich.console import Console
-
-    from kwhen.report.text import render_text
-    buffer = io.StringIO()
-    render_text(result.findings, summary, Console(file=buffer, no_color=True, width=200))
-    return buffer.getvalue()
+    from kwhen.report.text import format_text
+    return format_text(result.findings, summary)
 
 
 def main(argv=None) -> int:

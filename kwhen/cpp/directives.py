@@ -226,7 +226,7 @@ def _guard_of(directives: list[Directive]) -> str | None:
         m = re.fullmatch(r"!\s*defined\s*(?:\(\s*(\w+)\s*\)|\s(\w+))", first.body.strip())
         if m:
             name = m.group(1) or m.group(2)
-    if not name or second.keyword != "define":
+    if not name or name.startswith("CONFIG_") or second.keyword != "define":
         return None
     words = second.body.split()
     if not words or words[0] != name:
@@ -240,8 +240,8 @@ class _Group:
     def __init__(self, parent: Formula, depth: int, opener: tuple):
         self.opener = opener          # (line, keyword) of the #if
         self.parent = parent          # condition of the enclosing lines
-        self.taken = FALSE            # some earlier branch was taken
-        self.branch: list | None = None   # [start, kind, text, own, condition]
+        self.taken: list = []         # the tests of the earlier branches
+        self.branch: list | None = None   # [start, kind, text, own, condition, index]
         self.seen_else = False
         self.depth = depth
 
@@ -293,9 +293,8 @@ def _structure(directives, path, symbols, facts, guard) -> CppStructure:
             f = condition_of(expr, symbols, path, d.line, facts, macros)
         except KwhenError:
             if dead:          # cpp does not evaluate skipped #if/#elif
-                f = FALSE
-            else:
-                raise
+                return FALSE
+            raise
         cache[key] = f
         return f
 
@@ -320,10 +319,9 @@ def _structure(directives, path, symbols, facts, guard) -> CppStructure:
         return neg(f) if kw.endswith("ndef") else f
 
     def close_branch(group: _Group, end: int):
-        start, kind, text, own, cond = group.branch
-        blocks[start_index[id(group.branch)]] = Block(start, end, kind, text, own, cond, group.depth)
+        start, kind, text, own, cond, index = group.branch
+        blocks[index] = Block(start, end, kind, text, own, cond, group.depth)
 
-    start_index: dict = {}
     guard_group = None
     for index, d in enumerate(directives):
         kw = d.keyword
@@ -354,9 +352,8 @@ def _structure(directives, path, symbols, facts, guard) -> CppStructure:
             else:
                 test = test_of(d, current is FALSE)
             cond = conj(current, test)
-            group.taken = test
-            group.branch = [line, kw, text, test, cond]
-            start_index[id(group.branch)] = len(blocks)
+            group.taken = [test]
+            group.branch = [line, kw, text, test, cond, len(blocks)]
             blocks.append(None)
             stack.append(group)
             starts.append(line); ends.append(d.end_line); at.append(current); after.append(cond)
@@ -380,15 +377,14 @@ def _structure(directives, path, symbols, facts, guard) -> CppStructure:
         close_branch(group, line)
         if kw == "else":
             group.seen_else = True
-            own = neg(group.taken)
+            own = conj(*(neg(t) for t in group.taken))
         else:
-            dead = group.parent is FALSE or group.taken is TRUE
-            test = test_of(d, dead)
-            own = conj(neg(group.taken), test)
-            group.taken = disj(group.taken, test)
+            none_before = conj(*(neg(t) for t in group.taken))
+            test = test_of(d, group.parent is FALSE or none_before is FALSE)
+            own = conj(none_before, test)
+            group.taken.append(test)
         cond = conj(group.parent, own)
-        group.branch = [line, kw, text, own, cond]
-        start_index[id(group.branch)] = len(blocks)
+        group.branch = [line, kw, text, own, cond, len(blocks)]
         blocks.append(None)
         starts.append(line); ends.append(d.end_line); at.append(group.parent); after.append(cond)
         current = cond

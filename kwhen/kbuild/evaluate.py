@@ -59,7 +59,7 @@ LLVM LLVM_IAS KBUILD_EXTMOD MAKECMDGOALS KBUILD_CFLAGS KBUILD_AFLAGS
 KBUILD_CPPFLAGS KBUILD_LDFLAGS KBUILD_RUSTFLAGS LINUXINCLUDE NOSTDINC_FLAGS
 CLANG_FLAGS KBUILD_HOSTCFLAGS KBUILD_HOSTLDFLAGS HOST_LFS_CFLAGS KERNELRELEASE
 KERNELVERSION VERSION PATCHLEVEL SUBLEVEL EXTRAVERSION SUBARCH UTS_MACHINE
-MAKEFLAGS MFLAGS CURDIR abs_srctree abs_objtree KBUILD_VERBOSE O V W C M
+MAKEFLAGS MFLAGS CURDIR abs_srctree abs_objtree O V W C M
 """.split())
 
 # kbuild helpers that test the compiler, assembler or linker.
@@ -921,11 +921,10 @@ class Evaluator:
             if len(sv) == 1 and type(sv[0]) is SymVal and not uo:
                 s = sv[0]
                 text = " ".join(other)
-                if not text:
-                    return self.note(Unknown(self.path, self.line,
-                                             f"CONFIG_{s.sym} compared with the empty string"))
                 if s.type == "string" and len(text) >= 2 and text[0] == '"' and text[-1] == '"':
                     text = text[1:-1]
+                if not text or any(ch.isspace() for ch in text):
+                    text = '"' + text.replace('"', '\\"') + '"'
                 return var(f"{s.sym}={text}")
         u = (u1 or u2)[0]
         if type(u) is SymVal:
@@ -1065,21 +1064,37 @@ class Evaluator:
                  "realpath": lambda w: (posixpath.normpath(w),)}[name]
             return self._map_fn(values[0], f)
         if name in ("addprefix", "addsuffix", "patsubst", "subst"):
-            params = values[:-1]
-            consts = [self._const(p) for p in params]
-            if all(x is not None for x in consts):
+            try:
+                combos = [(TRUE, [])]
+                for p in values[:-1]:
+                    combos = [(x, ps + [ws]) for c, ps in combos for c2, ws in alternatives(p)
+                              for x in (conj(c, c2),) if x is not FALSE]
+                    if len(combos) > MAX_ALTS:
+                        raise TooManyAlternatives()
+            except TooManyAlternatives:
+                return self._generic_words(name, values)
+            text = values[-1]
+            out = []
+            for c, ps in combos:
+                unk = next((w for ws in ps for w in ws if isinstance(w, Unknown)), None)
+                if unk is not None:
+                    out.append((c, ((TRUE, unk),)))
+                    continue
+                consts = [" ".join(ws) for ws in ps]
                 if name == "addprefix":
                     p = consts[0]
-                    return self._map_fn(values[1], lambda w: (p + w,))
-                if name == "addsuffix":
-                    s = consts[0]
-                    return self._map_fn(values[1], lambda w: (w + s,))
-                if name == "patsubst":
-                    return self._map_words(values[2], _pat_split(consts[0]), consts[0], consts[1])
-                frm, to = consts
-                if frm and " " not in frm:
-                    return self._map_fn(values[2], lambda w: w.replace(frm, to).split())
-            return self._generic_words(name, values)
+                    out.append((c, self._map_fn(text, lambda w: (p + w,))))
+                elif name == "addsuffix":
+                    sfx = consts[0]
+                    out.append((c, self._map_fn(text, lambda w: (w + sfx,))))
+                elif name == "patsubst":
+                    out.append((c, self._map_words(text, _pat_split(consts[0]), consts[0], consts[1])))
+                else:
+                    frm, to = consts
+                    if not frm or " " in frm:
+                        return self._generic_words(name, values)
+                    out.append((c, self._map_fn(text, lambda w, frm=frm, to=to: w.replace(frm, to).split())))
+            return _choice(out)
         return self._generic_words(name, values)
 
     def _glob(self, pattern: str) -> list:

@@ -126,7 +126,9 @@ class _Walker:
         for name, value in (("srctree", "."), ("objtree", "."), ("SRCARCH", self.srcarch),
                             ("ARCH", self.arch), ("KBUILD_BUILTIN", "1"),
                             ("KBUILD_MODULES", "1"), ("KBUILD_SRC", ""),
-                            ("building_out_of_srctree", "")):
+                            ("building_out_of_srctree", ""), ("KBUILD_VERBOSE", "0"),
+                            ("quiet", "quiet_"), ("Q", "@"), ("KBUILD_CHECKSRC", "0"),
+                            ("KBUILD_EXTRA_WARN", "")):
             ev.env[name] = Var(False, ((TRUE, value),) if value else ())
             ev.exported.add(name)
         inc = self.dialect.helper_include

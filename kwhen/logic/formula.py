@@ -270,6 +270,22 @@ def iff(a: Formula, b: Formula) -> Formula:
     return conj(disj(neg(a), b), disj(a, neg(b)))
 
 
+def push_negations(f: Formula) -> Formula:
+    """Negation normal form: ``!`` only in front of variables."""
+    if f.op in ("var", "const"):
+        return f
+    if f.op == "and":
+        return conj_all(push_negations(a) for a in f.args)
+    if f.op == "or":
+        return disj_all(push_negations(a) for a in f.args)
+    inner = f.args[0]
+    if inner.op == "and":
+        return disj_all(push_negations(neg(a)) for a in inner.args)
+    if inner.op == "or":
+        return conj_all(push_negations(neg(a)) for a in inner.args)
+    return f
+
+
 def from_data(data) -> Formula:
     """Rebuild a formula from `Formula.to_data` output."""
     if data is True:

@@ -16,7 +16,8 @@ from pysat.solvers import Solver
 
 from kwhen.kconfig.model import BOOL_TYPES, KconfigModel, values_of_assignment
 from kwhen.logic.cnf import Tseitin, VarPool
-from kwhen.logic.formula import FALSE, TRUE, Formula, conj, conj_all, disj_all, neg, var
+from kwhen.logic.formula import (FALSE, TRUE, Formula, conj, conj_all, disj_all, neg,
+                                  push_negations, var)
 
 SOLVER_NAME = "glucose4"
 
@@ -152,7 +153,7 @@ class ConfigSpace:
         conjuncts or disjuncts implied by their siblings are dropped. The
         result is equivalent to `f` in every valid configuration.
         """
-        f = f.substitute(lambda name: self.fixed_value(name))
+        f = push_negations(f.substitute(lambda name: self.fixed_value(name)))
         return self._drop_redundant(f, given)
 
     def _drop_redundant(self, f: Formula, given: Formula) -> Formula:

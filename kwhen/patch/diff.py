@@ -186,6 +186,8 @@ def parse_diff(text: str, source: str, first_line: int = 1,
         line = first_line + pf.diff_line_no - 1 if pf.diff_line_no else None
         info = [str(x) for x in (pf.patch_info or [])]
         is_git = any(x.startswith("diff --git ") for x in info)
+        if line and not is_git and not pf.is_binary_file and line > first_line:
+            line -= 1           # unidiff counts a plain diff's file from its "+++" line
         rename_from = rename_to = None
         for x in info:
             if x.startswith("rename from "):
