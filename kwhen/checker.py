@@ -157,6 +157,21 @@ class Checker:
             shutil.rmtree(dest)
         return state.materialize(dest)
 
+    def other_views(self, change, checked: list) -> list[ArchView]:
+        """Views of `change` on every architecture not in `checked`: dead
+        generic code must be dead everywhere before it is reported."""
+        from kwhen.kconfig.arches import list_arches
+
+        others = [a for a in list_arches(self.root) if a not in checked]
+        if not others:
+            return []
+        saved = self.options.arches
+        self.options.arches = others
+        try:
+            return self.views(change)
+        finally:
+            self.options.arches = saved
+
     def views(self, change) -> list[ArchView]:
         paths = set()
         for fp in change.file_patches:
@@ -166,8 +181,11 @@ class Checker:
         views = []
         pre_root = post_root = None
         if structural:
-            pre_root = self._materialize(change.pre, "pre")
             post_root = self._materialize(change.post, "post")
+            # A root commit has no pre-image tree: it only adds, so the
+            # post-image stands for both sides.
+            pre_root = (self._materialize(change.pre, "pre") if change.pre.exists("Kconfig")
+                        else post_root)
         for arch in self.arches_for(sorted(paths)):
             if structural:
                 pre = Tree(pre_root, arch, trust_tree=self.options.trust_tree, cache=self.cache)
@@ -194,8 +212,10 @@ class Checker:
 
         views = self.views(change)
         findings = []
-        for module in (moved, narrowed, dead, alternatives):
+        for module in (moved, narrowed, alternatives):
             findings.extend(module.run(change, views))
+        findings.extend(dead.run(change, views, lambda: self.other_views(
+            change, [v.arch for v in views])))
         findings.extend(undefined.run(change, views, self.root))
         if self.options.verify:
             from kwhen.checks import verify

@@ -100,6 +100,12 @@ class TestExpression:
         assert cond("IS_MODULE(CONFIG_SMP)") is FALSE
         assert cond("IS_ENABLED(CONFIG_NOT_A_SYMBOL)") is FALSE
 
+    def test_symbol_info_values(self):
+        from kwhen.kconfig.model import SymbolInfo
+        table = {"FOO": SymbolInfo("tristate"), "N": SymbolInfo("int")}
+        assert cond("IS_ENABLED(CONFIG_FOO) && CONFIG_N > 3", table) is \
+            conj(disj(FOO, FOO_M), var("N>3"))
+
     def test_module_variants(self):
         assert cond("defined(CONFIG_FOO_MODULE)") is FOO_M
         assert cond("CONFIG_FOO_MODULE") is FOO_M
@@ -248,6 +254,7 @@ class TestDirectives:
         assert at("not_abc") is neg(conj(A, B, C))
         assert at("d") is D
         assert [b.kind for b in s.blocks] == ["if", "else", "ifdef"]
+        assert s.blocks[0].text == "#if defined(CONFIG_A) && defined(CONFIG_B) && defined(CONFIG_C)"
         # The continued #if spans three lines, all with the outer condition.
         first = s.blocks[0].start
         assert text.splitlines()[first - 1].lstrip().startswith("#")

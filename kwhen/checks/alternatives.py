@@ -25,6 +25,11 @@ def _body(text_lines, start: int, end: int) -> str:
     return " ".join(normalize(t) for t in text_lines[start - 1:end] if normalize(t))
 
 
+def _layout_free(body: str) -> str:
+    """The code with every space removed: equal for reformatted code."""
+    return re.sub(r"\s+", "", body)
+
+
 def is_stub(text_lines, start: int, end: int) -> bool:
     body = _body(text_lines, start, end)
     brace = body.find("{")
@@ -51,15 +56,15 @@ def changed_functions(change) -> list:
                 # a pure removal touches the lines around the place it left
                 touched.update(range(hunk.new_start, hunk.new_start + max(hunk.new_len, 1)))
         post_lines = post_text.splitlines()
-        pre_spans = {}
+        pre_bodies = {}   # name -> bodies of every definition of that name
         if pre_text is not None:
             pre_lines = pre_text.splitlines()
             for name, s, e in function_spans(pre_text, fp.old_path):
-                pre_spans.setdefault(name, _body(pre_lines, s, e))
+                pre_bodies.setdefault(name, set()).add(_layout_free(_body(pre_lines, s, e)))
         for name, start, end in function_spans(post_text, fp.new_path):
             if not any(start <= n <= end for n in touched):
                 continue
-            if pre_spans.get(name) == _body(post_lines, start, end):
+            if _layout_free(_body(post_lines, start, end)) in pre_bodies.get(name, ()):
                 continue    # same code, only layout or comments changed
             out.append((fp.new_path, name, start, end))
     return out

@@ -13,10 +13,25 @@ from kwhen.control import describe
 _CONFIG_REF = re.compile(r"\bCONFIG_(\w+)")
 
 
-def run(change, views) -> list[Finding]:
+def run(change, views, other_views=None) -> list[Finding]:
+    """`other_views()` gives the change on the architectures not checked: a
+    line of generic code must be dead on them too before it is reported."""
     _, added = changed_lines(change.file_patches)
     if not added or not views:
         return []
+    others: list = []
+    asked = False
+
+    def dead_everywhere(a) -> bool:
+        nonlocal others, asked
+        if any(v.space.possible(v.post_line(a.path, a.line)) for v in views):
+            return False
+        if a.path.startswith("arch/") or other_views is None:
+            return True
+        if not asked:
+            others, asked = other_views(), True
+        return not any(v.space.possible(v.post_line(a.path, a.line)) for v in others)
+
     findings = []
     by_file: dict = {}
     for a in added:
@@ -25,8 +40,7 @@ def run(change, views) -> list[Finding]:
         run_start = None
         previous = None
         for a in lines + [None]:
-            dead = a is not None and all(not v.space.possible(v.post_line(a.path, a.line))
-                                         for v in views)
+            dead = a is not None and dead_everywhere(a)
             contiguous = a is not None and previous is not None and a.line == previous.line + 1
             if run_start is not None and (not dead or not contiguous):
                 findings.extend(_report(views, run_start, previous))

@@ -88,8 +88,10 @@ def _orphaned(change, root, defined, arches) -> list[Finding]:
 def _references_in_tree(root, state, symbol: str) -> list:
     """(path, line) of the first reference to `symbol` in each file of the
     tree as `state` has it."""
-    cmd = (["git", "-C", str(root), "grep", "-n", "-w", "-e", symbol] if (root / ".git").exists()
-           else ["grep", "-rnw", "--exclude-dir=.git", "-e", symbol, "."])
+    # Not -w: in CONFIG_FOO the name FOO is no word of its own to grep.
+    # references() below keeps only real references.
+    cmd = (["git", "-C", str(root), "grep", "-n", "-F", "-e", symbol] if (root / ".git").exists()
+           else ["grep", "-rnF", "--exclude-dir=.git", "-e", symbol, "."])
     out = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
     first: dict = {}
     for row in out.stdout.splitlines():

@@ -343,7 +343,7 @@ def _structure(directives, path, symbols, facts, guard) -> CppStructure:
                             local[name] = conj(old, neg(current))
             continue
         line = d.line
-        text = f"#{kw} {d.body}".rstrip()
+        text = f"#{kw} {' '.join(d.body.split())}".rstrip()
         if kw in ("if", "ifdef", "ifndef"):
             group = _Group(current, len(stack), (line, kw))
             if guard is not None and index == 0:

@@ -155,9 +155,16 @@ def _arith(op: str, a: int, b: int) -> int | None:
     raise AssertionError(op)
 
 
+_NUMBER = re.compile(r"(0[xX][0-9a-fA-F]+|0[bB][01]+|[0-9]+)([uUlL]*)")
+_SUFFIX = re.compile(r"[uU]?(?:l|L|ll|LL)?[uU]?")
+_OCTAL = re.compile(r"[0-7]+")
+# `defined(X)`, `!defined X`: most #if lines, answered without the parser.
+_SIMPLE = re.compile(r"\s*(!\s*)?defined\s*(?:\(\s*([A-Za-z_]\w*)\s*\)|\s([A-Za-z_]\w*))\s*")
+
+
 def _parse_number(text: str) -> int:
-    m = re.fullmatch(r"(0[xX][0-9a-fA-F]+|0[bB][01]+|[0-9]+)([uUlL]*)", text)
-    if not m or len(m.group(2)) > 3 or not re.fullmatch(r"(u|U)?(l|L|ll|LL)?(u|U)?", m.group(2)):
+    m = _NUMBER.fullmatch(text)
+    if not m or len(m.group(2)) > 3 or not _SUFFIX.fullmatch(m.group(2)):
         raise _Malformed(f"invalid integer constant {text!r}")
     digits = m.group(1)
     if digits[:2] in ("0x", "0X"):
@@ -165,7 +172,7 @@ def _parse_number(text: str) -> int:
     elif digits[:2] in ("0b", "0B"):
         n = int(digits[2:], 2)
     elif len(digits) > 1 and digits[0] == "0":
-        if not re.fullmatch(r"[0-7]+", digits):
+        if not _OCTAL.fullmatch(digits):
             raise _Malformed(f"invalid octal constant {text!r}")
         n = int(digits, 8)
     else:
@@ -388,7 +395,7 @@ class _Parser:
             return TRUE if self.facts[macro] == 1 else FALSE
         if macro.startswith("CONFIG_") and self.symbols is not None:
             sym = macro[7:]
-            info = self.symbols.get(sym)
+            info = _kind(self.symbols, sym)
             if info in ("int",):
                 return var(f"{sym}=1")
             if info in ("hex", "string"):
@@ -411,9 +418,9 @@ class _Parser:
                 if sym.endswith("_MODULE") and len(sym) > 7:
                     return _boolean(var(sym[:-7] + "=m"), name)
                 return _boolean(var(sym), name)
-            kind = symbols.get(sym)
+            kind = _kind(symbols, sym)
             if kind is None:
-                if sym.endswith("_MODULE") and symbols.get(sym[:-7]) == "tristate":
+                if sym.endswith("_MODULE") and _kind(symbols, sym[:-7]) == "tristate":
                     return _boolean(var(sym[:-7] + "=m"), name)
                 return _const(0, name)
             if kind in _BOOLISH:
@@ -422,6 +429,15 @@ class _Parser:
                 return _Value(None, name, sym=sym)
             return _Value(None, name)
         return _Value(None, name)
+
+
+def _kind(symbols: Mapping, name: str) -> str | None:
+    """The type of symbol `name`; `symbols` values may be type names or
+    objects with a ``type`` (kwhen.kconfig.model.SymbolInfo)."""
+    kind = symbols.get(name)
+    if kind is None or isinstance(kind, str):
+        return kind
+    return getattr(kind, "type", None)
 
 
 def defined_condition(name: str, symbols: Mapping[str, str] | None,
@@ -444,9 +460,9 @@ def defined_condition(name: str, symbols: Mapping[str, str] | None,
             if sym.endswith("_MODULE") and len(sym) > 7:
                 return var(sym[:-7] + "=m")
             return var(sym)
-        kind = symbols.get(sym)
+        kind = _kind(symbols, sym)
         if kind is None:
-            if sym.endswith("_MODULE") and symbols.get(sym[:-7]) == "tristate":
+            if sym.endswith("_MODULE") and _kind(symbols, sym[:-7]) == "tristate":
                 return var(sym[:-7] + "=m")
             return FALSE
         if kind in _BOOLISH:
@@ -468,6 +484,10 @@ def condition_of(expr_text: str, symbols: Mapping[str, str] | None, path: str, l
     ``{"__ASSEMBLY__": 0}`` makes ``#ifndef __ASSEMBLY__`` true. Raises
     KwhenError for a malformed expression.
     """
+    simple = _SIMPLE.fullmatch(expr_text)
+    if simple is not None:
+        f = defined_condition(simple.group(2) or simple.group(3), symbols, facts, macros)
+        return neg(f) if simple.group(1) else f
     try:
         return _Parser(expr_text, symbols, facts, macros).parse().truth()
     except _Malformed as e:

@@ -157,6 +157,26 @@ class Var:
 # ---------------------------------------------------------------------------
 # values
 
+def _and(a: Formula, b: Formula) -> Formula:
+    if a is TRUE:
+        return b
+    if b is TRUE or a is b:
+        return a
+    if a is FALSE or b is FALSE:
+        return FALSE
+    return conj(a, b)
+
+
+def _or(a: Formula, b: Formula) -> Formula:
+    if a is FALSE:
+        return b
+    if b is FALSE or a is b:
+        return a
+    if a is TRUE or b is TRUE:
+        return TRUE
+    return disj(a, b)
+
+
 def flatten(value, outer: Formula = TRUE, out=None) -> list:
     """The words of a value with the condition of each: [(cond, word)].
     `value` must not contain `Lazy` segments."""
@@ -166,13 +186,13 @@ def flatten(value, outer: Formula = TRUE, out=None) -> list:
         if type(seg) is tuple:
             c = seg[0]
             if outer is not TRUE:
-                c = conj(outer, c) if c is not TRUE else outer
+                c = _and(outer, c) if c is not TRUE else outer
             if c is not FALSE:
                 out.append((c, seg[1]))
         else:
             for c, v in seg.alts:
                 if outer is not TRUE:
-                    c = conj(outer, c)
+                    c = _and(outer, c)
                 if c is not FALSE:
                     flatten(v, c, out)
     return out
@@ -202,7 +222,7 @@ def _merge(alts: list) -> list:
     for c, ws in alts:
         key = tuple(w if type(w) is str else id(w) for w in ws)
         if key in seen:
-            seen[key] = (disj(seen[key][0], c), ws)
+            seen[key] = (_or(seen[key][0], c), ws)
         else:
             seen[key] = (c, ws)
     return list(seen.values())
@@ -221,10 +241,10 @@ def alternatives(value) -> list:
                 nc = neg(c)
                 new = []
                 for a, ws in res:
-                    x = conj(a, c)
+                    x = _and(a, c)
                     if x is not FALSE:
                         new.append((x, ws + (w,)))
-                    x = conj(a, nc)
+                    x = _and(a, nc)
                     if x is not FALSE:
                         new.append((x, ws))
                 res = new
@@ -232,7 +252,7 @@ def alternatives(value) -> list:
             sub = []
             for c, v in seg.alts:
                 for a2, ws2 in alternatives(v):
-                    x = conj(c, a2)
+                    x = _and(c, a2)
                     if x is not FALSE:
                         sub.append((x, ws2))
             if not seg.exhaustive:
@@ -247,7 +267,7 @@ def alternatives(value) -> list:
                 new = []
                 for a, ws in res:
                     for c, ws2 in sub:
-                        x = conj(a, c)
+                        x = _and(a, c)
                         if x is not FALSE:
                             new.append((x, ws + ws2))
                 res = new
@@ -268,13 +288,13 @@ def _wrap(value: tuple, cond: Formula) -> tuple:
     for seg in value:
         if type(seg) is tuple:
             c = seg[0]
-            c = cond if c is TRUE else conj(cond, c)
+            c = cond if c is TRUE else _and(cond, c)
             if c is not FALSE:
                 out.append((c, seg[1]))
         elif type(seg) is Choice:
             alts = []
             for c, v in seg.alts:
-                c = conj(cond, c)
+                c = _and(cond, c)
                 if c is not FALSE:
                     alts.append((c, v))
             if alts:
@@ -538,6 +558,8 @@ class Evaluator:
         self._files_seen: set = set(self.files_read)
         self._parsed: dict = {}
         self._config_cache: dict = {}
+        self._group_cache: dict = {}
+        self._config_alts: dict = {}
         self._expanding: set = set()
         self.path = ""
         self.line = 0
@@ -603,7 +625,8 @@ class Evaluator:
                 val = ((var(sym), "y"),)
             elif t == "tristate":
                 y, m = var(sym), var(sym + "=m")
-                val = (Choice([(y, ((TRUE, "y"),)), (m, ((TRUE, "m"),))], False),)
+                val = (Choice([(y, ((TRUE, "y"),)), (m, ((TRUE, "m"),)),
+                               (conj(neg(y), neg(m)), ())], True),)
             elif t in ("int", "hex", "string"):
                 val = t
             else:
@@ -674,14 +697,14 @@ class Evaluator:
                 self.env[name] = Var(recursive, _wrap(value, cond), cond)
             else:
                 self.env[name] = Var(old.recursive, old.value + _wrap(value, cond),
-                                     disj(old.defined, cond))
+                                     _or(old.defined, cond))
             return
         if cond is TRUE or old is None or not old.value:
             self.env[name] = Var(recursive, _wrap(value, cond),
-                                 cond if old is None else disj(old.defined, cond))
+                                 cond if old is None else _or(old.defined, cond))
         else:
             self.env[name] = Var(recursive, (Choice([(cond, value), (neg(cond), old.value)], True),),
-                                 disj(old.defined, cond))
+                                 _or(old.defined, cond))
 
     # -- expansion ----------------------------------------------------------
 
@@ -705,34 +728,76 @@ class Evaluator:
                     out.extend(self.eval_node(p))
                 continue
             # glued parts: enumerate alternatives
-            try:
-                res = [(TRUE, ())]
-                for p in group:
-                    if type(p) is str:
-                        res = [(c, _glue(ws, (p,))) for c, ws in res]
-                        continue
-                    sub = alternatives(self.eval_node(p))
-                    if len(sub) == 1:
-                        ws2 = sub[0][1]
-                        res = [(c, _glue(ws, ws2)) for c, ws in res]
-                        continue
-                    new = []
-                    for c, ws in res:
-                        for c2, ws2 in sub:
-                            x = conj(c, c2)
-                            if x is not FALSE:
-                                new.append((x, _glue(ws, ws2)))
-                    res = _merge(new)
-                    if len(res) > MAX_ALTS:
-                        raise TooManyAlternatives()
-            except TooManyAlternatives:
+            res = self.group_alternatives(group)
+            if res is None:
                 out.append((TRUE, self.unknown(f"more than {MAX_ALTS} alternatives")))
-                continue
-            if len(res) == 1:
+            elif len(res) == 1:
                 out.extend(_wrap(_words_value(res[0][1]), res[0][0]))
             else:
                 out.append(Choice([(c, _words_value(ws)) for c, ws in res], True))
         return tuple(out)
+
+    def group_alternatives(self, group):
+        """Alternatives [(cond, words)] of parts glued into one word, or None
+        beyond MAX_ALTS."""
+        cacheable = self._config_only(group)
+        if cacheable:
+            got = self._group_cache.get(group)
+            if got is not None:
+                return got
+        try:
+            res = [(TRUE, ())]
+            for p in group:
+                if type(p) is str:
+                    res = [(c, _glue(ws, (p,))) for c, ws in res]
+                    continue
+                sub = self._node_alternatives(p)
+                if len(sub) == 1:
+                    ws2 = sub[0][1]
+                    res = [(c, _glue(ws, ws2)) for c, ws in res]
+                    continue
+                new = []
+                for c, ws in res:
+                    for c2, ws2 in sub:
+                        x = _and(c, c2)
+                        if x is not FALSE:
+                            new.append((x, _glue(ws, ws2)))
+                res = _merge(new) if len(res) > 1 else new
+                if len(res) > MAX_ALTS:
+                    raise TooManyAlternatives()
+        except TooManyAlternatives:
+            res = None
+        if cacheable:
+            self._group_cache[group] = res
+        return res
+
+    def _node_alternatives(self, p) -> list:
+        if p[0] == "ref" and p[1][0] == "const" and len(p[1][1]) == 1:
+            n = p[1][1][0]
+            if n.startswith("CONFIG_") and n not in self.env and n not in self.locals:
+                got = self._config_alts.get(n)
+                if got is None:
+                    got = alternatives(self.config_value(n))
+                    if not any(isinstance(w, Unknown) for _, ws in got for w in ws):
+                        self._config_alts[n] = got
+                return got
+        return alternatives(self.eval_node(p))
+
+    def _config_only(self, group) -> bool:
+        """A group of literals and CONFIG_ references that the makefiles do
+        not assign: its expansion is the same everywhere."""
+        for p in group:
+            if type(p) is str:
+                continue
+            if p[0] != "ref" or p[1][0] != "const" or len(p[1][1]) != 1:
+                return False
+            n = p[1][1][0]
+            if not n.startswith("CONFIG_") or n in self.env or n in self.locals:
+                return False
+            info = self.symbols.get(n[7:])
+            if info is not None and info.type not in ("bool", "tristate"):
+                return False
+        return True
 
     def name_alternatives(self, parsed) -> list:
         """Alternatives [(cond, str|Unknown)] of a text that names one thing
@@ -740,8 +805,14 @@ class Evaluator:
         if parsed[0] == "const":
             ws = parsed[1]
             return [(TRUE, ws[0])] if len(ws) == 1 else [(TRUE, " ".join(ws))] if ws else []
+        groups = parsed[1]
         try:
-            alts = alternatives(self.expand_parsed(parsed))
+            if len(groups) == 1 and len(groups[0]) > 1:
+                alts = self.group_alternatives(groups[0])
+                if alts is None:
+                    raise TooManyAlternatives()
+            else:
+                alts = alternatives(self.expand_parsed(parsed))
         except TooManyAlternatives:
             return [(TRUE, self.unknown(f"more than {MAX_ALTS} alternatives"))]
         out = []
@@ -842,7 +913,7 @@ class Evaluator:
                 new = []
                 for c, args in combos:
                     for c2, ws in alts:
-                        x = conj(c, c2)
+                        x = _and(c, c2)
                         if x is not FALSE:
                             new.append((x, args + [ws]))
                 combos = new
@@ -885,11 +956,11 @@ class Evaluator:
             for seg in value:
                 t = type(seg)
                 if t is tuple:
-                    c = conj(outer, seg[0])
+                    c = _and(outer, seg[0])
                     conds.append(c if type(seg[1]) is str else conj(c, self.note(seg[1])))
                 elif t is Choice:
                     for c, sub in seg.alts:
-                        walk(sub, conj(outer, c))
+                        walk(sub, _and(outer, c))
                 elif seg.text.strip():
                     conds.append(outer)
 
@@ -906,7 +977,7 @@ class Evaluator:
         out = []
         for c1, w1 in aa:
             for c2, w2 in ba:
-                c = conj(c1, c2)
+                c = _and(c1, c2)
                 if c is FALSE:
                     continue
                 out.append(conj(c, self._compare(w1, w2)))
@@ -949,7 +1020,7 @@ class Evaluator:
             for a in args:
                 v = self.expand(a)
                 n = self.nonempty(v)
-                alts.append((conj(remaining, n), v))
+                alts.append((_and(remaining, n), v))
                 remaining = conj(remaining, neg(n))
                 if remaining is FALSE:
                     break
@@ -1068,7 +1139,7 @@ class Evaluator:
                 combos = [(TRUE, [])]
                 for p in values[:-1]:
                     combos = [(x, ps + [ws]) for c, ps in combos for c2, ws in alternatives(p)
-                              for x in (conj(c, c2),) if x is not FALSE]
+                              for x in (_and(c, c2),) if x is not FALSE]
                     if len(combos) > MAX_ALTS:
                         raise TooManyAlternatives()
             except TooManyAlternatives:
@@ -1235,7 +1306,7 @@ class Evaluator:
                     if c is TRUE and cond is TRUE:
                         self.env.pop(n, None)
                     else:
-                        self.set_var(n, (), False, conj(c, cond))
+                        self.set_var(n, (), False, _and(c, cond))
 
     def _assign(self, name_text: str, op: str, value_text: str, cond: Formula, export: bool):
         names = self.name_alternatives(parse_text(name_text))
@@ -1246,7 +1317,7 @@ class Evaluator:
             if isinstance(name, Unknown):
                 self.note(name)
                 continue
-            where = conj(cond, c)
+            where = _and(cond, c)
             if where is FALSE:
                 continue
             if export:
@@ -1286,7 +1357,7 @@ class Evaluator:
         for c, name in self.name_alternatives(parse_text(st.name)):
             if isinstance(name, Unknown):
                 continue
-            where = conj(cond, c)
+            where = _and(cond, c)
             if st.export:
                 self.exported.add(name)
             if st.op in (":=", "::="):
@@ -1310,7 +1381,7 @@ class Evaluator:
                     d = self.nonempty(self.locals[n])
                 else:
                     d = self.nonempty(self.lookup(n))
-                conds.append(conj(c, d))
+                conds.append(_and(c, d))
             f = disj_all(conds)
             return f if t.kind == "ifdef" else neg(f)
         f = self.equal(self.expand(t.a), self.expand(t.b))
@@ -1322,7 +1393,7 @@ class Evaluator:
             self.line = test.line
             f = self.test(test)
             here = conj(cond, neg(taken), f)
-            taken = disj(taken, f)
+            taken = _or(taken, f)
             if here is not FALSE:
                 self.run(body, here)
             if taken is TRUE:
@@ -1338,7 +1409,7 @@ class Evaluator:
                 if not st.optional:
                     self.note(w)
                 continue
-            where = conj(cond, c)
+            where = _and(cond, c)
             if where is FALSE:
                 continue
             rel = posixpath.normpath(w)

@@ -207,6 +207,15 @@ class _Translator:
 
     def free_var(self, name: str, explanation: str, expr) -> Formula:
         if name not in self.free:
+            if name.startswith("?shell:") or "?shell:" in name:
+                self.note("results of $(shell,...) are free propositions (not run), "
+                          "so symbols defined by them may take either value")
+            else:
+                # OVER-APPROXIMATION: the values of string/int/hex symbols are not
+                # modelled; each comparison is its own proposition (only
+                # A!=B = !(A=B), A>B = !(A<=B), A<B = !(A>=B) are tied).
+                self.note("comparisons of string/int/hex symbols are free propositions: "
+                          "HZ=100 and HZ=250 may both hold in the model")
             self.free[name] = explanation
             self.free_exprs[name] = expr
             self.pool.id(name)

@@ -1,0 +1,211 @@
+"""kwhen check on the seed example made into a git repository: each finding
+kind, and the ordinary edits that must stay silent."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import git, run_kwhen
+from kwhen.checker import CheckOptions, check
+
+MOVE_PATCH = Path(__file__).resolve().parent.parent / "examples" / "seed-move-resync.patch"
+
+
+@pytest.fixture
+def repo(example):
+    git(example, "init", "-q")
+    git(example, "add", "-A")
+    git(example, "commit", "-qm", "base")
+    return example
+
+
+def commit(repo: Path, message: str, edits: dict) -> None:
+    """Apply {path: new text or (old, new) replacement or None to delete}."""
+    for path, edit in edits.items():
+        target = repo / path
+        if edit is None:
+            target.unlink()
+        elif isinstance(edit, tuple):
+            old, new = edit
+            text = target.read_text()
+            assert old in text, f"{old!r} not in {path}"
+            target.write_text(text.replace(old, new, 1))
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(edit)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", message)
+
+
+def kinds(repo, target="HEAD", **options):
+    result = check(repo, target, CheckOptions(**options))
+    return sorted(f.kind for f in result.findings), result.findings
+
+
+RESYNC = "#ifdef CONFIG_X86_32\n\t/* the GDT must be mapped before other CPUs start */\n" \
+         "\tsync_initial_page_table();\n#endif\n"
+
+
+def test_the_seed_move_and_its_partial_revert(repo):
+    git(repo, "apply", str(MOVE_PATCH))
+    git(repo, "commit", "-qam", "move the resync into setup_per_cpu_areas")
+    found, findings = kinds(repo)
+    assert found == ["alternative-definition", "moved-narrowed"]
+    moved = next(f for f in findings if f.kind == "moved-narrowed")
+    assert moved.file == "arch/x86/kernel/setup_percpu.c"
+    assert "no longer built when SMP=n" in moved.message
+    assert moved.witness["SMP"] == "n" and moved.witness_base == "x86_64_defconfig"
+    alternative = next(f for f in findings if f.kind == "alternative-definition")
+    assert alternative.related[0]["file"] == "mm/percpu.c"
+    assert "!SMP" in alternative.related[0]["message"]
+
+    # the partial revert: the call is back in setup_arch() as well
+    commit(repo, "partial revert", {"arch/x86/kernel/setup.c": (
+        "\tpaging_init();", RESYNC + "\tpaging_init();")})
+    assert kinds(repo) == ([], [])
+    # and a range checks both commits in order
+    result = check(repo, "HEAD~2..HEAD", CheckOptions())
+    assert len(result.changes) == 2
+    assert {f.change for f in result.findings} == {result.changes[0]}
+
+
+def test_moving_to_an_equal_or_wider_condition_is_silent(repo):
+    # from an X86_32 block in setup.c to an X86_32 block in init/main.c (always built)
+    commit(repo, "move to main", {
+        "arch/x86/kernel/setup.c": (RESYNC, ""),
+        "init/main.c": ("\tsetup_arch(0);\n", "\tsetup_arch(0);\n" + RESYNC)})
+    assert kinds(repo)[0] == []
+    # and out of the #ifdef entirely: wider
+    commit(repo, "widen", {"init/main.c": (RESYNC, "\tsync_initial_page_table();\n")})
+    assert kinds(repo)[0] == []
+
+
+def test_renamed_file_with_its_makefile_is_silent(repo):
+    text = (repo / "mm/percpu.c").read_text()
+    commit(repo, "rename", {"mm/percpu.c": None, "mm/percpu-generic.c": text,
+                            "mm/Makefile": "obj-y += percpu-generic.o\n"})
+    assert kinds(repo)[0] == []
+
+
+def test_reformatted_function_is_silent(repo):
+    commit(repo, "reformat", {"arch/x86/kernel/setup_percpu.c": (
+        "\tfor_each_possible_cpu(cpu)\n\t\tsetup_cpu_area(cpu);",
+        "\tfor_each_possible_cpu(cpu)\n\t\tsetup_cpu_area( cpu );  /* each */")})
+    assert kinds(repo)[0] == []
+
+
+def test_reordered_makefile_lines_are_silent(repo):
+    commit(repo, "reorder", {"arch/x86/kernel/Makefile": (
+        "obj-y\t\t\t+= setup.o\nobj-y\t\t\t+= head_$(BITS).o\n",
+        "obj-y\t\t\t+= head_$(BITS).o\nobj-y\t\t\t+= setup.o\n")})
+    assert kinds(repo)[0] == []
+
+
+def test_new_file_under_an_existing_symbol_is_silent(repo):
+    commit(repo, "new smp file", {
+        "arch/x86/kernel/smpboot.c": "/* bring up secondary CPUs */\nvoid smp_boot(void)\n{\n\tstart_cpus();\n}\n",
+        "arch/x86/kernel/Makefile": ("obj-$(CONFIG_SMP)\t+= setup_percpu.o\n",
+                                     "obj-$(CONFIG_SMP)\t+= setup_percpu.o\nobj-$(CONFIG_SMP)\t+= smpboot.o\n")})
+    assert kinds(repo)[0] == []
+
+
+def test_comment_only_change_is_silent(repo):
+    commit(repo, "comment", {"mm/percpu.c": ("up_setup_area();", "up_setup_area(); /* one CPU */")})
+    assert kinds(repo)[0] == []
+
+
+def test_narrowed_by_an_edited_ifdef(repo):
+    commit(repo, "narrow", {"arch/x86/kernel/setup.c": ("#ifdef CONFIG_X86_32\n",
+                                                        "#if defined(CONFIG_X86_32) && defined(CONFIG_SMP)\n")})
+    found, findings = kinds(repo)
+    assert found == ["narrowed"]
+    assert "SMP=n" in findings[0].message and findings[0].witness["SMP"] == "n"
+
+
+def test_narrowed_by_an_edited_makefile(repo):
+    commit(repo, "narrow mk", {"mm/Makefile": "obj-$(CONFIG_SMP) += percpu.o\n"})
+    found, findings = kinds(repo)
+    assert "narrowed" in found
+    narrowed = next(f for f in findings if f.kind == "narrowed")
+    assert narrowed.file == "mm/percpu.c" and "SMP=n" in narrowed.message
+
+
+def test_dead_code_under_an_undefined_symbol(repo):
+    commit(repo, "dead", {"init/main.c": ("\tsetup_per_cpu_areas();\n",
+                                          "\tsetup_per_cpu_areas();\n#ifdef CONFIG_SMP_TYPO\n"
+                                          "\tannounce_cpus();\n#endif\n")})
+    found, findings = kinds(repo)
+    assert found == ["dead-added", "undefined-symbol"]
+    dead = next(f for f in findings if f.kind == "dead-added")
+    assert "CONFIG_SMP_TYPO" in dead.message
+
+
+def test_dead_code_from_a_contradiction(repo):
+    # setup_percpu.c is built only with SMP; code under !SMP there is dead
+    commit(repo, "contradiction", {"arch/x86/kernel/setup_percpu.c": (
+        "\tswitch_to_new_gdt(0);\n", "\tswitch_to_new_gdt(0);\n#ifndef CONFIG_SMP\n\tup_only();\n#endif\n")})
+    found, findings = kinds(repo)
+    # the body of setup_per_cpu_areas() changed while mm/percpu.c's did not,
+    # so alternative-definition is right to speak too
+    assert found == ["alternative-definition", "dead-added"]
+    dead = next(f for f in findings if f.kind == "dead-added")
+    assert "compiled only when SMP" in dead.message
+
+
+def test_undefined_symbol_in_makefile_and_kconfig(repo):
+    commit(repo, "undefined", {
+        "mm/Makefile": "obj-y += percpu.o\nobj-$(CONFIG_PERCPU_STATS_TYPO) += stats.o\n",
+        "Kconfig": ("config HAVE_SETUP_PER_CPU_AREA\n\tbool\n",
+                    "config HAVE_SETUP_PER_CPU_AREA\n\tbool\n\tdepends on NO_SUCH_SYMBOL\n")})
+    found, findings = kinds(repo)
+    messages = " ".join(f.message for f in findings if f.kind == "undefined-symbol")
+    assert "CONFIG_PERCPU_STATS_TYPO" in messages and "CONFIG_NO_SUCH_SYMBOL" in messages
+
+
+def test_removing_a_definition_leaves_references_dangling(repo):
+    commit(repo, "drop symbol", {"Kconfig": ("config HAVE_SETUP_PER_CPU_AREA\n\tbool\n\n", "")})
+    found, findings = kinds(repo)
+    files = {f.file for f in findings if f.kind == "undefined-symbol"}
+    assert "mm/percpu.c" in files        # #if ... CONFIG_HAVE_SETUP_PER_CPU_AREA
+
+
+def test_cli_formats_and_exit_status(repo, tmp_path):
+    git(repo, "apply", str(MOVE_PATCH))
+    git(repo, "commit", "-qam", "move")
+    done = run_kwhen("check", "--tree", repo)
+    assert done.returncode == 1
+    assert "arch/x86/kernel/setup_percpu.c:15: warning: [moved-narrowed]" in done.stdout
+    done = run_kwhen("check", "--tree", repo, "--format", "json")
+    findings = json.loads(done.stdout)["findings"]
+    for key in ("kind", "file", "line", "arches", "condition_before", "condition_after",
+                "witness", "message"):
+        assert all(key in f for f in findings)
+    commit(repo, "comment", {"init/main.c": ("setup_arch(0);", "setup_arch(0); /* first */")})
+    done = run_kwhen("check", "--tree", repo)
+    assert done.returncode == 0 and "no findings" in done.stdout
+
+
+@pytest.mark.parametrize("target, fragment", [
+    ("no-such-revision", "unknown revision"),
+])
+def test_check_bad_targets(repo, target, fragment):
+    done = run_kwhen("check", target, "--tree", repo)
+    assert done.returncode == 2 and fragment in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_check_bad_patches(repo, tmp_path):
+    cases = {
+        "empty.mbox": "",
+        "garbage.patch": "this is not a patch\n",
+        "outside.patch": "--- a/../etc/passwd\n+++ b/../etc/passwd\n@@ -1 +1 @@\n-x\n+y\n",
+        "binary.patch": "diff --git a/x.bin b/x.bin\nindex 1..2 100644\nBinary files a/x.bin and b/x.bin differ\n",
+        "stale.patch": "--- a/mm/percpu.c\n+++ b/mm/percpu.c\n@@ -1,1 +1,1 @@\n-no such line\n+new\n",
+    }
+    for name, text in cases.items():
+        path = tmp_path / name
+        path.write_text(text)
+        done = run_kwhen("check", path, "--tree", repo)
+        assert done.returncode == 2, (name, done.stdout, done.stderr)
+        assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1, name
