@@ -146,12 +146,29 @@ class Lazy:
 
 
 class Var:
-    __slots__ = ("recursive", "value", "defined")
+    """A make variable: flavour, value, and where it is defined (TRUE, or a
+    tuple of conditions whose disjunction is computed only when asked)."""
+    __slots__ = ("recursive", "value", "_defined")
 
-    def __init__(self, recursive: bool, value: tuple, defined: Formula = TRUE):
+    def __init__(self, recursive: bool, value: tuple, defined=TRUE):
         self.recursive = recursive
         self.value = value
-        self.defined = defined
+        self._defined = defined
+
+    @property
+    def defined(self) -> Formula:
+        d = self._defined
+        if type(d) is tuple:
+            d = self._defined = disj_all(d)
+        return d
+
+    def defined_or(self, cond: Formula):
+        d = self._defined
+        if d is TRUE or cond is TRUE:
+            return TRUE
+        if type(d) is tuple:
+            return d + (cond,)
+        return (d, cond)
 
 
 # ---------------------------------------------------------------------------
@@ -697,14 +714,14 @@ class Evaluator:
                 self.env[name] = Var(recursive, _wrap(value, cond), cond)
             else:
                 self.env[name] = Var(old.recursive, old.value + _wrap(value, cond),
-                                     _or(old.defined, cond))
+                                     old.defined_or(cond))
             return
         if cond is TRUE or old is None or not old.value:
             self.env[name] = Var(recursive, _wrap(value, cond),
-                                 cond if old is None else _or(old.defined, cond))
+                                 cond if old is None else old.defined_or(cond))
         else:
             self.env[name] = Var(recursive, (Choice([(cond, value), (neg(cond), old.value)], True),),
-                                 _or(old.defined, cond))
+                                 old.defined_or(cond))
 
     # -- expansion ----------------------------------------------------------
 
