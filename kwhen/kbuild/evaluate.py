@@ -794,9 +794,20 @@ class Evaluator:
             if n.startswith("CONFIG_") and n not in self.env and n not in self.locals:
                 got = self._config_alts.get(n)
                 if got is None:
-                    got = alternatives(self.config_value(n))
-                    if not any(isinstance(w, Unknown) for _, ws in got for w in ws):
-                        self._config_alts[n] = got
+                    info = self.symbols.get(n[7:])
+                    t = info.type if info is not None else None
+                    if t == "bool":
+                        x = var(n[7:])
+                        got = [(x, ("y",)), (neg(x), ())]
+                    elif t == "tristate":
+                        ch = self.config_value(n)[0]
+                        got = [(c, ("y",) if v else ()) if not v or v[0][1] == "y" else (c, ("m",))
+                               for c, v in ch.alts]
+                    elif t in ("int", "hex", "string"):
+                        return alternatives(self.config_value(n))
+                    else:
+                        got = [(TRUE, ())]
+                    self._config_alts[n] = got
                 return got
         return alternatives(self.eval_node(p))
 

@@ -31,7 +31,7 @@ from typing import Mapping
 
 from kwhen.exceptions import KwhenError
 from kwhen.kbuild.evaluate import Evaluator, Unknown, Var, flatten
-from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj_all, from_data, neg
+from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj, disj_all, from_data, neg, var
 
 __all__ = ["KbuildResult", "kbuild_conditions", "Dialect", "LINUX"]
 
@@ -94,7 +94,107 @@ _LIST_VARS = ("obj-y", "obj-m", "lib-y", "lib-m", "always-y", "always-m", "targe
 
 
 def _join(d: str, w: str) -> str:
-    return posixpath.normpath(w if d == "." else d + "/" + w)
+    p = w if d == "." else d + "/" + w
+    if "//" in p or "./" in p or p.endswith(("/", "/.", "/..")) or p.startswith("."):
+        return posixpath.normpath(p)
+    return p
+
+
+def _and(a: Formula, b: Formula) -> Formula:
+    if a is TRUE:
+        return b
+    if b is TRUE or a is b:
+        return a
+    if a is FALSE or b is FALSE:
+        return FALSE
+    return conj(a, b)
+
+
+class Simplifier:
+    """Simplifies formulas knowing that a tristate's ``X`` and ``X=m`` are
+    exclusive: ``X=m && !X`` becomes ``X=m``, ``X && X=m`` becomes FALSE,
+    literals of an enclosing conjunction are propagated into its operands,
+    and ``A || (A && B)`` becomes ``A``. The result is equivalent to the
+    input on every assignment that Kconfig can produce."""
+
+    def __init__(self, symbols: Mapping):
+        self.tristate = {n for n, i in symbols.items() if getattr(i, "type", None) == "tristate"}
+        self.memo: dict = {}
+
+    def __call__(self, f: Formula) -> Formula:
+        if f.op in ("const", "var"):
+            return f
+        got = self.memo.get(f)
+        if got is None:
+            got = self._simp(f, {})
+            self.memo[f] = got
+            self.memo[got] = got
+        return got
+
+    def _excl(self, name: str):
+        if name.endswith("=m"):
+            base = name[:-2]
+            return base if base in self.tristate else None
+        return name + "=m" if name in self.tristate else None
+
+    def _simp(self, f: Formula, env: dict) -> Formula:
+        op = f.op
+        if op == "const":
+            return f
+        if op == "var":
+            v = env.get(f.name)
+            return f if v is None else (TRUE if v else FALSE)
+        if op == "not":
+            return neg(self._simp(f.args[0], env))
+        if op == "and":
+            lits = {}
+            others = []
+            for a in f.args:
+                if a.op == "var":
+                    lits[a.name] = True
+                elif a.op == "not" and a.args[0].op == "var":
+                    lits[a.args[0].name] = False
+                else:
+                    others.append(a)
+            env2 = dict(env)
+            for n, val in lits.items():
+                e = env2.get(n)
+                if e is not None and e != val:
+                    return FALSE
+                env2[n] = val
+            for n, val in lits.items():
+                if val:
+                    x = self._excl(n)
+                    if x is not None:
+                        if env2.get(x) is True:
+                            return FALSE
+                        env2[x] = False
+            kept = []
+            for n, val in lits.items():
+                if n in env:
+                    continue
+                if not val:
+                    x = self._excl(n)
+                    if x is not None and (lits.get(x) is True or env.get(x) is True):
+                        continue
+                kept.append(var(n) if val else neg(var(n)))
+            rest = [self._simp(o, env2) for o in others]
+            return conj(*kept, *rest)
+        args = [self._simp(a, env) for a in f.args]
+        return _absorb(disj(*args))
+
+
+def _absorb(f: Formula) -> Formula:
+    """Drop disjuncts that contain all the conjuncts of another one."""
+    if f.op != "or" or len(f.args) > 64:
+        return f
+    sets = [frozenset(a.args) if a.op == "and" else frozenset((a,)) for a in f.args]
+    keep = []
+    for j, sj in enumerate(sets):
+        if any(i != j and si < sj for i, si in enumerate(sets)):
+            continue
+        keep.append(f.args[j])
+    return f if len(keep) == len(f.args) else disj(*keep)
 
 
 class _DirLocal:
@@ -114,6 +214,7 @@ class _Walker:
         self.dialect = dialect
         self.makefiles: list = []
         self.ev = Evaluator(tree, symbols, self.makefiles)
+        self.simp = Simplifier(symbols)
         self.generated: set = set()
         self.missing: list = []
 
@@ -217,7 +318,7 @@ class _Walker:
             for c, w in items:
                 f = in_y_f.get(w)
                 if f is not None:
-                    c = conj(c, neg(f))
+                    c = self.simp(conj(c, neg(f)))
                     if c is FALSE:
                         continue
                 out.append((c, w))
@@ -264,7 +365,7 @@ class _Walker:
         src = self.source(_join(d, w))
         k = disj_all(comp) if comp else FALSE
         if k is not FALSE and (depth == 0 or src is None):
-            leaf = conj(c, neg(k))
+            leaf = self.simp(conj(c, neg(k)))
             if leaf is not FALSE:
                 self.add_leaf(loc, kind, leaf, _join(d, w), src)
             for pc, pw in parts:
@@ -317,9 +418,10 @@ class _Walker:
         # propagate until nothing changes (a cycle stops after a few rounds)
         while queue:
             d = queue.pop(0)
-            b = disj_all(B.get(d, {}).values())
-            m = disj_all(M.get(d, {}).values())
-            dd = disj_all(D.get(d, {}).values())
+            simp = self.simp
+            b = simp(disj_all(B.get(d, {}).values()))
+            m = simp(disj_all(M.get(d, {}).values()))
+            dd = simp(disj_all(D.get(d, {}).values()))
             if done_d.get(d) is dd and done_b.get(d) is b and done_m.get(d) is m:
                 continue
             visits[d] = visits.get(d, 0) + 1
@@ -342,11 +444,11 @@ class _Walker:
                     continue
                 key = (d, i)
                 if kind == "y":
-                    B.setdefault(sub, {})[key] = conj(b if self.dialect.need_builtin else dd, c)
-                    M.setdefault(sub, {})[key] = conj(m, c)
+                    B.setdefault(sub, {})[key] = _and(b if self.dialect.need_builtin else dd, c)
+                    M.setdefault(sub, {})[key] = _and(m, c)
                 elif kind == "m":
-                    M.setdefault(sub, {})[key] = conj(m, c)
-                D.setdefault(sub, {})[key] = conj(dd, c)
+                    M.setdefault(sub, {})[key] = _and(m, c)
+                D.setdefault(sub, {})[key] = _and(dd, c)
                 if sub not in targets:
                     targets.append(sub)
             queue.extend(targets)
@@ -360,14 +462,14 @@ class _Walker:
                 b = dd
             for kind, c, src in loc.objs:
                 if kind == "y":
-                    builtin.setdefault(src, []).append(conj(b, c))
+                    builtin.setdefault(src, []).append(_and(b, c))
                 elif kind == "m":
-                    module.setdefault(src, []).append(conj(m, c))
+                    module.setdefault(src, []).append(_and(m, c))
                 else:
-                    builtin.setdefault(src, []).append(conj(dd, c))
+                    builtin.setdefault(src, []).append(_and(dd, c))
         for src in sorted(set(builtin) | set(module)):
-            bf = disj_all(builtin.get(src, ()))
-            mf = disj_all(module.get(src, ()))
+            bf = self.simp(disj_all(builtin.get(src, ())))
+            mf = self.simp(disj_all(module.get(src, ())))
             if bf is FALSE and mf is FALSE:
                 continue
             result.files[src] = (bf, mf)

@@ -34,7 +34,7 @@ class Witness:
         """The changes as .config lines."""
         return [config_line(name, new) for name, _, new in self.changes]
 
-    prompted: int = 0     # how many of `changes` (the first ones) a user sets
+    prompted: int = 0     # how many of `changes` (the first ones) a user decides
 
     def describe(self, limit: int = 12) -> str:
         """``x86_64_defconfig + # CONFIG_SMP is not set`` style summary:
@@ -211,9 +211,9 @@ class ConfigSpace:
             solution = rc2.compute()
         if solution is None:
             return None
-        return self._witness_from(solution, base, base_name)
+        return self._witness_from(solution, base, base_name, f)
 
-    def _witness_from(self, solution: list, base: dict, base_name: str) -> Witness:
+    def _witness_from(self, solution: list, base: dict, base_name: str, f: Formula) -> Witness:
         assignment = {}
         names = self.pool.names
         for lit in solution:
@@ -223,9 +223,32 @@ class ConfigSpace:
         values = values_of_assignment(self.model, assignment)
         changes = [(name, base.get(name, "n"), value) for name, value in values.items()
                    if value != base.get(name, "n")]
-        symbols = self.model.symbols
-        changes.sort(key=lambda c: (not symbols[c[0]].prompt, c[0]))
+        # only the free propositions this condition depends on are worth showing
+        named = f.variables()
         free = {name: value for name, value in assignment.items()
-                if name in self.model.free}
-        prompted = sum(1 for name, _, _ in changes if symbols[name].prompt)
-        return Witness(base_name, values, changes, free, prompted)
+                if name in named and name not in self.model.symbols and
+                not (name.endswith("=m") and name[:-2] in self.model.symbols)}
+        changes, decided = self._decisions_first(changes, f)
+        return Witness(base_name, values, changes, free, decided)
+
+    def _decisions_first(self, changes: list, f: Formula) -> tuple[list, int]:
+        """Order changes as a person would make them: first the settings a
+        user must choose (prompted symbols the condition names, then those
+        not already forced by the condition and earlier choices), then the
+        symbols that follow. Returns (ordered changes, number of choices)."""
+        symbols = self.model.symbols
+        named = f.variables()
+        ordered = sorted(changes, key=lambda c: (
+            not symbols[c[0]].prompt,
+            c[0] not in named and c[0] + "=m" not in named, c[0]))
+        decisions, derived, forced_by = [], [], f
+        for change in ordered:
+            name, _, new = change
+            setting = self.model.symbol_value_formula(name, new)
+            is_named = name in named or name + "=m" in named
+            if is_named or (symbols[name].prompt and not self.certain(setting, forced_by)):
+                decisions.append(change)
+                forced_by = conj(forced_by, setting)
+            else:
+                derived.append(change)
+        return decisions + derived, len(decisions)
