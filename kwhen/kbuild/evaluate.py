@@ -995,8 +995,10 @@ class Evaluator:
         walk(v.value, TRUE)
         return disj_all(conds)
 
-    def equal(self, a: tuple, b: tuple) -> Formula:
-        """Condition under which two values are the same text."""
+    def equal(self, a: tuple, b: tuple, unknown_equal: bool = True) -> Formula:
+        """Condition under which two values are the same text. A comparison
+        with an unknown word is its free variable (negated when not
+        `unknown_equal`, so that an ``ifneq`` is taken where it is true)."""
         try:
             aa = alternatives(a)
             ba = alternatives(b)
@@ -1008,10 +1010,10 @@ class Evaluator:
                 c = _and(c1, c2)
                 if c is FALSE:
                     continue
-                out.append(conj(c, self._compare(w1, w2)))
+                out.append(conj(c, self._compare(w1, w2, unknown_equal)))
         return disj_all(out)
 
-    def _compare(self, w1: tuple, w2: tuple) -> Formula:
+    def _compare(self, w1: tuple, w2: tuple, unknown_equal: bool = True) -> Formula:
         u1 = [w for w in w1 if isinstance(w, Unknown)]
         u2 = [w for w in w2 if isinstance(w, Unknown)]
         if not u1 and not u2:
@@ -1028,7 +1030,8 @@ class Evaluator:
         u = (u1 or u2)[0]
         if type(u) is SymVal:
             u = Unknown(self.path, self.line, u.reason)
-        return self.note(u)
+        f = self.note(u)
+        return f if unknown_equal else neg(f)
 
     # -- functions ----------------------------------------------------------
 
@@ -1412,7 +1415,7 @@ class Evaluator:
                 conds.append(_and(c, d))
             f = disj_all(conds)
             return f if t.kind == "ifdef" else neg(f)
-        f = self.equal(self.expand(t.a), self.expand(t.b))
+        f = self.equal(self.expand(t.a), self.expand(t.b), t.kind == "ifeq")
         return f if t.kind == "ifeq" else neg(f)
 
     def _cond(self, st: Cond, cond: Formula):

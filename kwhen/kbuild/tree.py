@@ -93,6 +93,10 @@ _LIST_VARS = ("obj-y", "obj-m", "lib-y", "lib-m", "always-y", "always-m", "targe
               "ldflags-y", "rustflags-y", "subdir-asflags-y", "subdir-ccflags-y")
 
 
+_KIND_INDEX = {"y": 0, "m": 1, "s": 2}
+_OBJ_INDEX = {"y": 0, "m": 1, "x": 2}
+
+
 def _join(d: str, w: str) -> str:
     p = w if d == "." else d + "/" + w
     if "//" in p or "./" in p or p.endswith(("/", "/.", "/..")) or p.startswith("."):
@@ -126,10 +130,22 @@ class Simplifier:
             return f
         got = self.memo.get(f)
         if got is None:
-            got = self._simp(f, {})
+            if not self._needs(f):
+                # without both X and X=m, only absorption can apply
+                got = _absorb(f) if f.op == "or" else f
+            else:
+                got = self._simp(f, {})
             self.memo[f] = got
             self.memo[got] = got
         return got
+
+    @staticmethod
+    def _needs(f: Formula) -> bool:
+        vs = f.variables()
+        for n in vs:
+            if n.endswith("=m") and n[:-2] in vs:
+                return True
+        return False
 
     def _excl(self, name: str):
         if name.endswith("=m"):
@@ -185,10 +201,16 @@ class Simplifier:
 
 
 def _absorb(f: Formula) -> Formula:
-    """Drop disjuncts that contain all the conjuncts of another one."""
+    """Drop disjuncts that contain all the conjuncts of another one, and
+    factor out conjuncts common to all: (A && B) || (A && C) is
+    A && (B || C)."""
     if f.op != "or" or len(f.args) > 64:
         return f
     sets = [frozenset(a.args) if a.op == "and" else frozenset((a,)) for a in f.args]
+    common = frozenset.intersection(*sets)
+    if common:
+        rest = [conj(*(s - common)) for s in sets]
+        return conj(*common, _absorb(disj(*rest)))
     keep = []
     for j, sj in enumerate(sets):
         if any(i != j and si < sj for i, si in enumerate(sets)):
@@ -324,13 +346,17 @@ class _Walker:
                 out.append((c, w))
             return out
 
-        om = minus_y(om)
-        lib = minus_y(self.words("lib-y") + self.words("lib-m"))
+        # directories: obj-y ones get need-modorder too, so filtering them
+        # out of obj-m changes nothing but the size of the formulas
         for kind, items in (("y", oy), ("m", om)):
             for c, w in items:
                 if w.endswith("/"):
                     loc.subs.append((kind, c, _join(d, w)))
-                elif w.endswith(".o"):
+        om = minus_y([(c, w) for c, w in om if w.endswith(".o")])
+        lib = minus_y(self.words("lib-y") + self.words("lib-m"))
+        for kind, items in (("y", oy), ("m", om)):
+            for c, w in items:
+                if w.endswith(".o"):
                     self.add_object(loc, d, kind, c, w, kind == "m", 0)
         for name in ("subdir-y", "subdir-m"):
             for c, w in self.words(name):
@@ -338,6 +364,12 @@ class _Walker:
         for c, w in lib:
             if w.endswith(".o"):
                 self.add_object(loc, d, "x", c, w, False, 0)
+        for c, w in self.words("targets"):
+            # assembler output of a C file (asm-offsets.s, bounds.s)
+            if w.endswith(".s"):
+                src = _join(d, w[:-2] + ".c")
+                if self.ev.exists(src):
+                    loc.objs.append(("x", c, src))
         for c, w in self.words("extra-y"):
             if w.endswith(".o"):
                 self.add_object(loc, d, "x", c, w, False, 0)
@@ -438,20 +470,21 @@ class _Walker:
             loc = locals_[d]
             if loc is None:
                 continue
-            targets = []
-            for i, (kind, c, sub) in enumerate(loc.subs):
+            # group the edges to each subdirectory so that the parent's
+            # condition is factored out: b && (c1 || c2 ...)
+            edges: dict = {}
+            for kind, c, sub in loc.subs:
                 if sub.startswith("..") or sub == ".":
                     continue
-                key = (d, i)
-                if kind == "y":
-                    B.setdefault(sub, {})[key] = _and(b if self.dialect.need_builtin else dd, c)
-                    M.setdefault(sub, {})[key] = _and(m, c)
-                elif kind == "m":
-                    M.setdefault(sub, {})[key] = _and(m, c)
-                D.setdefault(sub, {})[key] = _and(dd, c)
-                if sub not in targets:
-                    targets.append(sub)
-            queue.extend(targets)
+                edges.setdefault(sub, ([], [], []))[_KIND_INDEX[kind]].append(c)
+            bb = b if self.dialect.need_builtin else dd
+            for sub, (cy, cm, cs) in edges.items():
+                if cy:
+                    B.setdefault(sub, {})[d] = _and(bb, disj_all(cy))
+                if cy or cm:
+                    M.setdefault(sub, {})[d] = _and(m, disj_all(cy + cm))
+                D.setdefault(sub, {})[d] = _and(dd, disj_all(cy + cm + cs))
+            queue.extend(edges)
         result = KbuildResult()
         builtin: dict = {}
         module: dict = {}
@@ -460,13 +493,20 @@ class _Walker:
             b, m, dd = done_b[d], done_m[d], done_d[d]
             if not self.dialect.need_builtin:
                 b = dd
+            here: dict = {}
             for kind, c, src in loc.objs:
-                if kind == "y":
-                    builtin.setdefault(src, []).append(_and(b, c))
-                elif kind == "m":
-                    module.setdefault(src, []).append(_and(m, c))
-                else:
-                    builtin.setdefault(src, []).append(_and(dd, c))
+                here.setdefault(src, ([], [], []))[_OBJ_INDEX[kind]].append(c)
+            simp = self.simp
+            for src, (ys, ms, xs) in here.items():
+                parts = []
+                if ys:
+                    parts.append(_and(b, simp(disj_all(ys))))
+                if xs:
+                    parts.append(_and(dd, simp(disj_all(xs))))
+                if parts:
+                    builtin.setdefault(src, []).append(disj_all(parts))
+                if ms:
+                    module.setdefault(src, []).append(_and(m, simp(disj_all(ms))))
         for src in sorted(set(builtin) | set(module)):
             bf = self.simp(disj_all(builtin.get(src, ())))
             mf = self.simp(disj_all(module.get(src, ())))

@@ -218,11 +218,15 @@ def _cc_version_text(trust: bool) -> str:
 def kconfig_environment(tree: Path, arch: str, srcarch: str, trust: bool = False) -> dict:
     """The variables the kernel's top Makefile exports to Kconfig."""
     from kwhen.kconfig.arches import host_srcarch
+    subarch = host_srcarch() or srcarch
+    # arch/um/Makefile: HEADER_ARCH := $(SUBARCH) (UML runs on x86 only)
+    header_arch = subarch if (Path(tree) / "arch" / subarch / "um").is_dir() else "x86"
     return {
         "srctree": str(Path(tree).resolve()),
         "ARCH": arch,
         "SRCARCH": srcarch,
-        "SUBARCH": host_srcarch() or srcarch,
+        "SUBARCH": subarch,
+        "HEADER_ARCH": header_arch,
         "KERNELVERSION": kernel_version(tree),
         "CC": "gcc",
         "LD": "ld",
