@@ -1,17 +1,14 @@
 """Integration on Debian's linux-source-6.1: the seed's questions asked of
 the real tree, and the seed's patch replayed as three commits."""
 
-import subprocess
-
 import pytest
 
-from conftest import git, linux_tree, run_kwhen
+from conftest import linux_tree, run_kwhen
+from seed_replay import PERCPU_X86, make_seed_repo
 from kwhen.checker import CheckOptions, check
 from kwhen.control import open_tree, symbol_query
 from kwhen.logic.formula import neg, var
 
-SETUP = "arch/x86/kernel/setup.c"
-PERCPU_X86 = "arch/x86/kernel/setup_percpu.c"
 
 
 @pytest.fixture(scope="module")
@@ -60,48 +57,9 @@ def test_line_command_on_linux(x86):
 
 # -- the seed replayed -----------------------------------------------------------
 
-def _write(path, text):
-    """Replace a file without writing through a hard link to the shared tree."""
-    path.unlink()
-    path.write_text(text)
-
-
-RESYNC = ("\t/*\n\t * Sync back kernel address range.\n\t */\n"
-          "\tsync_initial_page_table();\n")
-
-
 @pytest.fixture(scope="module")
 def seed_repo(tmp_path_factory):
-    """linux-source-6.1 as a git repository with the seed's three commits:
-    1. only setup_arch() resyncs; 2. the resync moves to setup_per_cpu_areas();
-    3. it is added back to setup_arch() (the partial revert)."""
-    source = linux_tree()
-    repo = tmp_path_factory.mktemp("linux") / "linux"
-    subprocess.run(["cp", "-al", str(source), str(repo)], check=True)
-    git(repo, "init", "-q")
-    git(repo, "add", "-f", "-A", ".")      # Debian's .gitignore ignores everything
-    git(repo, "commit", "-qm", "linux-source-6.1")
-
-    percpu = repo / PERCPU_X86
-    text = percpu.read_text()
-    start = text.index("\t/*\n\t * Sync back kernel address range again.")
-    end = text.index("\tsync_initial_page_table();\n", start) + len("\tsync_initial_page_table();\n")
-    without = text[:start].rstrip("\n") + "\n" + text[end:]
-    _write(percpu, without)
-    git(repo, "commit", "-qam", "commit 1: only setup_arch() resyncs")
-
-    setup = repo / SETUP
-    setup_text = setup.read_text()
-    s = setup_text.index("\t/*\n\t * Sync back kernel address range.")
-    e = setup_text.index("\tsync_initial_page_table();\n", s) + len("\tsync_initial_page_table();\n")
-    _write(setup, setup_text[:s] + setup_text[e:].lstrip("\n"))
-    _write(percpu, without.replace("\tsetup_cpu_local_masks();\n",
-                                   "\tsetup_cpu_local_masks();\n\n" + RESYNC, 1))
-    git(repo, "commit", "-qam", "commit 2: defer resyncing initial_page_table")
-
-    _write(setup, setup_text)
-    git(repo, "commit", "-qam", "commit 3: partial revert")
-    return repo
+    return make_seed_repo(linux_tree(), tmp_path_factory.mktemp("linux") / "linux")
 
 
 def test_check_catches_the_seed_move(seed_repo):

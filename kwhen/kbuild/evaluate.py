@@ -31,6 +31,7 @@ import fnmatch
 import glob
 import os
 import posixpath
+import re
 from typing import Mapping
 
 from kwhen.exceptions import KwhenError
@@ -442,6 +443,7 @@ def _concrete(name: str, args: list) -> str | list:
 # text parsing: raw text -> groups of parts separated by whitespace
 
 _text_cache: dict = {}
+_WS = re.compile(r"[ \t\n]+")
 
 
 def parse_text(text: str):
@@ -459,50 +461,52 @@ def parse_text(text: str):
         return res
     groups = []
     cur: list = []
-    lit: list = []
-    i = 0
+    pos = 0
     n = len(text)
-
-    def flush_lit():
-        if lit:
-            cur.append("".join(lit))
-            lit.clear()
-
-    while i < n:
-        ch = text[i]
-        if ch == "$":
-            if i + 1 >= n:
-                lit.append("$")
-                i += 1
-                continue
-            nx = text[i + 1]
-            if nx == "$":
-                lit.append("$")
-                i += 2
-                continue
-            if nx in "({":
-                end = find_reference_end(text, i)
-                if end < 0:
-                    raise ValueError("unterminated variable reference")
-                inner = text[i + 2:end - 1]
-                node = _parse_ref(inner)
-                i = end
+    pending = ""     # literal text glued to the current group
+    while pos <= n:
+        i = text.find("$", pos)
+        chunk = text[pos:i] if i >= 0 else text[pos:]
+        if chunk:
+            pieces = _WS.split(chunk)
+            if len(pieces) == 1:
+                pending += chunk
             else:
-                node = ("ref", ("const", (nx,)))
-                i += 2
-            flush_lit()
-            cur.append(node)
-            continue
-        if ch in " \t\n":
-            flush_lit()
-            if cur:
-                groups.append(tuple(cur))
+                pending += pieces[0]
+                if pending:
+                    cur.append(pending)
+                if cur:
+                    groups.append(tuple(cur))
                 cur = []
-            i += 1
+                for mid in pieces[1:-1]:
+                    if mid:
+                        groups.append((mid,))
+                pending = pieces[-1]
+        if i < 0:
+            break
+        if i + 1 >= n:
+            pending += "$"
+            break
+        nx = text[i + 1]
+        if nx == "$":
+            pending += "$"
+            pos = i + 2
             continue
-        lit.append(ch)
-        i += 1
-    flush_lit()
+        if nx in "({":
+            end = find_reference_end(text, i)
+            if end < 0:
+                raise ValueError("unterminated variable reference")
+            node = _parse_ref(text[i + 2:end - 1])
+            pos = end
+        else:
+            node = ("ref", ("const", (nx,)))
+            pos = i + 2
+        if pending:
+            cur.append(pending)
+            pending = ""
+        cur.append(node)
+    if pending:
+        cur.append(pending)
     if cur:
         groups.append(tuple(cur))
     res = ("groups", tuple(groups))

@@ -14,6 +14,7 @@ unterminated ``$(``) raises `KwhenError` naming the file and line.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from kwhen.exceptions import KwhenError
@@ -93,23 +94,23 @@ _DIRECTIVES = {
 }
 
 
+_PARENS = re.compile(r"[(){}]")
+
+
 def find_reference_end(text: str, start: int) -> int:
     """Index just past the reference that starts with ``$(`` or ``${`` at
     `start`, or -1 if it is not terminated."""
     opener = text[start + 1]
     closer = ")" if opener == "(" else "}"
     depth = 0
-    i = start + 1
-    n = len(text)
-    while i < n:
-        ch = text[i]
+    for m in _PARENS.finditer(text, start + 1):
+        ch = m.group()
         if ch == opener:
             depth += 1
         elif ch == closer:
             depth -= 1
             if depth == 0:
-                return i + 1
-        i += 1
+                return m.end()
     return -1
 
 
@@ -413,7 +414,6 @@ def parse_makefile(text: str, path: str) -> list:
             if kind == "assign":
                 name = restline[:idx].strip()
                 value = restline[idx + len(op):].strip()
-                check_references(name + " " + value, path, lineno)
                 body.append(Assign(lineno, name, op, value, export, override))
                 in_rule = False
                 continue
@@ -424,8 +424,8 @@ def parse_makefile(text: str, path: str) -> list:
                 check_references(restline, path, lineno)
                 body.append(Export(lineno, restline or None))
             continue
-        # not a directive: assignment, rule or expression
-        check_references(line, path, lineno)
+        # not a directive: assignment, rule or expression (an unterminated
+        # reference is reported when the text is expanded, as make does)
         kind, idx, op = _find_op(line)
         if kind == "assign":
             name = line[:idx].strip()

@@ -104,6 +104,17 @@ def _join(d: str, w: str) -> str:
     return p
 
 
+def _any(fs) -> Formula:
+    """Disjunction, with common conjuncts factored out."""
+    if not isinstance(fs, (list, tuple)):
+        fs = list(fs)
+    if not fs:
+        return FALSE
+    if len(fs) == 1:
+        return fs[0]
+    return _absorb(disj_all(fs))
+
+
 def _and(a: Formula, b: Formula) -> Formula:
     if a is TRUE:
         return b
@@ -124,6 +135,7 @@ class Simplifier:
     def __init__(self, symbols: Mapping):
         self.tristate = {n for n, i in symbols.items() if getattr(i, "type", None) == "tristate"}
         self.memo: dict = {}
+        self.memo2: dict = {}
 
     def __call__(self, f: Formula) -> Formula:
         if f.op in ("const", "var"):
@@ -138,6 +150,45 @@ class Simplifier:
             self.memo[f] = got
             self.memo[got] = got
         return got
+
+    def conj2(self, outer: Formula, c: Formula) -> Formula:
+        """``outer && c`` for a (large, already simplified) directory
+        condition and a (small) local one: the literals of `c` are
+        propagated into `outer` only when they concern its variables."""
+        if outer is TRUE or c is FALSE:
+            return c
+        if c is TRUE or outer is FALSE:
+            return outer
+        lits = c.args if c.op == "and" else (c,)
+        env = {}
+        vs = outer.variables()
+        hit = False
+        for lit in lits:
+            if lit.op == "var":
+                n, val = lit.name, True
+            elif lit.op == "not" and lit.args[0].op == "var":
+                n, val = lit.args[0].name, False
+            else:
+                continue
+            env[n] = val
+            x = self._excl(n)
+            if n in vs or (x is not None and x in vs):
+                hit = True
+        if not hit:
+            return conj(outer, c)
+        for n, val in list(env.items()):
+            if val:
+                x = self._excl(n)
+                if x is not None:
+                    if env.get(x) is True:
+                        return FALSE
+                    env[x] = False
+        key = (outer, tuple(sorted(env.items())))
+        got = self.memo2.get(key)
+        if got is None:
+            got = self._simp(outer, env)
+            self.memo2[key] = got
+        return conj(got, c)
 
     @staticmethod
     def _needs(f: Formula) -> bool:
@@ -436,55 +487,73 @@ class _Walker:
             root = root or _DirLocal()
             root.subs.extend(subs)
         locals_["."] = root
-        # contributions to each directory's conditions, keyed by the edge
-        # (parent, index) so that re-processing a parent replaces them
+        # 1. discover the directories (each makefile is evaluated once) and
+        #    the edges between them, grouped per (parent, child) so that the
+        #    parent's condition is factored out: b && (c1 || c2 ...)
+        edges: dict = {}          # dir -> {sub: (cy, cm, cs)}
+        order = ["."]
+        queue = ["."]
+        seen = {"."}
+        while queue:
+            d = queue.pop()
+            loc = locals_.get(d)
+            if loc is None and d not in locals_:
+                loc = self.evaluate_dir(d, dir_env)
+                locals_[d] = loc
+                if loc is None:
+                    self.missing.append(d)
+                    continue
+                order.append(d)
+            if loc is None:
+                continue
+            out: dict = {}
+            for kind, c, sub in loc.subs:
+                if sub.startswith("..") or sub == "." or c is FALSE:
+                    continue
+                out.setdefault(sub, ([], [], []))[_KIND_INDEX[kind]].append(c)
+            edges[d] = out
+            for sub in out:
+                if sub not in seen:
+                    seen.add(sub)
+                    queue.append(sub)
+        # 2. parents before children (Kahn); directories on a cycle are
+        #    iterated a few times after that
+        indeg = {d: 0 for d in seen}
+        for d, out in edges.items():
+            for sub in out:
+                indeg[sub] += 1
+        topo = []
+        ready = sorted(d for d, n in indeg.items() if n == 0)
+        while ready:
+            d = ready.pop()
+            topo.append(d)
+            for sub in edges.get(d, ()):
+                indeg[sub] -= 1
+                if indeg[sub] == 0:
+                    ready.append(sub)
+        cyclic = [d for d in sorted(seen) if indeg[d] > 0]
         B: dict = {".": {None: TRUE}}
         M: dict = {".": {None: TRUE}}
         D: dict = {".": {None: TRUE}}
         done_b: dict = {}
         done_m: dict = {}
         done_d: dict = {}
-        visits: dict = {}
-        order = ["."]
-        queue = ["."]
-        # propagate until nothing changes (a cycle stops after a few rounds)
-        while queue:
-            d = queue.pop(0)
-            simp = self.simp
-            b = simp(disj_all(B.get(d, {}).values()))
-            m = simp(disj_all(M.get(d, {}).values()))
-            dd = simp(disj_all(D.get(d, {}).values()))
-            if done_d.get(d) is dd and done_b.get(d) is b and done_m.get(d) is m:
-                continue
-            visits[d] = visits.get(d, 0) + 1
-            if visits[d] > 8:
-                continue
+        simp = self.simp
+        need_builtin = self.dialect.need_builtin
+        c2 = simp.conj2
+        for d in topo + cyclic * 4:
+            b = _any(B.get(d, {}).values())
+            m = _any(M.get(d, {}).values())
+            dd = _any(D.get(d, {}).values())
             done_b[d], done_m[d], done_d[d] = b, m, dd
-            if d not in locals_:
-                loc = self.evaluate_dir(d, dir_env)
-                locals_[d] = loc
-                if loc is None:
-                    self.missing.append(d)
-                else:
-                    order.append(d)
-            loc = locals_[d]
-            if loc is None:
-                continue
-            # group the edges to each subdirectory so that the parent's
-            # condition is factored out: b && (c1 || c2 ...)
-            edges: dict = {}
-            for kind, c, sub in loc.subs:
-                if sub.startswith("..") or sub == ".":
-                    continue
-                edges.setdefault(sub, ([], [], []))[_KIND_INDEX[kind]].append(c)
-            bb = b if self.dialect.need_builtin else dd
-            for sub, (cy, cm, cs) in edges.items():
+            bb = b if need_builtin else dd
+            for sub, (cy, cm, cs) in edges.get(d, {}).items():
                 if cy:
-                    B.setdefault(sub, {})[d] = _and(bb, disj_all(cy))
+                    B.setdefault(sub, {})[d] = c2(bb, simp(_any(cy)))
                 if cy or cm:
-                    M.setdefault(sub, {})[d] = _and(m, disj_all(cy + cm))
-                D.setdefault(sub, {})[d] = _and(dd, disj_all(cy + cm + cs))
-            queue.extend(edges)
+                    M.setdefault(sub, {})[d] = c2(m, simp(_any(cy + cm)))
+                D.setdefault(sub, {})[d] = c2(dd, simp(_any(cy + cm + cs)))
+        order = [d for d in order if locals_.get(d) is not None]
         result = KbuildResult()
         builtin: dict = {}
         module: dict = {}
@@ -497,19 +566,20 @@ class _Walker:
             for kind, c, src in loc.objs:
                 here.setdefault(src, ([], [], []))[_OBJ_INDEX[kind]].append(c)
             simp = self.simp
+            c2 = simp.conj2
             for src, (ys, ms, xs) in here.items():
                 parts = []
                 if ys:
-                    parts.append(_and(b, simp(disj_all(ys))))
+                    parts.append(c2(b, simp(_any(ys))))
                 if xs:
-                    parts.append(_and(dd, simp(disj_all(xs))))
+                    parts.append(c2(dd, simp(_any(xs))))
                 if parts:
-                    builtin.setdefault(src, []).append(disj_all(parts))
+                    builtin.setdefault(src, []).append(_any(parts))
                 if ms:
-                    module.setdefault(src, []).append(_and(m, simp(disj_all(ms))))
+                    module.setdefault(src, []).append(c2(m, simp(_any(ms))))
         for src in sorted(set(builtin) | set(module)):
-            bf = self.simp(disj_all(builtin.get(src, ())))
-            mf = self.simp(disj_all(module.get(src, ())))
+            bf = _any(builtin.get(src, ()))
+            mf = _any(module.get(src, ()))
             if bf is FALSE and mf is FALSE:
                 continue
             result.files[src] = (bf, mf)

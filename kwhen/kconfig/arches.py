@@ -93,6 +93,30 @@ _IFEQ = re.compile(r"^\s*(ifeq|ifneq)\s*\(\s*(.*?)\s*,\s*(.*?)\s*\)\s*$")
 _IFDEF = re.compile(r"^\s*(ifdef|ifndef)\b")
 
 
+def _else_of_if(s: str) -> str:
+    """Replace each ``$(if C,A,B)`` by B (a condition kwhen cannot know)."""
+    while True:
+        start = s.find("$(if ")
+        if start < 0:
+            return s
+        depth, args, arg_start = 0, [], start + 5
+        for i in range(start + 1, len(s)):
+            c = s[i]
+            if c == "(":
+                depth += 1
+            elif c == ")":
+                depth -= 1
+                if depth == 0:
+                    args.append(s[arg_start:i])
+                    break
+            elif c == "," and depth == 1:
+                args.append(s[arg_start:i])
+                arg_start = i + 1
+        else:
+            return s
+        s = s[:start] + (args[2] if len(args) > 2 else "") + s[i + 1:]
+
+
 def _makefile_defconfig(makefile: Path, arch: str, srcarch: str) -> str | None:
     """The KBUILD_DEFCONFIG a Makefile assigns, read as text.
 
@@ -109,7 +133,7 @@ def _makefile_defconfig(makefile: Path, arch: str, srcarch: str) -> str | None:
 
     def expand(s: str) -> str:
         s = re.sub(r"\$\((\w+)\)", lambda m: known.get(m.group(1), m.group(0)), s)
-        s = re.sub(r"\$\(if [^,()]*(?:\([^()]*\))?[^,()]*,[^,()]*,([^,()]*)\)", r"\1", s)
+        s = _else_of_if(s)
         return s.strip().strip('"')
 
     stack: list[bool] = []      # active state of each enclosing conditional

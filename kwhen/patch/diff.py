@@ -156,9 +156,11 @@ def parse_diff(text: str, source: str, first_line: int = 1,
     ``binary=True`` and no hunks instead of an error.
     """
     text = _normalise_newlines(text)
-    lines = text.splitlines(keepends=True)
-    if lines and not lines[-1].endswith("\n"):
-        lines[-1] += "\n"
+    # split on "\n" only: str.splitlines() would also split at form feeds,
+    # "\r", "\x1c" and the like, which C files and Kconfig help texts contain
+    lines = [line + "\n" for line in text.split("\n")]
+    if text.endswith("\n") or not text:
+        lines.pop()
     if not _DIFF_START.search(text):
         raise KwhenError("no diff found in the patch" if text.strip() else "the patch is empty",
                          path=source, line=None)

@@ -1,0 +1,61 @@
+"""Benchmark: `kwhen check` on the seed commit, cold and warm, beside the
+kernel's own scripts/checkkconfigsymbols.py -c on the same commit.
+
+    python3 bench/check.py --tree /opt/kwhen-linux/linux-source-6.1 [--repeat 5]
+
+Builds the seed replay (tests/seed_replay.py) in a scratch directory, then
+times whole processes: `kwhen check HEAD~1` with an empty cache (cold) and
+again with the cache filled (warm, median of --repeat), and
+`python3 scripts/checkkconfigsymbols.py -c HEAD~1` run in the same tree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+from seed_replay import make_seed_repo  # noqa: E402
+
+
+def timed(cmd, cwd, env) -> tuple[float, subprocess.CompletedProcess]:
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    return time.perf_counter() - start, done
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tree", type=Path, default=Path(os.environ.get(
+        "KWHEN_LINUX_TREE", "/opt/kwhen-linux/linux-source-6.1")))
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="kwhen-bench-check-") as scratch:
+        repo = make_seed_repo(args.tree, Path(scratch) / "linux")
+        env = dict(os.environ, KWHEN_CACHE_DIR=str(Path(scratch) / "cache"))
+        kwhen = [sys.executable, "-m", "kwhen", "check", "HEAD~1", "--tree", str(repo)]
+        cold, done = timed(kwhen, repo, env)
+        if done.returncode != 1:
+            raise SystemExit(f"kwhen check did not report the seed:\n{done.stdout}{done.stderr}")
+        warm = [timed(kwhen, repo, env)[0] for _ in range(args.repeat)]
+        ckc, ckc_done = timed([sys.executable, "scripts/checkkconfigsymbols.py", "-c", "HEAD~1"],
+                              repo, env)
+        print(done.stdout)
+        print("| measurement | result |\n|---|---|")
+        print(f"| `kwhen check` seed commit, cold cache | {cold:.2f} s |")
+        print(f"| `kwhen check` seed commit, warm cache (median of {args.repeat}) "
+              f"| {statistics.median(warm):.2f} s |")
+        print(f"| `scripts/checkkconfigsymbols.py -c` same commit | {ckc:.2f} s "
+              f"(exit {ckc_done.returncode}) |")
+
+
+if __name__ == "__main__":
+    main()
