@@ -264,6 +264,54 @@ def test_result_round_trips_through_json():
 
 
 # ---------------------------------------------------------------------------
+# the evaluator alone
+
+def words_of(text: str, setup: str = "", symbols: dict | None = None, tmp=None) -> dict:
+    """Expand `text` after running the makefile text `setup`: word -> condition."""
+    from kwhen.kbuild.evaluate import Evaluator, Unknown, flatten
+    from kwhen.kbuild.makefile import parse_makefile as parse
+    ev = Evaluator(tmp or FIXTURES, symbols or {})
+    ev.path = "M"
+    ev.run(parse(setup, "M"), TRUE)
+    out: dict = {}
+    for c, w in flatten(ev.expand(text)):
+        key = "?" if isinstance(w, Unknown) else w
+        out[key] = disj(out.get(key, FALSE), c)
+    return out
+
+
+def test_evaluator_functions():
+    assert list(words_of("$(join a b,.c .d)")) == ["a.c", "b.d"]
+    assert list(words_of("$(dir x/y.c z.c) $(suffix a.c b)")) == ["x/", "./", ".c"]
+    assert list(words_of("$(wordlist 2,3,a b c d) $(words $(empty))")) == ["b", "c", "0"]
+    assert list(words_of("$(findstring x,abc)$(findstring b,abc)")) == ["b"]
+    assert list(words_of("$(sort b a b)")) == ["a", "b"]
+    assert list(words_of("$(origin R) $(origin S) $(origin NOPE) $(flavor R) $(flavor S)",
+                         "R = 1\nS := 2\n")) == ["file", "undefined", "recursive", "simple"]
+    assert list(words_of("$(value R)", "R = $(X) y\n")) == ["$(X)", "y"]
+    assert list(words_of("$(call outer,z)", "inner = <$(1)>\nouter = $(call inner,$(1))$(1)\n")) \
+        == ["<z>z"]
+
+
+def test_evaluator_conditions_in_values():
+    s = syms(A="bool", T="tristate", HZ="int")
+    got = words_of("$(foreach x,$(L),$(x).o)", "L := one\nifdef CONFIG_A\nL += two\nendif\n", s)
+    assert got["one.o"] is TRUE and equivalent(got["two.o"], A)
+    got = words_of("$(subst m,y,$(CONFIG_T))", "", s)
+    assert equivalent(got["y"], disj(T, m("T")))
+    got = words_of("x_$(CONFIG_T)_$(CONFIG_A)", "", s)
+    assert equivalent(got["x_m_y"], conj(m("T"), A))
+    assert equivalent(got["x__"], conj(neg(T), neg(m("T")), neg(A)))
+    # int symbols: comparable, but unknown as text
+    assert "?" in words_of("hz$(CONFIG_HZ).o", "", s)
+    # a recursive variable that references itself is unknown, not a hang
+    assert "?" in words_of("$(R)", "R = $(R) x\n")
+    # $(if) on an unknown: both branches, each under the free variable
+    got = words_of("$(if $(shell true),yes,no)")
+    assert got["yes"] == var("?make:M:0") and got["no"] == neg(var("?make:M:0"))
+
+
+# ---------------------------------------------------------------------------
 # the parser alone
 
 def test_parser_statements_and_lines():

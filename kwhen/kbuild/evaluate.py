@@ -27,7 +27,6 @@ variable ``?make:PATH:LINE`` and is recorded in `Evaluator.unknowns`.
 
 from __future__ import annotations
 
-import fnmatch
 import glob
 import os
 import posixpath
@@ -56,7 +55,7 @@ CC LD AR NM STRIP OBJCOPY OBJDUMP READELF CPP AS HOSTCC HOSTCXX HOSTLD HOSTAR
 CROSS_COMPILE CC_VERSION_TEXT CONFIG_SHELL PERL PYTHON PYTHON3 MAKE BASH LEX YACC
 AWK GENKSYMS DEPMOD KGZIP KBZIP2 KLZOP LZMA LZ4 XZ ZSTD PAHOLE RESOLVE_BTFIDS
 RUSTC RUSTDOC RUSTFMT CLIPPY BINDGEN CARGO HOSTRUSTC INSTALLKERNEL CHECK
-LLVM LLVM_IAS KBUILD_EXTMOD MAKECMDGOALS KBUILD_CFLAGS KBUILD_AFLAGS
+LLVM LLVM_IAS MAKECMDGOALS KBUILD_CFLAGS KBUILD_AFLAGS
 KBUILD_CPPFLAGS KBUILD_LDFLAGS KBUILD_RUSTFLAGS LINUXINCLUDE NOSTDINC_FLAGS
 CLANG_FLAGS KBUILD_HOSTCFLAGS KBUILD_HOSTLDFLAGS HOST_LFS_CFLAGS KERNELRELEASE
 KERNELVERSION VERSION PATCHLEVEL SUBLEVEL EXTRAVERSION SUBARCH UTS_MACHINE
@@ -85,6 +84,9 @@ _FUNCTIONS = {
     "shell": 1, "error": 1, "warning": 1, "info": 1, "eval": 1, "file": 2,
     "guile": 1, "intcmp": 5, "let": 3,
 }
+
+
+_GENERATED_DIRS = ("include/config/", "include/generated/")
 
 
 class TooManyAlternatives(Exception):
@@ -586,6 +588,8 @@ class Evaluator:
         self.line = 0
         self._depth = 0
         self._listdir: dict = {}
+        # top-level makefiles include build outputs: missing is not an error
+        self.lenient_includes = False
 
     # -- unknowns -----------------------------------------------------------
 
@@ -601,8 +605,8 @@ class Evaluator:
 
     # -- files --------------------------------------------------------------
 
-    def exists(self, rel: str) -> bool:
-        d, _, base = rel.rpartition("/")
+    def names(self, d: str) -> frozenset:
+        """The entries of directory `d` (relative; "" is the top)."""
         names = self._listdir.get(d)
         if names is None:
             try:
@@ -610,6 +614,13 @@ class Evaluator:
             except OSError:
                 names = frozenset()
             self._listdir[d] = names
+        return names
+
+    def exists(self, rel: str) -> bool:
+        d, _, base = rel.rpartition("/")
+        names = self._listdir.get(d)
+        if names is None:
+            names = self.names(d)
         return base in names
 
     def is_file(self, rel: str) -> bool:
@@ -1454,6 +1465,10 @@ class Evaluator:
                 continue
             if not self.is_file(rel):
                 if st.optional:
+                    continue
+                if self.lenient_includes or rel.startswith(_GENERATED_DIRS):
+                    # a file the build generates (include/config/auto.conf)
+                    self.note(self.unknown(f"included file {w} is generated or missing"))
                     continue
                 raise KwhenError(f"included file not found: {w}", path=self.path, line=self.line)
             self._depth += 1

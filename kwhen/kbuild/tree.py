@@ -15,6 +15,17 @@ The rules follow Linux 6.1's scripts/Makefile.build and Makefile.lib:
 - A composite object foo.o (foo-objs, foo-y, foo-m for obj-m, or foo-
   non-empty) is replaced by its parts; a part without a source that is
   itself composite is expanded again (kwhen's extension; 6.1 would fail).
+- ``targets`` entries foo.s with a foo.c (asm-offsets, bounds) and
+  extra-y linker scripts foo.lds with a foo.lds.S count as compiled too.
+- The top: arch/$(SRCARCH)/Makefile is evaluated as the top Makefile
+  includes it; the root Kbuild then sees ARCH_CORE, ARCH_LIB, ARCH_DRIVERS
+  and everything the arch Makefile exports (BITS on x86), as does every
+  directory makefile. Without a root Kbuild that lists directories (older
+  Linux, U-Boot) the top Makefile's core-y/libs-y/... lists are used
+  (`Dialect.legacy_top_lists`).
+- Not modelled: a directory makefile's own ``export`` reaching its
+  subdirectories, and names computed from an unknown value
+  (``obj-$(shell ...)``: recorded in `unknowns`, its objects dropped).
 
 So per directory there are three conditions: B (need-builtin), M
 (need-modorder) and D (descended into), and the result for a file is the
@@ -23,7 +34,6 @@ disjunction over the places that list it.
 
 from __future__ import annotations
 
-import os
 import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,14 +73,41 @@ class KbuildResult:
 
     @classmethod
     def from_data(cls, data: dict) -> "KbuildResult":
+        # Formulas are rebuilt on first use: a query needs a handful of the
+        # tree's 24,000 file conditions, and rebuilding all takes seconds.
         return cls(
-            files={p: (from_data(b), from_data(m)) for p, (b, m) in data["files"].items()},
-            dirs={d: from_data(f) for d, f in data["dirs"].items()},
+            files=_Decoded(data["files"], lambda pair: (from_data(pair[0]), from_data(pair[1]))),
+            dirs=_Decoded(data["dirs"], from_data),
             unknowns=[tuple(u) for u in data["unknowns"]],
             makefiles=list(data["makefiles"]),
             generated=list(data.get("generated", [])),
             missing=list(data.get("missing", [])),
         )
+
+
+class _Decoded(Mapping):
+    """A read-only mapping whose values are decoded when first read."""
+
+    def __init__(self, raw: dict, decode):
+        self._raw = raw
+        self._decode = decode
+        self._done: dict = {}
+
+    def __getitem__(self, key):
+        found = self._done.get(key)
+        if found is None:
+            found = self._decode(self._raw[key])
+            self._done[key] = found
+        return found
+
+    def __contains__(self, key):
+        return key in self._raw
+
+    def __iter__(self):
+        return iter(self._raw)
+
+    def __len__(self):
+        return len(self._raw)
 
 
 @dataclass(frozen=True)
@@ -87,7 +124,7 @@ class Dialect:
 
 LINUX = Dialect("linux")
 
-_SOURCE_EXTS = (".c", ".S", ".rs")
+_SOURCE_RANK = {"c": 0, "S": 1, "rs": 2}
 _LIST_VARS = ("obj-y", "obj-m", "lib-y", "lib-m", "always-y", "always-m", "targets",
               "subdir-y", "subdir-m", "asflags-y", "ccflags-y", "cppflags-y",
               "ldflags-y", "rustflags-y", "subdir-asflags-y", "subdir-ccflags-y")
@@ -289,6 +326,7 @@ class _Walker:
         self.ev = Evaluator(tree, symbols, self.makefiles)
         self.simp = Simplifier(symbols)
         self.generated: set = set()
+        self._sources: dict = {}
         self.missing: list = []
 
     # -- environments -------------------------------------------------------
@@ -302,7 +340,7 @@ class _Walker:
                             ("KBUILD_MODULES", "1"), ("KBUILD_SRC", ""),
                             ("building_out_of_srctree", ""), ("KBUILD_VERBOSE", "0"),
                             ("quiet", "quiet_"), ("Q", "@"), ("KBUILD_CHECKSRC", "0"),
-                            ("KBUILD_EXTRA_WARN", "")):
+                            ("KBUILD_EXTRA_WARN", ""), ("KBUILD_EXTMOD", "")):
             ev.env[name] = Var(False, ((TRUE, value),) if value else ())
             ev.exported.add(name)
         inc = self.dialect.helper_include
@@ -319,7 +357,11 @@ class _Walker:
             ev.env[name] = Var(False, value)
         arch_mk = f"arch/{self.srcarch}/Makefile"
         if ev.is_file(arch_mk):
-            ev.run_file(arch_mk)
+            ev.lenient_includes = True
+            try:
+                ev.run_file(arch_mk)
+            finally:
+                ev.lenient_includes = False
         exported = {n: ev.env[n] for n in ev.exported if n in ev.env}
         dir_env = dict(base)
         dir_env.update(exported)
@@ -336,7 +378,11 @@ class _Walker:
         ev.env = dict(env)
         ev.env["KBUILD_SRC"] = Var(False, ())
         if ev.is_file("Makefile"):
-            ev.run_file("Makefile")
+            ev.lenient_includes = True
+            try:
+                ev.run_file("Makefile")
+            finally:
+                ev.lenient_includes = False
         subs = []
         for name in self.dialect.legacy_top_lists:
             for c, w in flatten(ev.lookup(name)):
@@ -445,12 +491,13 @@ class _Walker:
                 comp.append(disj_all([pc for pc, _ in ws]))
                 if s != "-":
                     parts.extend(ws)
-        src = self.source(_join(d, w))
         k = disj_all(comp) if comp else FALSE
+        src = self.source(_join(d, w)) if k is FALSE or depth else None
         if k is not FALSE and (depth == 0 or src is None):
             leaf = self.simp(conj(c, neg(k)))
             if leaf is not FALSE:
-                self.add_leaf(loc, kind, leaf, _join(d, w), src)
+                obj = _join(d, w)
+                self.add_leaf(loc, kind, leaf, obj, src or self.source(obj))
             for pc, pw in parts:
                 x = conj(c, pc)
                 if x is FALSE or not pw.endswith(".o"):
@@ -469,11 +516,23 @@ class _Walker:
         loc.objs.append((kind, c, src))
 
     def source(self, obj: str) -> str | None:
-        stem = obj[:-2]
-        for ext in _SOURCE_EXTS:
-            if self.ev.exists(stem + ext):
-                return stem + ext
-        return None
+        """The source of an object: foo.o -> foo.c, else foo.S, else foo.rs."""
+        d, _, base = obj.rpartition("/")
+        table = self._sources.get(d)
+        if table is None:
+            table = {}
+            for name in self.ev.names(d):
+                stem, dot, ext = name.rpartition(".")
+                rank = _SOURCE_RANK.get(ext)
+                if rank is not None and dot:
+                    old = table.get(stem)
+                    if old is None or rank < old[0]:
+                        table[stem] = (rank, name)
+            self._sources[d] = table
+        hit = table.get(base[:-2])
+        if hit is None:
+            return None
+        return d + "/" + hit[1] if d else hit[1]
 
     # -- the walk -----------------------------------------------------------
 

@@ -22,8 +22,6 @@ from kwhen.exceptions import KwhenError
 from kwhen.patch.diff import FilePatch, apply, parse_diff
 from kwhen.patch.mbox import looks_like_mail, read_patches
 
-_ABSENT = None
-
 
 class _Lazy:
     """An overlay entry whose content is read from git on first use."""
@@ -56,16 +54,25 @@ class TreeState:
     """
 
     def __init__(self, tree: Path, overlay: dict | None = None, blobs: "_GitBlobs | None" = None,
-                 rev: str | None = None, label: str = "work tree"):
+                 rev: str | None = None, label: str = "work tree", loader=None):
         self.tree = Path(tree)
-        self._overlay: dict[str, object] = dict(overlay or {})
+        self._data: dict[str, object] | None = None if loader else dict(overlay or {})
+        self._loader = loader     # computes the overlay on first use (git states)
         self._blobs = blobs
         self.rev = rev            # the git revision this state is, if any
         self.label = label
         self._lock = threading.Lock()
 
+    @property
+    def _overlay(self) -> dict[str, object]:
+        if self._data is None:
+            with self._lock:
+                if self._data is None:
+                    self._data = self._loader()
+        return self._data
+
     def __repr__(self):
-        return f"<TreeState {self.label}: {len(self._overlay)} changed paths>"
+        return f"<TreeState {self.label}>"
 
     # -- reading --------------------------------------------------------------
 
@@ -76,8 +83,7 @@ class TreeState:
             if value is _LAZY:
                 data = self._blobs.read(self.rev, rel)
                 value = _decode(data) if data is not None else None
-                with self._lock:
-                    self._overlay[rel] = value
+                self._overlay[rel] = value
             return value
         try:
             with open(self.tree / rel, "rb") as f:
@@ -252,6 +258,33 @@ def _git(tree: Path, *args: str, check: bool = True, input: bytes | None = None)
     return proc.stdout
 
 
+MAX_DIFF_BYTES = 64 << 20       # a commit whose diff is larger is refused, not parsed
+
+
+def _git_limited(tree: Path, limit: int, what: str, *args: str) -> bytes:
+    """The output of a git command, or a KwhenError once it passes `limit` bytes."""
+    proc = subprocess.Popen(["git", "-C", str(tree), *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    chunks, size = [], 0
+    while True:
+        chunk = proc.stdout.read(1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            proc.kill()
+            proc.communicate()
+            raise KwhenError(f"{what} changes too much to be checked (a diff of more than "
+                             f"{limit >> 20} MiB)")
+    err = proc.stderr.read()
+    if proc.wait() != 0:
+        msg = _decode(err).strip().splitlines()
+        raise KwhenError(f"git {args[2] if len(args) > 2 else args[0]} failed: "
+                         f"{msg[-1] if msg else proc.returncode}", path=str(tree))
+    return b"".join(chunks)
+
+
 class _GitBlobs:
     """Reads blobs `REV:path` through one `git cat-file --batch` process."""
 
@@ -332,9 +365,14 @@ class _GitRepo:
         return self._untracked
 
     def state(self, rev: str) -> TreeState:
-        """The tree at `rev` (a commit or tree id) as the work tree plus an overlay."""
-        if rev in self._states:
-            return self._states[rev]
+        """The tree at `rev` (a commit or tree id) as the work tree plus an overlay
+        (computed when first needed)."""
+        if rev not in self._states:
+            self._states[rev] = TreeState(self.tree, None, self.blobs, rev, label=rev[:12],
+                                          loader=lambda: self._overlay_of(rev))
+        return self._states[rev]
+
+    def _overlay_of(self, rev: str) -> dict[str, object]:
         out = _git(self.tree, "-c", "core.quotePath=false", "diff", "--name-status", "--no-renames",
                    "--no-ext-diff", "--no-textconv", "--ignore-submodules", "--relative", "-z", rev)
         fields = _decode(out).split("\0")
@@ -347,17 +385,16 @@ class _GitRepo:
             overlay[path] = None if status.startswith("A") else _LAZY
         for path in self.untracked():
             overlay.setdefault(path, None)
-        state = TreeState(self.tree, overlay, self.blobs, rev, label=rev[:12])
-        self._states[rev] = state
-        return state
+        return overlay
 
     def change(self, sha: str) -> "Change":
         meta = _decode(_git(self.tree, "show", "-s", "--format=%P%x00%an <%ae>%x00%s", sha))
         parents, author, title = meta.rstrip("\n").split("\0", 2)
         parent = parents.split()[0] if parents.split() else self.empty_tree()
-        diff = _git(self.tree, "-c", "core.quotePath=true", "diff", "--no-color", "--no-ext-diff",
-                    "--no-textconv", "--ignore-submodules", "-M", "--relative",
-                    "--src-prefix=a/", "--dst-prefix=b/", parent, sha)
+        diff = _git_limited(self.tree, MAX_DIFF_BYTES, f"commit {sha[:12]}",
+                            "-c", "core.quotePath=true", "diff", "--no-color", "--no-ext-diff",
+                            "--no-textconv", "--ignore-submodules", "-M", "--relative",
+                            "--src-prefix=a/", "--dst-prefix=b/", parent, sha)
         text = _decode(diff)
         file_patches = parse_diff(text, f"commit {sha[:12]}", allow_binary=True) if text.strip() else []
         return Change(id=sha[:12], title=title, author=author, file_patches=file_patches,
