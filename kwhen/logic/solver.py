@@ -182,36 +182,55 @@ class ConfigSpace:
                 base_name: str | None = None) -> Witness | None:
         """The valid configuration satisfying `f` closest to the base.
 
-        Closest means fewest bool/tristate symbols whose value differs from
-        the base (defconfig unless `base` is given): a MaxSAT problem whose
-        hard part is the model plus `f`, and whose soft part asks each symbol
-        to keep its base value. Returns None if `f` is impossible.
+        Closest means fewest changed settings a user makes (prompted
+        bool/tristate symbols whose value differs from the base: defconfig
+        unless `base` is given), then fewest changed symbols that follow from
+        them: a weighted MaxSAT problem whose hard part is the model plus `f`
+        and whose soft part asks each symbol to keep its base value. Returns
+        None if `f` is impossible.
         """
-        if not self.possible(f):
-            return None
         base = self.model.base if base is None else base
         base_name = (base_name or self.model.base_name) if base is not None else ""
         root = self._literal(f)
+        soft = list(self._soft_literals(base))
+        # The base itself, when it satisfies f, is the closest witness of all.
+        if self._solver.solve(assumptions=[lit for lit, _ in soft] + [root]):
+            return self._witness_from(self._solver.get_model(), base, base_name, f)
+        if not self.possible(f):
+            return None
+        # WCNF's own append copies clause by clause; the hard part is the
+        # model's clause list as it is, plus this query's definitions.
         wcnf = WCNF()
-        wcnf.extend(self.model.clauses)
-        wcnf.extend(self._defined)
-        wcnf.append([root])
-        for name, value in base.items():
-            info = self.model.symbols.get(name)
-            if info is None or info.type not in BOOL_TYPES:
-                continue
-            y = self.pool.ids.get(name)
-            if y is not None:
-                wcnf.append([y if value == "y" else -y], weight=1)
-            if info.type == "tristate":
-                m = self.pool.ids.get(name + "=m")
-                if m is not None:
-                    wcnf.append([m if value == "m" else -m], weight=1)
+        wcnf.hard = self.model.clauses + self._defined + [[root]]
+        wcnf.soft = [[lit] for lit, _ in soft]
+        wcnf.wght = [weight for _, weight in soft]
+        wcnf.topw = sum(wcnf.wght) + 1
+        wcnf.nv = self.pool.top
         with RC2(wcnf, solver=SOLVER_NAME) as rc2:
             solution = rc2.compute()
         if solution is None:
             return None
         return self._witness_from(solution, base, base_name, f)
+
+    # A setting a user makes (a prompted symbol) weighs more than any number
+    # of symbols that merely follow from settings, so the witness asks the
+    # fewest changes of a person, and among those, disturbs the fewest others.
+    PROMPTED_WEIGHT = 1000
+
+    def _soft_literals(self, base: dict):
+        """(literal, weight): each bool/tristate symbol keeping its base value."""
+        for name, value in base.items():
+            info = self.model.symbols.get(name)
+            if info is None or info.type not in BOOL_TYPES:
+                continue
+            weight = self.PROMPTED_WEIGHT if info.prompt else 1
+            y = self.pool.ids.get(name)
+            if y is not None:
+                yield (y if value == "y" else -y), weight
+            if info.type == "tristate":
+                m = self.pool.ids.get(name + "=m")
+                if m is not None:
+                    yield (m if value == "m" else -m), weight
 
     def _witness_from(self, solution: list, base: dict, base_name: str, f: Formula) -> Witness:
         assignment = {}
