@@ -438,3 +438,12 @@ def test_linux_every_arch_parses_consistently():
         model = built.model
         assert ConfigSpace(model).consistent(), srcarch
         assert satisfies(model, model.base, free_values(built)), srcarch
+
+
+def test_base_config_given(tmp_path):
+    config = tmp_path / "my.config"
+    config.write_text("CONFIG_MODULES=y\nCONFIG_FOO=m\n# CONFIG_BOOLSYM is not set\n")
+    model = build_model(fixture("tristate"), "test", base_config=config)
+    assert model.base_name == "my.config"
+    assert model.base == {"MODULES": "y", "FOO": "m", "BAR": "n", "BOOLSYM": "n", "MDEP": "n"}
+    assert satisfies(model, model.base)

@@ -86,3 +86,10 @@ def test_compiler_probes_are_free_not_evaluated(x86):
     assert len(probes) > 20
     # CC_IS_GCC rests on running the compiler; kwhen leaves it open
     assert x86.space.status(var("CC_IS_GCC")) == "sometimes"
+
+
+def test_verify_runs_olddefconfig_on_the_witness(seed_repo):
+    """--verify: the kernel's own Kconfig keeps SMP off in the witness."""
+    result = check(seed_repo, "HEAD~1", CheckOptions(verify=True))
+    moved = next(f for f in result.findings if f.kind == "moved-narrowed")
+    assert moved.verified is True, moved.related
