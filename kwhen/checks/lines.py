@@ -73,25 +73,17 @@ def changed_lines(file_patches) -> tuple[list[ChangedLine], list[ChangedLine]]:
     return removed, added
 
 
-def added_lines_all(file_patches):
-    """(path, line, text) of every added line in every file of the patch."""
+def patch_lines(file_patches, tag: str):
+    """(path, line, text) of every line with `tag` ("+" added, "-" removed)
+    in every file of the patch; paths and numbers are the side's own."""
     for fp in file_patches:
-        if fp.new_path is None:
+        path = fp.new_path if tag == "+" else fp.old_path
+        if path is None:
             continue
         for hunk in fp.hunks:
-            for tag, text, _, new_no in hunk.lines:
-                if tag == "+":
-                    yield fp.new_path, new_no, text
-
-
-def removed_lines_all(file_patches):
-    for fp in file_patches:
-        if fp.old_path is None:
-            continue
-        for hunk in fp.hunks:
-            for tag, text, old_no, _ in hunk.lines:
-                if tag == "-":
-                    yield fp.old_path, old_no, text
+            for line_tag, text, old_no, new_no in hunk.lines:
+                if line_tag == tag:
+                    yield path, (new_no if tag == "+" else old_no), text
 
 
 def map_line(file_patch, old_line: int) -> int | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import subprocess
 
-from kwhen.checks.lines import added_lines_all, removed_lines_all
+from kwhen.checks.lines import patch_lines
 from kwhen.checks.messages import Finding
 from kwhen.checks.symbols_index import DEFINITION, SYMBOL, _is_kconfig, defined_symbols
 
@@ -53,7 +53,7 @@ def run(change, views, root) -> list[Finding]:
     defined = defined_symbols(root, change.post)
     arches = [v.arch for v in views]
     findings, seen = [], set()
-    for path, line, text in added_lines_all(change.file_patches):
+    for path, line, text in patch_lines(change.file_patches, "+"):
         if _skipped(path):
             continue
         for symbol in references(path, text):
@@ -70,7 +70,7 @@ def run(change, views, root) -> list[Finding]:
 def _orphaned(change, root, defined, arches) -> list[Finding]:
     """References that a removed definition leaves dangling."""
     gone = {}
-    for path, line, text in removed_lines_all(change.file_patches):
+    for path, line, text in patch_lines(change.file_patches, "-"):
         if _is_kconfig(path):
             for symbol in DEFINITION.findall(text + "\n"):
                 if symbol not in defined:

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Mapping
 
 from kwhen.exceptions import KwhenError
-from kwhen.kbuild.evaluate import Evaluator, Unknown, Var, flatten
+from kwhen.kbuild.evaluate import Evaluator, Unknown, Var, _and, flatten
 from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj, disj_all, from_data, neg, var
 
 __all__ = ["KbuildResult", "kbuild_conditions", "Dialect", "LINUX"]
@@ -150,16 +150,6 @@ def _any(fs) -> Formula:
     if len(fs) == 1:
         return fs[0]
     return _absorb(disj_all(fs))
-
-
-def _and(a: Formula, b: Formula) -> Formula:
-    if a is TRUE:
-        return b
-    if b is TRUE or a is b:
-        return a
-    if a is FALSE or b is FALSE:
-        return FALSE
-    return conj(a, b)
 
 
 class Simplifier:
