@@ -30,7 +30,7 @@ from kwhen.exceptions import KwhenError
 from kwhen.kconfig.arches import defconfig_path, resolve_arch
 from kwhen.kconfig.model import KconfigModel, SymbolInfo
 from kwhen.kconfig.parse import is_shell_marker, kwhen_error_of, load_kconfig
-from kwhen.logic.cnf import VarPool
+from kwhen.logic.cnf import Tseitin, VarPool
 from kwhen.logic.formula import (FALSE, TRUE, Formula, conj, conj_all, disj, disj_all,
                                  iff, implies, neg, var)
 
@@ -98,65 +98,6 @@ def _short_command(command: str, srctree: str, markers: dict, depth: int = 0) ->
     return text
 
 
-class _PolarTseitin:
-    """Tseitin with polarities (Plaisted-Greenbaum): a sub-formula used only
-    positively gets only `aux -> f`, only negatively only `f -> aux`. The
-    clauses have the same solutions as the full encoding, projected on the
-    named variables, with about half the clauses."""
-
-    def __init__(self, pool: VarPool, out: list):
-        self.pool = pool
-        self.out = out
-        self.memo: dict = {}       # Formula -> [literal, pos done, neg done]
-
-    def literal(self, f: Formula, pos: bool = True, neg_: bool = True) -> int:
-        op = f.op
-        if op == "var":
-            return self.pool.id(f.name)
-        if op == "not":
-            return -self.literal(f.args[0], neg_, pos)
-        entry = self.memo.get(f)
-        if entry is None:
-            entry = [self.pool.fresh(), False, False]
-            self.memo[f] = entry
-            if op == "const":
-                self.out.append([entry[0]] if f.name else [-entry[0]])
-                entry[1] = entry[2] = True
-        lit = entry[0]
-        want_pos = pos and not entry[1]
-        want_neg = neg_ and not entry[2]
-        if not (want_pos or want_neg):
-            return lit
-        entry[1] = entry[1] or pos
-        entry[2] = entry[2] or neg_
-        kids = [self.literal(a, want_pos, want_neg) for a in f.args]
-        out = self.out
-        if op == "and":
-            if want_pos:
-                for k in kids:
-                    out.append([-lit, k])
-            if want_neg:
-                out.append([lit] + [-k for k in kids])
-        else:
-            if want_pos:
-                out.append([-lit] + kids)
-            if want_neg:
-                for k in kids:
-                    out.append([lit, -k])
-        return lit
-
-    def assert_true(self, f: Formula) -> None:
-        if f.op == "const":
-            if not f.name:
-                self.out.append([])
-            return
-        for part in f.literals_of_conjunction():
-            if part.op == "or":
-                self.out.append([self.literal(a, True, False) for a in part.args])
-            else:
-                self.out.append([self.literal(part, True, False)])
-
-
 @dataclass
 class Built:
     """A model with the kconfiglib objects it came from (for tests/checks)."""
@@ -172,7 +113,7 @@ class _Translator:
         self.srctree = srctree
         self.pool = VarPool()
         self.clauses: list = []
-        self.tseitin = _PolarTseitin(self.pool, self.clauses)
+        self.tseitin = Tseitin(self.pool, self.clauses)
         self.memo: dict = {}
         self.free: dict[str, str] = {}
         self.free_exprs: dict = {}

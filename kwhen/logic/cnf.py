@@ -44,41 +44,56 @@ class VarPool:
 class Tseitin:
     """Turns formulas into clauses over a `VarPool`, adding clauses to `out`.
 
+    Polarity-aware (Plaisted-Greenbaum): a sub-formula needed only
+    positively gets only ``aux -> f``, only negatively only ``f -> aux``;
+    asserted constraints need one direction, which halves the clauses of a
+    Kconfig model without changing its solutions on the named variables.
+    `literal(f)` with both polarities (the default) gives a full definition,
+    which queries need since they assume a literal or its negation.
     Sub-formulas shared between calls are defined once (the memo is keyed by
-    the interned formula), which matters when thousands of Kconfig
-    dependencies repeat the same sub-expressions.
+    the interned formula).
     """
 
     def __init__(self, pool: VarPool, out: list):
         self.pool = pool
         self.out = out
-        self.memo: dict[Formula, int] = {}
+        self.memo: dict = {}       # Formula -> [literal, pos done, neg done]
 
-    def literal(self, f: Formula) -> int:
-        """A literal equivalent to `f` (both directions defined)."""
+    def literal(self, f: Formula, pos: bool = True, neg: bool = True) -> int:
+        """A literal for `f`, implying it (pos) and implied by it (neg)."""
         op = f.op
         if op == "var":
             return self.pool.id(f.name)
         if op == "not":
-            return -self.literal(f.args[0])
-        found = self.memo.get(f)
-        if found is not None:
-            return found
-        if op == "const":
-            lit = self.pool.fresh()
-            self.out.append([lit] if f.name else [-lit])
+            return -self.literal(f.args[0], neg, pos)
+        entry = self.memo.get(f)
+        if entry is None:
+            entry = [self.pool.fresh(), False, False]
+            self.memo[f] = entry
+            if op == "const":
+                self.out.append([entry[0]] if f.name else [-entry[0]])
+                entry[1] = entry[2] = True
+        lit = entry[0]
+        want_pos = pos and not entry[1]
+        want_neg = neg and not entry[2]
+        if not (want_pos or want_neg):
+            return lit
+        entry[1] = entry[1] or pos
+        entry[2] = entry[2] or neg
+        kids = [self.literal(a, want_pos, want_neg) for a in f.args]
+        out = self.out
+        if op == "and":
+            if want_pos:
+                for k in kids:
+                    out.append([-lit, k])
+            if want_neg:
+                out.append([lit] + [-k for k in kids])
         else:
-            kids = [self.literal(a) for a in f.args]
-            lit = self.pool.fresh()
-            if op == "and":
+            if want_pos:
+                out.append([-lit] + kids)
+            if want_neg:
                 for k in kids:
-                    self.out.append([-lit, k])
-                self.out.append([lit] + [-k for k in kids])
-            else:
-                for k in kids:
-                    self.out.append([lit, -k])
-                self.out.append([-lit] + kids)
-        self.memo[f] = lit
+                    out.append([lit, -k])
         return lit
 
     def assert_true(self, f: Formula) -> None:
@@ -88,12 +103,10 @@ class Tseitin:
                 self.out.append([])
             return
         for part in f.literals_of_conjunction():
-            if part.op == "or" and all(a.op in ("var", "not") and
-                                       (a.op == "var" or a.args[0].op == "var")
-                                       for a in part.args):
-                self.out.append([self.literal(a) for a in part.args])
+            if part.op == "or":
+                self.out.append([self.literal(a, True, False) for a in part.args])
             else:
-                self.out.append([self.literal(part)])
+                self.out.append([self.literal(part, True, False)])
 
 
 def pack_clauses(clauses: list[list[int]]) -> bytes:
