@@ -341,20 +341,24 @@ class SymbolAnswer:
                               for a, b, w in self.conflicts]}
 
 
-def files_mentioning(root: Path, name: str) -> list[str]:
-    """Source files (.c, .h, .S) that contain `name` as a word.
+def files_mentioning(root: Path, name: str | list) -> list[str]:
+    """Source files (.c, .h, .S) that contain `name` (or any of a list of
+    names) as a word.
 
     Uses git grep in a git work tree and grep elsewhere: searching 1.5 GB of
     kernel source in Python would take a minute; these take about a second.
     Both only read files.
     """
     globs = ["*.c", "*.h", "*.S"]
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-        raise KwhenError(f"'{name}' is not a C identifier")
+    names = [name] if isinstance(name, str) else list(name)
+    for n in names:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n):
+            raise KwhenError(f"'{n}' is not a C identifier")
+    patterns = [arg for n in names for arg in ("-e", n)]
     if (root / ".git").exists():
-        cmd = ["git", "-C", str(root), "grep", "-l", "-w", "-F", "-e", name, "--", *globs]
+        cmd = ["git", "-C", str(root), "grep", "-l", "-w", "-F", *patterns, "--", *globs]
     else:
-        cmd = ["grep", "-r", "-l", "-w", "-F", *(f"--include={g}" for g in globs), "-e", name, "."]
+        cmd = ["grep", "-r", "-l", "-w", "-F", *(f"--include={g}" for g in globs), *patterns, "."]
     try:
         done = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=600)
     except (OSError, subprocess.SubprocessError) as e:
@@ -364,14 +368,15 @@ def files_mentioning(root: Path, name: str) -> list[str]:
     return sorted(p[2:] if p.startswith("./") else p for p in done.stdout.splitlines())
 
 
-def collect_definitions(tree: Tree, name: str) -> list:
+def collect_definitions(tree: Tree, name: str, candidates=None) -> list:
     """Every definition of `name` in the tree, as (relpath, Definition, role,
     condition) with role "alternative" (global or in a header), "weak",
     "file-local" (static in a .c file) or "other-arch" (under another
     arch/ directory: never built on this architecture)."""
     from kwhen.cpp.definitions import find_definitions
 
-    paths = set(files_mentioning(tree.root, name))
+    # `candidates`: files already known to mention the name (a superset will do)
+    paths = set(candidates if candidates is not None else files_mentioning(tree.root, name))
     if tree.state is not None:
         # files the patch state changed: search their new text, not the disk's
         changed = tree.state.changed_paths()

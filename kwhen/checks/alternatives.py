@@ -13,7 +13,7 @@ import re
 from kwhen.checker import witness_fields
 from kwhen.checks.lines import C_SUFFIXES, normalize
 from kwhen.checks.messages import Finding
-from kwhen.control import chosen_condition, collect_definitions, describe
+from kwhen.control import chosen_condition, collect_definitions, describe, files_mentioning
 
 # A body that only returns a constant or nothing is a stub: it is meant to
 # differ from the real definition, and changing the real one does not call
@@ -75,18 +75,21 @@ def run(change, views) -> list[Finding]:
     if not functions:
         return []
     touched = {(p, s, e) for p, _, s, e in functions}
+    # one search of the tree for every changed name, not one per name
+    candidates = files_mentioning(views[0].post.root, sorted({n for _, n, _, _ in functions})) \
+        if views else []
     findings = []
     for path, name, start, end in functions:
         for view in views:
-            finding = _check(view, path, name, start, end, touched)
+            finding = _check(view, path, name, start, end, touched, candidates)
             if finding:
                 findings.append(finding)
     return findings
 
 
-def _check(view, path, name, start, end, touched) -> Finding | None:
+def _check(view, path, name, start, end, touched, candidates) -> Finding | None:
     tree, space, types = view.post, view.space, view.post.symbol_types
-    entries = collect_definitions(tree, name)
+    entries = collect_definitions(tree, name, candidates)
     mine = next((e for e in entries if e[0] == path and start <= e[1].line <= end), None)
     if mine is None or mine[2] in ("file-local", "other-arch") or not space.possible(mine[3]):
         return None

@@ -101,6 +101,7 @@ class ConfigSpace:
         self._solver = _loaded_solver(model.clauses)
         self._consistent = None
         self._fixed_cache: dict[str, Formula | None] = {}
+        self._witnesses: dict = {}    # (formula, base) -> Witness: MaxSAT is the costly call
 
     def close(self):
         self._solver.delete()
@@ -212,6 +213,12 @@ class ConfigSpace:
         """
         base = self.model.base if base is None else base
         base_name = (base_name or self.model.base_name) if base is not None else ""
+        key = (f, base_name, id(base))
+        if key not in self._witnesses:
+            self._witnesses[key] = self._closest(f, base, base_name)
+        return self._witnesses[key]
+
+    def _closest(self, f: Formula, base: dict, base_name: str) -> Witness | None:
         root = self._literal(f)
         soft = list(self._soft_literals(base))
         # The base itself, when it satisfies f, is the closest witness of all.
