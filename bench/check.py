@@ -46,7 +46,10 @@ def main():
         if done.returncode != 1:
             raise SystemExit(f"kwhen check did not report the seed:\n{done.stdout}{done.stderr}")
         warm = [timed(kwhen, repo, env)[0] for _ in range(args.repeat)]
-        ckc, ckc_done = timed([sys.executable, "scripts/checkkconfigsymbols.py", "-c", "HEAD~1"],
+        # it refuses symbolic refs such as HEAD~1: give it the commit id
+        sha = subprocess.run(["git", "rev-parse", "HEAD~1"], cwd=repo, capture_output=True,
+                             text=True, check=True).stdout.strip()
+        ckc, ckc_done = timed([sys.executable, "scripts/checkkconfigsymbols.py", "-c", sha],
                               repo, env)
         print(done.stdout)
         print("| measurement | result |\n|---|---|")
