@@ -105,9 +105,73 @@ class Tree:
         from kwhen.kconfig.translate import build_model
 
         started = time.time_ns()
-        model = build_model(self.root, self.arch, trust_tree=self.trust_tree)
+        try:
+            model = build_model(self.root, self.arch, trust_tree=self.trust_tree,
+                                on_symbols=self._start_kbuild)
+        except BaseException:
+            self._stop_kbuild()
+            raise
         self.cache.put("kconfig", key, self.root, model.sources, model.to_bytes(), started)
         return model
+
+    # Kbuild needs only the symbol table, which exists seconds before the
+    # Kconfig translation is done: on a cold start it is computed meanwhile
+    # in a forked process, on the machine's other core.
+    _kbuild_job = None
+
+    def _kbuild_key(self, types: dict) -> str:
+        import hashlib
+        import json
+
+        table = hashlib.blake2b(json.dumps(sorted(types.items())).encode(),
+                                digest_size=12).hexdigest()
+        return self._cache_key(table)
+
+    def _start_kbuild(self, symbols: dict) -> None:
+        import multiprocessing
+
+        if "kbuild" in self.__dict__ or (os.cpu_count() or 1) < 2:
+            return
+        types = {name: info.type for name, info in symbols.items()}
+        if self.cache.get("kbuild", self._kbuild_key(types), self.root) is not None:
+            return
+        try:
+            ctx = multiprocessing.get_context("fork")
+        except ValueError:
+            return
+        receiver, sender = ctx.Pipe(duplex=False)
+        job = ctx.Process(target=_kbuild_child, daemon=True,
+                          args=(self.root, self.srcarch, self.arch, symbols, sender))
+        job.start()
+        sender.close()
+        self._kbuild_job = (job, receiver, types, time.time_ns())
+
+    def _stop_kbuild(self) -> None:
+        if self._kbuild_job is not None:
+            self._kbuild_job[0].kill()
+            self._kbuild_job = None
+
+    def _collect_kbuild(self):
+        """The forked Kbuild result, or None to compute it here."""
+        import json
+
+        from kwhen.kbuild.tree import KbuildResult
+
+        job, receiver, types, started = self._kbuild_job
+        self._kbuild_job = None
+        try:
+            kind, payload = receiver.recv()
+        except (EOFError, OSError):
+            kind, payload = "lost", None
+        job.join()
+        if kind == "error":
+            raise KwhenError(*payload)
+        if kind != "ok" or types != self.symbol_types:
+            return None
+        result = KbuildResult.from_data(json.loads(payload))
+        self.cache.put("kbuild", self._kbuild_key(types), self.root, result.makefiles,
+                       payload.encode(), started)
+        return result
 
     @cached_property
     def symbol_types(self) -> dict[str, str]:
@@ -121,16 +185,17 @@ class Tree:
 
     @cached_property
     def kbuild(self):
-        import hashlib
         import json
 
         from kwhen.kbuild.tree import KbuildResult, kbuild_conditions
 
         # Kbuild conditions depend on the symbol table (which CONFIG_ names
         # exist, and which are tristate), not on the rest of the model.
-        table = hashlib.blake2b(json.dumps(sorted(self.symbol_types.items())).encode(),
-                                digest_size=12).hexdigest()
-        key = self._cache_key(table)
+        key = self._kbuild_key(self.symbol_types)
+        if self._kbuild_job is not None:
+            result = self._collect_kbuild()
+            if result is not None:
+                return result
         blob = self.cache.get("kbuild", key, self.root)
         if blob is not None:
             return KbuildResult.from_data(json.loads(blob))
@@ -215,3 +280,21 @@ class Tree:
         builtin = conj(file.builtin, cpp_condition.substitute({"MODULE": FALSE}))
         module = conj(file.module, cpp_condition.substitute({"MODULE": TRUE}))
         return disj(builtin, module)
+
+
+def _kbuild_child(root, srcarch, arch, symbols, sender) -> None:
+    """Body of the forked Kbuild process: send the result or the error."""
+    import json
+
+    from kwhen.kbuild.tree import kbuild_conditions
+
+    try:
+        result = kbuild_conditions(root, srcarch, arch, symbols)
+        sender.send(("ok", json.dumps(result.to_data())))
+    except KwhenError as e:
+        sender.send(("error", (e.message, e.path, e.line)))
+    except Exception as e:  # reported by the parent computing it again itself
+        sender.send(("failed", repr(e)))
+    finally:
+        sender.close()
+        os._exit(0)   # no atexit handlers, no flushing of the parent's SQLite

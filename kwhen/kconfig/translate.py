@@ -513,11 +513,19 @@ def _load_base(kconf, path: Path | None, tree: Path) -> dict[str, str]:
 
 
 def build(tree: Path, arch: str | None = None, trust_tree: bool = False,
-          base_config: Path | None = None) -> Built:
-    """Like `build_model`, also returning the kconfiglib objects."""
+          base_config: Path | None = None, on_symbols=None) -> Built:
+    """Like `build_model`, also returning the kconfiglib objects.
+
+    `on_symbols(types)`, if given, is called with {symbol: SymbolInfo(type)}
+    as soon as parsing is done, before the (longer) translation: work that
+    needs only the symbol table, such as Kbuild, can start then.
+    """
     tree = Path(tree)
     arch_name, srcarch = resolve_arch(tree, arch)
     kconf = load_kconfig(tree, arch_name, srcarch, trust_tree=trust_tree)
+    if on_symbols is not None:
+        on_symbols({sym.name: SymbolInfo(_TYPE_NAMES.get(sym.orig_type, "unknown"))
+                    for sym in kconf.unique_defined_syms})
     srctree = str(tree.resolve())
     tr = _Translator(kconf, srctree)
     tr.run()
@@ -556,14 +564,14 @@ def build(tree: Path, arch: str | None = None, trust_tree: bool = False,
 
 
 def build_model(tree: Path, arch: str | None = None, trust_tree: bool = False,
-                base_config: Path | None = None) -> KconfigModel:
+                base_config: Path | None = None, on_symbols=None) -> KconfigModel:
     """The Kconfig model of `tree` for `arch` (None: the host's).
 
     The base configuration is `base_config` if given, else the arch's
     defconfig (Kconfig's own defaults if it has none), evaluated by
     kconfiglib without running anything from the tree.
     """
-    return build(tree, arch, trust_tree, base_config).model
+    return build(tree, arch, trust_tree, base_config, on_symbols).model
 
 
 # -- checking configurations against the clauses -----------------------------
