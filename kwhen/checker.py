@@ -45,7 +45,7 @@ def is_build_file(relpath: str) -> bool:
     """Files that shape the Kconfig or Kbuild model rather than C code."""
     name = relpath.rsplit("/", 1)[-1]
     return (name.startswith(("Kconfig", "Makefile", "Kbuild")) or name.endswith((".mk", ".include"))
-            or "/configs/" in relpath)
+            or "/configs/" in relpath or relpath.startswith("configs/"))
 
 
 class ArchView:
@@ -157,12 +157,14 @@ class Checker:
             shutil.rmtree(dest)
         return state.materialize(dest)
 
-    def other_views(self, change, checked: list) -> list[ArchView]:
-        """Views of `change` on every architecture not in `checked`: dead
-        generic code must be dead everywhere before it is reported."""
+    def other_views(self, change, checked: list, only: list | None = None) -> list[ArchView]:
+        """Views of `change` on every architecture not in `checked` (or on
+        those of `only` that exist): dead generic code must be dead
+        everywhere before it is reported."""
         from kwhen.kconfig.arches import list_arches
 
-        others = [a for a in list_arches(self.root) if a not in checked]
+        others = [a for a in list_arches(self.root) if a not in checked
+                  and (only is None or a in only)]
         if not others:
             return []
         saved = self.options.arches
@@ -214,8 +216,8 @@ class Checker:
         findings = []
         for module in (moved, narrowed, alternatives):
             findings.extend(module.run(change, views))
-        findings.extend(dead.run(change, views, lambda: self.other_views(
-            change, [v.arch for v in views])))
+        findings.extend(dead.run(change, views, lambda only=None: self.other_views(
+            change, [v.arch for v in views], only)))
         findings.extend(undefined.run(change, views, self.root))
         if self.options.verify:
             from kwhen.checks import verify

@@ -100,8 +100,12 @@ class Tree:
     def model(self) -> KconfigModel:
         key = self._cache_key()
         blob = self.cache.get("kconfig", key, self.root)
+        from kwhen.kconfig.arches import pin_arch_symbol
+
         if blob is not None:
-            return KconfigModel.from_bytes(blob)
+            model = KconfigModel.from_bytes(blob)
+            pin_arch_symbol(model)
+            return model
         from kwhen.kconfig.translate import build_model
 
         started = time.time_ns()
@@ -112,6 +116,7 @@ class Tree:
             self._stop_kbuild()
             raise
         self.cache.put("kconfig", key, self.root, model.sources, model.to_bytes(), started)
+        pin_arch_symbol(model)
         return model
 
     # Kbuild needs only the symbol table, which exists seconds before the

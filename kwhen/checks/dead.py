@@ -14,23 +14,29 @@ _CONFIG_REF = re.compile(r"\bCONFIG_(\w+)")
 
 
 def run(change, views, other_views=None) -> list[Finding]:
-    """`other_views()` gives the change on the architectures not checked: a
-    line of generic code must be dead on them too before it is reported."""
+    """`other_views(arches)` gives the change on `arches` (None: every
+    architecture not checked): a line of generic code must be dead on them
+    too before it is reported, a line under arch/<A>/ on A."""
     _, added = changed_lines(change.file_patches)
     if not added or not views:
         return []
-    others: list = []
-    asked = False
+    others: dict = {}       # None: every arch not checked; "arm": that one
+    checked = {v.post.srcarch for v in views}
 
     def dead_everywhere(a) -> bool:
-        nonlocal others, asked
         if any(v.space.possible(v.post_line(a.path, a.line)) for v in views):
             return False
-        if a.path.startswith("arch/") or other_views is None:
+        if other_views is None:
             return True
-        if not asked:
-            others, asked = other_views(), True
-        return not any(v.space.possible(v.post_line(a.path, a.line)) for v in others)
+        parts = a.path.split("/")
+        owner = parts[1] if parts[0] == "arch" and len(parts) > 2 else None
+        if owner in checked:
+            return True
+        # generic code must be dead on every architecture, and code under
+        # arch/<A>/ on A itself (not on the architecture that was asked)
+        if owner not in others:
+            others[owner] = other_views([owner] if owner else None)
+        return not any(v.space.possible(v.post_line(a.path, a.line)) for v in others[owner])
 
     findings = []
     by_file: dict = {}

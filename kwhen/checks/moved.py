@@ -8,7 +8,7 @@ import difflib
 from kwhen.checker import witness_fields
 from kwhen.checks.lines import changed_lines, is_significant
 from kwhen.checks.messages import Finding
-from kwhen.checks.wording import lost_text
+from kwhen.checks.wording import lost_condition, lost_text
 from kwhen.control import describe
 from kwhen.logic.formula import conj, neg
 
@@ -86,7 +86,7 @@ def _check_block(view, block) -> Finding | None:
         new = view.post_line(a.path, a.line)
         if old is new:
             continue
-        lost = conj(old, neg(new))
+        lost = lost_condition(old, new)
         if not space.possible(lost):
             continue
         witness = view.witness(lost)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from kwhen.checker import witness_fields
 from kwhen.checks.lines import C_SUFFIXES, is_code, is_directive, map_line
 from kwhen.checks.messages import Finding
-from kwhen.checks.wording import lost_text
+from kwhen.checks.wording import lost_condition, lost_text
 from kwhen.control import describe
 from kwhen.logic.formula import FALSE, conj, neg
 
@@ -72,7 +72,7 @@ def _kbuild_edits(change, view) -> list[Finding]:
 
 def _finding(view, path, lines, old, new, cause, span=None) -> Finding | None:
     space, types = view.space, view.post.symbol_types
-    lost = conj(old, neg(new))
+    lost = lost_condition(old, new)
     if not space.possible(lost):
         return None
     first, last = min(lines), max(lines)

@@ -7,8 +7,11 @@ import re
 import subprocess
 from pathlib import Path
 
-# As the kernel's scripts/checkkconfigsymbols.py reads definitions.
-SYMBOL = r"(?:\w*[A-Z0-9]\w*){2,}"
+# As the kernel's scripts/checkkconfigsymbols.py reads definitions: a word
+# with at least two capitals or digits. Its `(?:\w*[A-Z0-9]\w*){2,}` is the
+# same language but backtracks exponentially where the match fails
+# (`config BOARD_SPECIFIC_OPTIONS # dummy` took minutes).
+SYMBOL = r"(?=\w*[A-Z0-9]\w*[A-Z0-9])\w+"
 DEFINITION = re.compile(r"^\s*(?:menu)?config\s+(" + SYMBOL + r")\s*$", re.M)
 
 _memo: dict = {}

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from kwhen.control import describe
-from kwhen.logic.formula import Formula, neg
+from kwhen.logic.formula import Formula, conj, neg, var
+
+# C code that a header hides from the assembler (`#ifndef __ASSEMBLY__`)
+# could never be assembled: losing it in assembly is no loss.
+_ASSEMBLER = conj(neg(var("defined(__ASSEMBLY__)")), neg(var("defined(__ASSEMBLER__)")))
+
+
+def lost_condition(old: Formula, new: Formula) -> Formula:
+    """Where a line built under `old` is no longer built under `new`,
+    among compilations of C (an assembler's use of a header does not count)."""
+    return conj(old, neg(new), _ASSEMBLER)
 
 
 def settings(f: Formula, types: dict) -> str:

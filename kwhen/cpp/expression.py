@@ -49,6 +49,8 @@ _COMPARE = ("==", "!=", "<", "<=", ">", ">=")
 _FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _VARIABLE_OP = {"==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _KCONFIG_TESTS = ("IS_ENABLED", "IS_BUILTIN", "IS_MODULE", "IS_REACHABLE")
+# build-phase macros (U-Boot), resolved for the main image: see `call`
+_PHASE_MACROS = ("CONFIG_IS_ENABLED", "CONFIG_VAL")
 _ESCAPES = {"n": 10, "t": 9, "r": 13, "0": 0, "a": 7, "b": 8, "f": 12, "v": 11,
             "\\": 92, "'": 39, '"': 34, "?": 63, "e": 27}
 
@@ -376,6 +378,16 @@ class _Parser:
             if len(args) != 1 or len(args[0]) != 1 or args[0][0][0] != "id":
                 raise _Malformed(f"{name} takes one macro name")
             return _boolean(self.kconfig_test(name, args[0][0][1]), text)
+        if name in _PHASE_MACROS and len(args[0]) == 1 and args[0][0][0] == "id":
+            # U-Boot's include/linux/kconfig.h: CONFIG_IS_ENABLED(FOO) is
+            # IS_ENABLED(CONFIG_FOO) in U-Boot proper (CONFIG_SPL_FOO in
+            # SPL, ...), CONFIG_VAL(FOO) is CONFIG_FOO; kwhen models U-Boot
+            # proper. The (if-enabled), (if-disabled) form is C, not #if.
+            macro = "CONFIG_" + args[0][0][1]
+            if name == "CONFIG_VAL" and len(args) == 1:
+                return self.value_of(macro)
+            if name == "CONFIG_IS_ENABLED" and len(args) == 1:
+                return _boolean(self.kconfig_test("IS_ENABLED", macro), text)
         return _Value(None, text)
 
     def kconfig_test(self, test: str, macro: str) -> Formula:

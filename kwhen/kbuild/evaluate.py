@@ -735,7 +735,11 @@ class Evaluator:
             self.env[name] = Var(recursive, _wrap(value, cond),
                                  cond if old is None else old.defined_or(cond))
         else:
-            self.env[name] = Var(recursive, (Choice([(cond, value), (neg(cond), old.value)], True),),
+            # Where `cond` fails the old value stays, with its own flavour: a
+            # recursive old value still holds `Lazy` text, so the merged
+            # variable is expanded on use (expanded words are left as they are).
+            self.env[name] = Var(recursive or old.recursive,
+                                 (Choice([(cond, value), (neg(cond), old.value)], True),),
                                  old.defined_or(cond))
 
     # -- expansion ----------------------------------------------------------

@@ -130,6 +130,8 @@ _LIST_VARS = ("obj-y", "obj-m", "lib-y", "lib-m", "always-y", "always-m", "targe
               "ldflags-y", "rustflags-y", "subdir-asflags-y", "subdir-ccflags-y")
 
 
+# a directory's archive, as older top Makefiles list them
+_DIR_ARCHIVES = ("/built-in.a", "/built-in.o", "/lib.a")
 _KIND_INDEX = {"y": 0, "m": 1, "s": 2}
 _OBJ_INDEX = {"y": 0, "m": 1, "x": 2}
 
@@ -318,6 +320,7 @@ class _Walker:
         self.generated: set = set()
         self._sources: dict = {}
         self.missing: list = []
+        self.arch_lists: dict = {}
 
     # -- environments -------------------------------------------------------
 
@@ -353,6 +356,11 @@ class _Walker:
             finally:
                 ev.lenient_includes = False
         exported = {n: ev.env[n] for n in ev.exported if n in ev.env}
+        # what the arch Makefile adds to the top lists; the top Makefile
+        # includes it, but only once a configured build's files exist
+        # (`ifneq ($(wildcard .config),)` in U-Boot), so `legacy_top` adds
+        # these itself
+        self.arch_lists = {n: ev.lookup(n) for n in self.dialect.legacy_top_lists}
         dir_env = dict(base)
         dir_env.update(exported)
         ev.env["ARCH_CORE"] = Var(False, ev.lookup("core-y"))
@@ -367,6 +375,11 @@ class _Walker:
         ev = self.ev
         ev.env = dict(env)
         ev.env["KBUILD_SRC"] = Var(False, ())
+        # `make` with its default goal, run at the top of the tree (paths
+        # are relative to the top: realpath/abspath keep them so)
+        ev.env["MAKECMDGOALS"] = Var(False, ())
+        ev.env["CURDIR"] = Var(False, ((TRUE, "."),))
+        ev.env["MAKEFILE_LIST"] = Var(False, ((TRUE, "Makefile"),))
         if ev.is_file("Makefile"):
             ev.lenient_includes = True
             try:
@@ -375,11 +388,14 @@ class _Walker:
                 ev.lenient_includes = False
         subs = []
         for name in self.dialect.legacy_top_lists:
-            for c, w in flatten(ev.lookup(name)):
+            for c, w in flatten(ev.lookup(name) + self.arch_lists.get(name, ())):
                 if isinstance(w, Unknown):
                     ev.note(w)
                 elif w.endswith("/"):
                     subs.append(("y", c, _join(".", w)))
+                elif w.endswith(_DIR_ARCHIVES):
+                    # `libs-y := $(patsubst %/,%/built-in.a,$(libs-y))`
+                    subs.append(("y", c, _join(".", w.rsplit("/", 1)[0])))
         return subs
 
     # -- one directory ------------------------------------------------------

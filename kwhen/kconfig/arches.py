@@ -186,4 +186,32 @@ def defconfig_path(tree: Path, arch: str, srcarch: str) -> Path | None:
         path = configs / name
         if path.is_file():
             return path
+    # U-Boot keeps one defconfig per board in the top configs/ directory;
+    # the architecture's own board is named after it (sandbox_defconfig)
+    for name in (f"{arch}_defconfig", f"{srcarch}_defconfig"):
+        path = tree / "configs" / name
+        if path.is_file():
+            return path
     return None
+
+
+def pin_arch_symbol(model) -> None:
+    """Fix the architecture where Kconfig itself chooses it.
+
+    Linux picks the architecture outside Kconfig (SRCARCH), and its symbol
+    named after it (X86, ARM64) is always y. U-Boot sources every
+    architecture's Kconfig and picks one in a choice (``Architecture
+    select``: ARM, SANDBOX, X86, ...), so without this a model for
+    ``--arch sandbox`` would also admit ARM configurations. The bool symbol
+    named after SRCARCH, when there is one, is made y.
+    """
+    name = model.srcarch.upper()
+    info = model.symbols.get(name)
+    if info is None or info.type != "bool":
+        return
+    try:
+        index = model.var_names.index(name)
+    except ValueError:
+        return
+    if [index] not in model.clauses:
+        model.clauses.append([index])
