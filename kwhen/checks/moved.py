@@ -10,7 +10,7 @@ from kwhen.checks.lines import changed_lines, is_significant
 from kwhen.checks.messages import Finding
 from kwhen.checks.wording import lost_condition, lost_text
 from kwhen.control import describe
-from kwhen.logic.formula import conj, neg
+
 
 # Lines edited while being moved still count as moved above this similarity.
 SIMILARITY = 0.85

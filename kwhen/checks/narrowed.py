@@ -8,7 +8,7 @@ from kwhen.checks.lines import C_SUFFIXES, is_code, is_directive, map_line
 from kwhen.checks.messages import Finding
 from kwhen.checks.wording import lost_condition, lost_text
 from kwhen.control import describe
-from kwhen.logic.formula import FALSE, conj, neg
+from kwhen.logic.formula import FALSE
 
 
 def run(change, views) -> list[Finding]:
