@@ -280,20 +280,19 @@ class ConfigSpace:
 
     def _decisions_first(self, changes: list, f: Formula) -> tuple[list, int]:
         """Order changes as a person would make them: first the settings a
-        user must choose (prompted symbols the condition names, then those
-        not already forced by the condition and earlier choices), then the
+        user chooses (prompted symbols, those the condition names first,
+        each unless the choices before it already force it), then the
         symbols that follow. Returns (ordered changes, number of choices)."""
         symbols = self.model.symbols
         named = f.variables()
         ordered = sorted(changes, key=lambda c: (
             not symbols[c[0]].prompt,
             c[0] not in named and c[0] + "=m" not in named, c[0]))
-        decisions, derived, forced_by = [], [], f
+        decisions, derived, forced_by = [], [], TRUE
         for change in ordered:
             name, _, new = change
             setting = self.model.symbol_value_formula(name, new)
-            is_named = name in named or name + "=m" in named
-            if is_named or (symbols[name].prompt and not self.certain(setting, forced_by)):
+            if symbols[name].prompt and not self.certain(setting, forced_by):
                 decisions.append(change)
                 forced_by = conj(forced_by, setting)
             else:
