@@ -153,6 +153,19 @@ def test_dead_code_from_a_contradiction(repo):
     assert "compiled only when SMP" in dead.message
 
 
+def test_dead_code_blames_the_contradiction_not_an_innocent_undefined_symbol(repo):
+    # CONFIG_TYPO_XYZ is undefined, but only negated: the line is dead
+    # because setup_percpu.c is compiled only with SMP
+    commit(repo, "contradiction", {"arch/x86/kernel/setup_percpu.c": (
+        "\tswitch_to_new_gdt(0);\n",
+        "\tswitch_to_new_gdt(0);\n#if !defined(CONFIG_SMP) && !defined(CONFIG_TYPO_XYZ)\n"
+        "\tup_only();\n#endif\n")})
+    found, findings = kinds(repo)
+    dead = next(f for f in findings if f.kind == "dead-added")
+    assert "compiled only when SMP" in dead.message and "TYPO_XYZ" not in dead.message
+    assert "undefined-symbol" in found        # the typo is still reported as such
+
+
 def test_undefined_symbol_in_makefile_and_kconfig(repo):
     commit(repo, "undefined", {
         "mm/Makefile": "obj-y += percpu.o\nobj-$(CONFIG_PERCPU_STATS_TYPO) += stats.o\n",

@@ -76,6 +76,18 @@ def _report(views, first, last) -> list[Finding]:
     )]
 
 
+def _would_live(view, tree, file, line, names) -> bool:
+    """Whether the line could be built if `names` were Kconfig symbols: only
+    then is their being undefined the reason it is dead (under
+    `!defined(CONFIG_X)` an undefined X is no reason at all)."""
+    from kwhen.cpp.directives import scan
+
+    types = dict(tree.symbol_types)
+    types.update({name: "bool" for name in names})
+    freed = scan(tree.read_text(file.path), file.path, types, tree.facts(file.path))
+    return view.space.possible(tree.combine(file, freed.condition_at(line)))
+
+
 def _reason(views, tree, file, structure, line, cpp) -> str | None:
     """Why the line is dead, or None when it is only dead on the architectures
     checked (code for another architecture is not a finding)."""
@@ -86,7 +98,7 @@ def _reason(views, tree, file, structure, line, cpp) -> str | None:
         known.update(v.post.model.symbols)
     unknown_here = sorted(n for n in names if n not in known and
                           not (n.endswith("_MODULE") and n[:-7] in known))
-    if unknown_here:
+    if unknown_here and _would_live(views[0], tree, file, line, unknown_here):
         everywhere = defined_symbols(tree.root, tree.state)
         undefined = [n for n in unknown_here if n not in everywhere and
                      not (n.endswith("_MODULE") and n[:-7] in everywhere)]
