@@ -112,6 +112,7 @@ class Checker:
         self.options = options
         self.cache = Cache(enabled=options.cache)
         self._base_trees: dict[str, Tree] = {}
+        self._materialized = None         # (change id, (pre root, post root)) of the last change
         self._scratch = tempfile.TemporaryDirectory(prefix="kwhen-check-")
 
     def close(self):
@@ -165,30 +166,31 @@ class Checker:
 
         others = [a for a in list_arches(self.root) if a not in checked
                   and (only is None or a in only)]
-        if not others:
-            return []
-        saved = self.options.arches
-        self.options.arches = others
-        try:
-            return self.views(change)
-        finally:
-            self.options.arches = saved
+        return self.views(change, others) if others else []
 
-    def views(self, change) -> list[ArchView]:
+    def _roots(self, change) -> tuple[Path, Path]:
+        """(pre, post) directories of a change that alters build files,
+        materialised once per change however many architectures look."""
+        if self._materialized is None or self._materialized[0] != change.id:
+            post_root = self._materialize(change.post, "post")
+            # A root commit has no pre-image tree: it only adds, so the
+            # post-image stands for both sides.
+            pre_root = (self._materialize(change.pre, "pre") if change.pre.exists("Kconfig")
+                        else post_root)
+            self._materialized = (change.id, (pre_root, post_root))
+        return self._materialized[1]
+
+    def views(self, change, arches: list | None = None) -> list[ArchView]:
+        """`change` on `arches` (default: those the options or the touched
+        files call for)."""
         paths = set()
         for fp in change.file_patches:
             paths.update(p for p in (fp.old_path, fp.new_path) if p)
         structural = any(is_build_file(p) for p in
                          change.pre.changed_paths() | change.post.changed_paths())
         views = []
-        pre_root = post_root = None
-        if structural:
-            post_root = self._materialize(change.post, "post")
-            # A root commit has no pre-image tree: it only adds, so the
-            # post-image stands for both sides.
-            pre_root = (self._materialize(change.pre, "pre") if change.pre.exists("Kconfig")
-                        else post_root)
-        for arch in self.arches_for(sorted(paths)):
+        pre_root, post_root = self._roots(change) if structural else (None, None)
+        for arch in (arches if arches is not None else self.arches_for(sorted(paths))):
             if structural:
                 pre = Tree(pre_root, arch, trust_tree=self.options.trust_tree, cache=self.cache)
                 post = Tree(post_root, arch, trust_tree=self.options.trust_tree, cache=self.cache)

@@ -176,21 +176,26 @@ def config_assignment(tree: Tree, config_path: str) -> dict:
     return assignment_of_values(tree.model, values)
 
 
+def _kbuild_exclusion(tree: Tree, file: FileCondition, assignment: dict) -> Evaluation | None:
+    """The verdict when Kbuild alone excludes the file under `assignment`."""
+    if file.kind == "unreached":
+        return Evaluation("no", "kbuild", f"no Makefile on {tree.arch} compiles {file.path}")
+    if file.kind == "source" and _residual(file.built, assignment) is FALSE:
+        where = makefile_lines(tree, file.path)
+        at = f"{where[0][0]}:{where[0][1]}: {where[0][2]}: " if where else ""
+        return Evaluation("no", "kbuild", f"{at}the file's Kbuild condition "
+                                          f"{describe(file.built, tree.symbol_types)} is false")
+    return None
+
+
 def evaluate_line(tree: Tree, file: FileCondition, structure, line: int,
                   assignment: dict) -> Evaluation:
     """Built or not under a concrete configuration, and which layer decides."""
     types = tree.symbol_types
-    if file.kind == "unreached":
-        return Evaluation("no", "kbuild", f"no Makefile on {tree.arch} compiles {file.path}")
-    if file.kind == "source":
-        kb = _residual(file.built, assignment)
-        if kb is FALSE:
-            where = makefile_lines(tree, file.path)
-            at = f"{where[0][0]}:{where[0][1]}: {where[0][2]}: " if where else ""
-            return Evaluation("no", "kbuild",
-                              f"{at}the file's Kbuild condition {describe(file.built, types)} is false")
-    for block in structure.enclosing(line) if hasattr(structure, "enclosing") else \
-            [b for b in structure.blocks if b.start < line < b.end]:
+    verdict = _kbuild_exclusion(tree, file, assignment)
+    if verdict is not None:
+        return verdict
+    for block in structure.enclosing(line):
         own = _residual(block.own.substitute({"MODULE": FALSE}) if file.kind != "header"
                         else block.own, assignment)
         if own is FALSE:
@@ -219,7 +224,7 @@ def line_query(tree: Tree, path: str, line: int, config: str | None = None,
         kbuild_condition=describe(space.simplify(file.built), types)
         if file.kind != "header" else "(wherever the header is included)",
         cpp_condition=describe(space.simplify(cpp_condition), types),
-        directives=[(b.start, b.text.strip()) for b in structure.blocks if b.start < line < b.end],
+        directives=[(b.start, b.text.strip()) for b in structure.enclosing(line)],
         makefile_lines=makefile_lines(tree, relpath) if file.kind == "source" else [],
         status=status,
         unknowns=explain_unknowns(tree, condition),
@@ -283,23 +288,20 @@ def file_query(tree: Tree, path: str, config: str | None = None) -> FileAnswer:
         blocks=blocks, unknowns=explain_unknowns(tree, file.built),
     )
     if assignment is not None:
-        if file.kind == "header":
-            answer.evaluation = Evaluation("yes", "", "headers are compiled wherever they are included")
-        else:
-            answer.evaluation = evaluate_line(tree, file, structure, 1, assignment) \
-                if file.kind == "unreached" else _evaluate_file(tree, file, assignment)
+        answer.evaluation = _evaluate_file(tree, file, assignment)
     return answer
 
 
 def _evaluate_file(tree: Tree, file: FileCondition, assignment: dict) -> Evaluation:
+    """Compiled or not under a concrete configuration (Kbuild alone)."""
+    if file.kind == "header":
+        return Evaluation("yes", "", "headers are compiled wherever they are included")
+    verdict = _kbuild_exclusion(tree, file, assignment)
+    if verdict is not None:
+        return verdict
     value = _residual(file.built, assignment)
     if value is TRUE:
         return Evaluation("yes")
-    if value is FALSE:
-        where = makefile_lines(tree, file.path)
-        at = f"{where[0][0]}:{where[0][1]}: {where[0][2]}: " if where else ""
-        return Evaluation("no", "kbuild",
-                          f"{at}the Kbuild condition {describe(file.built, tree.symbol_types)} is false")
     return Evaluation("unknown", "", f"depends on {describe(value, tree.symbol_types)}")
 
 

@@ -91,7 +91,7 @@ def _would_live(view, tree, file, line, names) -> bool:
 def _reason(views, tree, file, structure, line, cpp) -> str | None:
     """Why the line is dead, or None when it is only dead on the architectures
     checked (code for another architecture is not a finding)."""
-    directives = [b.text for b in structure.blocks if b.start < line < b.end]
+    directives = [b.text for b in structure.enclosing(line)]
     names = {m.group(1) for text in directives for m in _CONFIG_REF.finditer(text)}
     known = set()
     for v in views:

@@ -78,7 +78,7 @@ def _finding(view, path, lines, old, new, cause, span=None) -> Finding | None:
     first, last = min(lines), max(lines)
     if span is None:
         span = f"lines {first}-{last}" if last != first else f"line {first}"
-    verb = "stays" if span in ("the file",) or first == last else "stay"
+    verb = "stays" if span == "the file" or first == last else "stay"
     return Finding(
         kind="narrowed", file=path, line=first,
         message=f"{span} {verb} but {cause}: no longer built when {lost_text(space, old, new, types)}",

@@ -94,6 +94,10 @@ class CppStructure:
             return self._at[i]
         return self._after[i]
 
+    def enclosing(self, line: int) -> list:
+        """The branches that `line` lies inside, outermost first."""
+        return [b for b in self.blocks if b.start < line < b.end]
+
 
 def _skip_comment(text: str, pos: int) -> int:
     """`pos` is just after ``/*``; the position after ``*/`` (or the end)."""
