@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -19,7 +20,7 @@ from kwhen import __version__
 from kwhen.exceptions import KwhenError
 from kwhen.kconfig.model import KconfigModel
 from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj
-from kwhen.sqldata import Cache
+from kwhen.sqldata import Cache, Unreadable
 
 SOURCE_SUFFIXES = (".c", ".S", ".s")
 HEADER_SUFFIXES = (".h",)
@@ -92,8 +93,11 @@ class Tree:
 
     # -- the layers, each loaded once and cached across runs ----------------
 
+    # bumped when what the cache stores changes shape
+    CACHE_FORMAT = "2"
+
     def _cache_key(self, *parts) -> str:
-        return "|".join([__version__, str(self.root), self.arch,
+        return "|".join([__version__, self.CACHE_FORMAT, str(self.root), self.arch,
                          "trusted" if self.trust_tree else "untrusted", *parts])
 
     @cached_property
@@ -174,9 +178,19 @@ class Tree:
         if kind != "ok" or types != self.symbol_types:
             return None
         result = KbuildResult.from_data(json.loads(payload))
-        self.cache.put("kbuild", self._kbuild_key(types), self.root, result.makefiles,
-                       payload.encode(), started)
+        self._store_kbuild(self._kbuild_key(types), result, started)
         return result
+
+    def _store_kbuild(self, key: str, result, started: int) -> None:
+        """Kbuild conditions go in the cache one file each, beside the rest,
+        so a warm query decodes the file it asks about and not 24,000."""
+        import json
+
+        data = result.to_data()
+        files = data.pop("files")
+        parts = {path: json.dumps(pair).encode() for path, pair in files.items()}
+        self.cache.put("kbuild", key, self.root, result.makefiles,
+                       json.dumps(data).encode(), started, parts=parts)
 
     @cached_property
     def symbol_types(self) -> dict[str, str]:
@@ -203,11 +217,17 @@ class Tree:
                 return result
         blob = self.cache.get("kbuild", key, self.root)
         if blob is not None:
-            return KbuildResult.from_data(json.loads(blob))
+            data = json.loads(blob)
+            if self.cache.has_parts("kbuild", key):
+                def recompute():
+                    fresh = kbuild_conditions(self.root, self.srcarch, self.arch,
+                                              self.model.symbols)
+                    return fresh.to_data()["files"]
+                data["files"] = _CachedParts(self.cache, "kbuild", key, recompute)
+                return KbuildResult.from_data(data)
         started = time.time_ns()
         result = kbuild_conditions(self.root, self.srcarch, self.arch, self.model.symbols)
-        self.cache.put("kbuild", key, self.root, result.makefiles,
-                       json.dumps(result.to_data()).encode(), started)
+        self._store_kbuild(key, result, started)
         return result
 
     # -- paths ----------------------------------------------------------------
@@ -285,6 +305,59 @@ class Tree:
         builtin = conj(file.builtin, cpp_condition.substitute({"MODULE": FALSE}))
         module = conj(file.module, cpp_condition.substitute({"MODULE": TRUE}))
         return disj(builtin, module)
+
+
+class _CachedParts(Mapping):
+    """name -> decoded JSON of an item's parts, read from the cache one at a
+    time when asked. If a part cannot be trusted (damaged, or another kwhen
+    replaced the item meanwhile), the whole mapping is computed afresh by
+    `recompute` and used from then on: never a guess."""
+
+    def __init__(self, cache: Cache, kind: str, key: str, recompute):
+        self._cache, self._kind, self._key = cache, kind, key
+        self._recompute = recompute
+        self._fresh = None       # the recomputed mapping, once needed
+        self._names = None
+
+    def _fallback(self):
+        if self._fresh is None:
+            self._fresh = self._recompute()
+        return self._fresh
+
+    def _raw(self, name):
+        if self._fresh is None:
+            try:
+                return self._cache.get_part(self._kind, self._key, name)
+            except Unreadable:
+                pass
+        return self._fallback().get(name)
+
+    def __getitem__(self, name):
+        import json
+
+        raw = self._raw(name)
+        if raw is None:
+            raise KeyError(name)
+        return json.loads(raw) if isinstance(raw, bytes) else raw
+
+    def __contains__(self, name):
+        return self._raw(name) is not None
+
+    def _all_names(self) -> list:
+        if self._names is None:
+            try:
+                names = self._cache.part_names(self._kind, self._key) \
+                    if self._fresh is None else self._fresh
+            except Unreadable:
+                names = self._fallback()
+            self._names = sorted(names)
+        return self._names
+
+    def __iter__(self):
+        return iter(self._all_names())
+
+    def __len__(self):
+        return len(self._all_names())
 
 
 def _kbuild_child(root, srcarch, arch, symbols, sender) -> None:

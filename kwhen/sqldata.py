@@ -33,7 +33,16 @@ CREATE TABLE IF NOT EXISTS file_stamp (
 CREATE TABLE IF NOT EXISTS item (
     kind TEXT, key TEXT, deps BLOB, data BLOB, checksum TEXT,
     PRIMARY KEY (kind, key));
+CREATE TABLE IF NOT EXISTS part_set (
+    kind TEXT, key TEXT, generation TEXT, PRIMARY KEY (kind, key));
+CREATE TABLE IF NOT EXISTS part (
+    kind TEXT, key TEXT, name TEXT, generation TEXT, data BLOB, checksum TEXT,
+    PRIMARY KEY (kind, key, name));
 """
+
+
+class Unreadable(Exception):
+    """A cached item's part cannot be trusted any more: compute afresh."""
 
 
 def default_cache_dir() -> Path:
@@ -60,6 +69,7 @@ class Cache:
         self._db = None
         self._stamps: dict[str, tuple] = {}
         self._dirty_stamps: dict[str, tuple] = {}
+        self._generations: dict[tuple, str] = {}   # (kind, key) -> parts read by get
         if not enabled:
             return
         self.path = Path(directory or default_cache_dir()) / "kwhen.sqlite3"
@@ -97,6 +107,10 @@ class Cache:
             p = Path(str(self.path) + suffix)
             if p.exists():
                 p.replace(str(p) + ".corrupt")
+
+    def available(self) -> bool:
+        """Whether the database is open (items can be read and written)."""
+        return self._db is not None
 
     def close(self):
         self.flush()
@@ -152,13 +166,21 @@ class Cache:
     # -- items --------------------------------------------------------------
 
     def get(self, kind: str, key: str, root: Path) -> bytes | None:
-        """The stored item if every file it depends on is unchanged."""
+        """The stored item if every file it depends on is unchanged.
+
+        The item's parts (see `put`) are then readable with `get_part`."""
         if self._db is None:
             return None
         try:
-            row = self._db.execute(
-                "SELECT deps, data, checksum FROM item WHERE kind = ? AND key = ?",
-                (kind, key)).fetchone()
+            # one read transaction: the item and its parts' generation agree
+            with self._db:
+                self._db.execute("BEGIN")
+                row = self._db.execute(
+                    "SELECT deps, data, checksum FROM item WHERE kind = ? AND key = ?",
+                    (kind, key)).fetchone()
+                generation = self._db.execute(
+                    "SELECT generation FROM part_set WHERE kind = ? AND key = ?",
+                    (kind, key)).fetchone()
         except sqlite3.Error:
             return None
         if row is None:
@@ -168,20 +190,77 @@ class Cache:
             deps = json.loads(zlib.decompress(deps_blob))
         except (zlib.error, ValueError):
             return None
+        top = os.fspath(root)
         for relpath, digest in deps:
-            if self.digest(root / relpath) != digest:
+            if self.digest(os.path.join(top, relpath)) != digest:
                 return None
         if _digest_bytes(data) != checksum:
             return None
         try:
-            return zlib.decompress(data)
+            unpacked = zlib.decompress(data)
         except zlib.error:
             return None
+        if generation is not None:
+            self._generations[(kind, key)] = generation[0]
+        return unpacked
+
+    def get_part(self, kind: str, key: str, name: str) -> bytes | None:
+        """Part `name` of the item last returned by `get(kind, key)`, or None
+        if it has no such part. Raises `Unreadable` if the part cannot be
+        trusted (damaged, or the item was replaced since): the caller must
+        then compute the item afresh."""
+        generation = self._generations.get((kind, key))
+        if self._db is None or generation is None:
+            raise Unreadable(kind, key)
+        try:
+            row = self._db.execute(
+                "SELECT data, checksum FROM part WHERE kind = ? AND key = ? AND name = ?"
+                " AND generation = ?", (kind, key, name, generation)).fetchone()
+        except sqlite3.Error:
+            raise Unreadable(kind, key) from None
+        if row is None:
+            if not self.has_parts(kind, key):
+                raise Unreadable(kind, key)
+            return None
+        if not isinstance(row[0], bytes) or _digest_bytes(row[0]) != row[1]:
+            raise Unreadable(kind, key)
+        return row[0]
+
+    def has_parts(self, kind: str, key: str) -> bool:
+        """Whether the item last returned by `get` has parts, still stored."""
+        generation = self._generations.get((kind, key))
+        if self._db is None or generation is None:
+            return False
+        try:
+            return self._db.execute(
+                "SELECT 1 FROM part_set WHERE kind = ? AND key = ? AND generation = ?",
+                (kind, key, generation)).fetchone() is not None
+        except sqlite3.Error:
+            return False
+
+    def part_names(self, kind: str, key: str) -> list[str]:
+        """The names of the parts of the item last returned by `get`
+        (raises `Unreadable` as `get_part` does)."""
+        generation = self._generations.get((kind, key))
+        if self._db is None or generation is None or not self.has_parts(kind, key):
+            raise Unreadable(kind, key)
+        try:
+            return [name for (name,) in self._db.execute(
+                "SELECT name FROM part WHERE kind = ? AND key = ? AND generation = ?",
+                (kind, key, generation))]
+        except sqlite3.Error:
+            raise Unreadable(kind, key) from None
 
     def put(self, kind: str, key: str, root: Path, deps, data: bytes,
-            started_ns: int) -> None:
+            started_ns: int, parts: dict[str, bytes] | None = None) -> None:
         """Store `data`, valid while the files `deps` (relative to root) keep
         their present content.
+
+        `parts` (name -> bytes) are stored beside it, each readable alone
+        with `get_part`, so a reader that needs one of 24,000 file
+        conditions does not decode them all. They are written in the same
+        transaction under a fresh generation, so a reader never mixes parts
+        of two writes.
 
         `started_ns` is when the computation of `data` began (time.time_ns):
         a file modified since then may have been read in its old state, so
@@ -206,6 +285,45 @@ class Cache:
                     "INSERT OR REPLACE INTO item VALUES (?, ?, ?, ?, ?)",
                     (kind, key, zlib.compress(json.dumps(dep_list).encode()), packed,
                      _digest_bytes(packed)))
+                self._db.execute("DELETE FROM part WHERE kind = ? AND key = ?", (kind, key))
+                self._db.execute("DELETE FROM part_set WHERE kind = ? AND key = ?", (kind, key))
+                if parts is not None:
+                    generation = os.urandom(12).hex()
+                    self._db.execute("INSERT INTO part_set VALUES (?, ?, ?)",
+                                     (kind, key, generation))
+                    self._db.executemany(
+                        "INSERT INTO part VALUES (?, ?, ?, ?, ?, ?)",
+                        ((kind, key, name, generation, blob, _digest_bytes(blob))
+                         for name, blob in parts.items()))
         except sqlite3.Error:
             pass
         self.flush()
+
+    # -- groups of items written together (the definition index) --------------
+
+    def put_items(self, kind: str, items: dict, keep_prefixes=None) -> None:
+        """Store `items` (key -> bytes, valid without file dependencies) in
+        one transaction, so a reader sees all of them or none.
+
+        With `keep_prefixes`, items of `kind` whose key starts with none of
+        them are deleted first (older generations of a large item group).
+        """
+        if self._db is None:
+            return
+        empty_deps = zlib.compress(b"[]")
+        rows = []
+        for key, data in items.items():
+            packed = zlib.compress(data, 1)
+            rows.append((kind, key, empty_deps, packed, _digest_bytes(packed)))
+        try:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                if keep_prefixes is not None:
+                    keep = tuple(keep_prefixes)
+                    old = [k for (k,) in self._db.execute(
+                        "SELECT key FROM item WHERE kind = ?", (kind,)) if not k.startswith(keep)]
+                    self._db.executemany("DELETE FROM item WHERE kind = ? AND key = ?",
+                                         [(kind, k) for k in old])
+                self._db.executemany("INSERT OR REPLACE INTO item VALUES (?, ?, ?, ?, ?)", rows)
+        except sqlite3.Error:
+            pass

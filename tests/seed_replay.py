@@ -17,6 +17,7 @@ CALL = "\tsync_initial_page_table();\n"
 
 def git(cwd, *args):
     subprocess.run(["git", "-c", "user.name=kwhen test", "-c", "user.email=test@example.org",
+                    "-c", "gc.auto=0",   # packing 70,000 objects would take minutes
                     *args], cwd=cwd, check=True, capture_output=True, text=True)
 
 

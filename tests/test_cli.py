@@ -163,6 +163,29 @@ def test_corrupt_cache_is_rebuilt_not_fatal(example, tmp_path, monkeypatch):
     assert json.loads(done.stdout)["kbuild_condition"] == "SMP"
 
 
+def test_cached_kbuild_conditions_equal_fresh_ones(example, tmp_path, monkeypatch):
+    monkeypatch.setenv("KWHEN_CACHE_DIR", str(tmp_path / "c"))
+    open_tree(example, "x86").kbuild                      # fills the cache
+    cached = open_tree(example, "x86").kbuild.files
+    fresh = open_tree(example, "x86", cache=False).kbuild.files
+    assert sorted(cached) == sorted(fresh) and len(fresh) > 3
+    assert all(cached[path] == fresh[path] for path in fresh)
+    assert "no/such/file.c" not in cached
+
+
+def test_damaged_cached_kbuild_part_is_recomputed(example, tmp_path, monkeypatch):
+    import sqlite3
+    monkeypatch.setenv("KWHEN_CACHE_DIR", str(tmp_path / "c"))
+    truth = open_tree(example, "x86", cache=False).kbuild.files
+    open_tree(example, "x86").kbuild
+    db = sqlite3.connect(tmp_path / "c" / "kwhen.sqlite3")
+    with db:   # every file now reads "never built", but its checksum no longer matches
+        db.execute("UPDATE part SET data = ? WHERE kind = 'kbuild'", (b"[false, false]",))
+    db.close()
+    files = open_tree(example, "x86").kbuild.files
+    assert all(files[path] == truth[path] for path in truth)
+
+
 def test_concurrent_processes_agree(example, tmp_path):
     import subprocess
     import sys

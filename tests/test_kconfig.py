@@ -128,6 +128,44 @@ def assert_solutions_reproducible(built, seeds):
             assert not diff, f"seed {seed}: {[(n, want[n], got[n]) for n in diff]}"
 
 
+def assert_slices_agree_with_whole_model(model, names, pairs=0, seed=0):
+    """Questions answered on a slice of the model (ConfigSpace loads only
+    the clauses the question's symbols reach) get the answer the whole
+    model gives, and a witness found on a slice extends to a configuration
+    of the whole model."""
+    ids = {n: i for i, n in enumerate(model.var_names) if n is not None}
+    rnd = random.Random(seed)
+    queries = [[(n, value)] for n in names for value in ("y", "n")]
+    queries += [[(a, rnd.choice("yn")), (b, rnd.choice("yn"))]
+                for a, b in (rnd.sample(names, 2) for _ in range(pairs))]
+    with Solver(name="glucose4", bootstrap_with=model.clauses) as whole:
+        for query in queries:
+            f = conj(*(model.symbol_value_formula(n, value) for n, value in query))
+            lits = [ids[n] if value == "y" else -ids[n] for n, value in query]
+            lits += [-ids[n + "=m"] for n, value in query if value == "n" and n + "=m" in ids]
+            expected = whole.solve(assumptions=lits)
+            sliced = ConfigSpace(model)
+            assert sliced.possible(f) == expected, query
+            if not expected:
+                continue
+            witness = sliced.witness(f)
+            assumptions = []
+            for name, value in witness.values.items():
+                assumptions.append(ids[name] if value == "y" else -ids[name])
+                if name + "=m" in ids:
+                    assumptions.append(ids[name + "=m"] if value == "m" else -ids[name + "=m"])
+            for name, value in witness.free.items():
+                assumptions.append(ids[name] if value else -ids[name])
+            assert whole.solve(assumptions=assumptions), f"witness of {query} does not extend"
+
+
+@pytest.mark.parametrize("name", FIXTURE_NAMES)
+def test_slices_agree_with_whole_model(name):
+    model = build_model(fixture(name), "test")
+    names = [n for n, info in model.symbols.items() if info.type in ("bool", "tristate")]
+    assert_slices_agree_with_whole_model(model, names, pairs=20)
+
+
 @pytest.mark.parametrize("name", FIXTURE_NAMES)
 def test_fixture_consistent_and_agrees_with_kconfiglib(name):
     built = build(fixture(name), "test")
@@ -425,6 +463,13 @@ def test_linux_x86_defconfig_satisfies_clauses(linux_x86):
     assert cs.certain(v("MODULES"), given=m("E1000"))
     assert cs.certain(v("X86_64"))
     assert any(n.startswith("?shell:") for n in model.free)
+
+
+def test_linux_x86_slices_agree_with_whole_model(linux_x86):
+    model = linux_x86.model
+    names = sorted(n for n, info in model.symbols.items() if info.type in ("bool", "tristate"))
+    sample = random.Random(1).sample(names, 150)
+    assert_slices_agree_with_whole_model(model, sample, pairs=60, seed=1)
 
 
 def test_linux_x86_kconfiglib_configs_satisfy_clauses(linux_x86):

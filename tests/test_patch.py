@@ -313,6 +313,24 @@ def test_resolve_commit_pre_post(repo):
     assert change.post.changed_paths() == {"drivers/foo.c", "drivers/bar.c"}
 
 
+def test_revision_states_ignore_a_dirty_work_tree(repo):
+    # the work tree differs from HEAD every way it can: a modified, a
+    # deleted, an untracked and a staged new file
+    foo = repo / "drivers" / "foo.c"
+    foo.write_text("int edited_in_work_tree;\n")
+    (repo / "Makefile").unlink()
+    (repo / "drivers" / "scratch.c").write_text("int scratch;\n")
+    (repo / "drivers" / "staged.c").write_text("int staged;\n")
+    _git(repo, "add", "drivers/staged.c")
+    (change,) = resolve_target("HEAD~1", repo)
+    for state in (change.pre, change.post):
+        assert "foo_start();" in state.read("drivers/foo.c")
+        assert state.read("Makefile").strip() == _git(repo, "show", f"{state.rev}:Makefile")
+        assert state.read("drivers/scratch.c") is None and not state.exists("drivers/scratch.c")
+        assert state.read("drivers/staged.c") is None
+    assert {"drivers/scratch.c", "drivers/staged.c", "Makefile"} <= change.post.changed_paths()
+
+
 def test_resolve_default_head_and_range(repo):
     (head,) = resolve_target(None, repo)
     assert head.title == "three: drop bar"

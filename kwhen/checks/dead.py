@@ -99,7 +99,7 @@ def _reason(views, tree, file, structure, line, cpp) -> str | None:
     unknown_here = sorted(n for n in names if n not in known and
                           not (n.endswith("_MODULE") and n[:-7] in known))
     if unknown_here and _would_live(views[0], tree, file, line, unknown_here):
-        everywhere = defined_symbols(tree.root, tree.state)
+        everywhere = defined_symbols(tree.root, tree.state, tree.cache)
         undefined = [n for n in unknown_here if n not in everywhere and
                      not (n.endswith("_MODULE") and n[:-7] in everywhere)]
         if not undefined:

@@ -50,7 +50,7 @@ def _undefined(symbol: str, defined: set) -> bool:
 
 
 def run(change, views, root) -> list[Finding]:
-    defined = defined_symbols(root, change.post)
+    defined = defined_symbols(root, change.post, views[0].post.cache if views else None)
     arches = [v.arch for v in views]
     findings, seen = [], set()
     for path, line, text in patch_lines(change.file_patches, "+"):

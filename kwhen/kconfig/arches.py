@@ -209,9 +209,5 @@ def pin_arch_symbol(model) -> None:
     info = model.symbols.get(name)
     if info is None or info.type != "bool":
         return
-    try:
-        index = model.var_names.index(name)
-    except ValueError:
-        return
-    if [index] not in model.clauses:
-        model.clauses.append([index])
+    if name in model.var_names and name not in model.pinned:
+        model.pinned.append(name)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from kwhen.logic.cnf import pack_clauses, unpack_clauses
+from kwhen.logic.cnf import SegmentedClauses
 from kwhen.logic.formula import Formula, conj, disj, neg, var
 
 BOOL_TYPES = ("bool", "tristate")
@@ -29,8 +29,12 @@ class SymbolInfo:
 class KconfigModel:
     """Symbols and constraints of one architecture.
 
-    `clauses` are over `var_names` (DIMACS numbering: var_names[0] is a
-    placeholder, var_names[i] names variable i, None for auxiliary ones).
+    `cnf` holds the clauses over `var_names` (DIMACS numbering: var_names[0]
+    is a placeholder, var_names[i] names variable i, None for auxiliary
+    ones), in segments that each define some variables, so a question needs
+    to load only the slice its variables reach. `pinned` symbols are y in
+    every configuration of this architecture, outside Kconfig's own rules
+    (see `kwhen.kconfig.arches.pin_arch_symbol`).
     `base` maps each bool/tristate symbol to "y", "m" or "n" in the base
     configuration named `base_name` (the arch's defconfig).
     `free` maps free propositions (macro results kwhen did not execute,
@@ -40,12 +44,21 @@ class KconfigModel:
     srcarch: str
     symbols: dict[str, SymbolInfo]
     var_names: list
-    clauses: list
+    cnf: SegmentedClauses
     base_name: str = ""
     base: dict[str, str] = field(default_factory=dict)
     free: dict[str, str] = field(default_factory=dict)
     notes: list = field(default_factory=list)   # over-approximations made
     sources: list = field(default_factory=list) # Kconfig files read, relative
+    pinned: list = field(default_factory=list)  # symbols fixed to y
+
+    def pinned_units(self) -> list[list[int]]:
+        return [[self.var_names.index(name)] for name in self.pinned]
+
+    @property
+    def clauses(self) -> list[list[int]]:
+        """Every clause, decoded (for whole-model checks; queries use slices)."""
+        return self.cnf.clauses() + self.pinned_units()
 
     def symbol_value_formula(self, name: str, value: str) -> Formula:
         """The formula for `name` having `value` (y, m or n)."""
@@ -70,9 +83,9 @@ class KconfigModel:
             "symbols": {n: [s.type, s.prompt, s.locations] for n, s in self.symbols.items()},
             "var_names": self.var_names, "base_name": self.base_name,
             "base": self.base, "free": self.free, "notes": self.notes,
-            "sources": self.sources,
+            "sources": self.sources, "pinned": self.pinned,
         }).encode()
-        return len(header).to_bytes(8, "little") + header + pack_clauses(self.clauses)
+        return len(header).to_bytes(8, "little") + header + self.cnf.to_bytes()
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> "KconfigModel":
@@ -81,9 +94,9 @@ class KconfigModel:
         return cls(
             arch=meta["arch"], srcarch=meta["srcarch"],
             symbols={n: SymbolInfo(t, p, loc) for n, (t, p, loc) in meta["symbols"].items()},
-            var_names=meta["var_names"], clauses=unpack_clauses(blob[8 + size:]),
+            var_names=meta["var_names"], cnf=SegmentedClauses.from_bytes(blob[8 + size:]),
             base_name=meta["base_name"], base=meta["base"], free=meta["free"],
-            notes=meta["notes"], sources=meta["sources"],
+            notes=meta["notes"], sources=meta["sources"], pinned=meta["pinned"],
         )
 
 

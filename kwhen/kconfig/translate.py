@@ -30,7 +30,7 @@ from kwhen.exceptions import KwhenError
 from kwhen.kconfig.arches import defconfig_path, resolve_arch
 from kwhen.kconfig.model import KconfigModel, SymbolInfo
 from kwhen.kconfig.parse import is_shell_marker, kwhen_error_of, load_kconfig
-from kwhen.logic.cnf import Tseitin, VarPool
+from kwhen.logic.cnf import SegmentedClauses, Tseitin, VarPool
 from kwhen.logic.formula import (FALSE, TRUE, Formula, conj, conj_all, disj, disj_all,
                                  iff, implies, neg, var)
 
@@ -112,8 +112,12 @@ class _Translator:
         self.kconf = kconf
         self.srctree = srctree
         self.pool = VarPool()
-        self.clauses: list = []
-        self.tseitin = Tseitin(self.pool, self.clauses)
+        # constraints are kept per owner (the symbol or choice whose value
+        # they define) and Tseitin definitions per auxiliary variable, so a
+        # query can load only the slice it needs (SegmentedClauses)
+        self.groups: dict[str, list] = {}
+        self.defs: dict[int, list] = {}
+        self.tseitin = Tseitin(self.pool, [], self.defs)
         self.memo: dict = {}
         self.free: dict[str, str] = {}
         self.free_exprs: dict = {}
@@ -343,10 +347,17 @@ class _Translator:
 
     # -- constraints -----------------------------------------------------------
 
+    def group(self, owner: str) -> list:
+        found = self.groups.get(owner)
+        if found is None:
+            found = self.groups[owner] = []
+        return found
+
     def assert_(self, owner: str, f: Formula):
         if f is TRUE:
             return
         self.constraints.append((owner, f))
+        self.tseitin.out = self.group(owner)
         self.tseitin.assert_true(f)
 
     def visibility_raw(self, sc):
@@ -447,21 +458,22 @@ class _Translator:
         self.at_most_one([self.tseitin.literal(y, True, True) for y, _ in selectable], cname)
 
     def at_most_one(self, lits: list, owner: str):
+        out = self.group(owner)
         if len(lits) <= 6:
             for i in range(len(lits)):
                 for j in range(i + 1, len(lits)):
-                    self.clauses.append([-lits[i], -lits[j]])
+                    out.append([-lits[i], -lits[j]])
             return
         # sequential counter (Sinz): s_i = "one of lits[0..i] is true"
         prev = None
         for i, lit in enumerate(lits):
             s = self.pool.fresh() if i < len(lits) - 1 else None
             if s is not None:
-                self.clauses.append([-lit, s])
+                out.append([-lit, s])
             if prev is not None:
-                self.clauses.append([-lit, -prev])
+                out.append([-lit, -prev])
                 if s is not None:
-                    self.clauses.append([-prev, s])
+                    out.append([-prev, s])
             prev = s
 
     def run(self):
@@ -481,7 +493,24 @@ class _Translator:
             self.encode_symbol(sym, modules_on)
         for name in sorted(self.undefined_refs):
             if name in kconf.syms and not kconf.syms[name].nodes:
-                self.clauses.append([-self.pool.id(name)])
+                self.group(name).append([-self.pool.id(name)])
+
+    def segments(self) -> SegmentedClauses:
+        """Each owner's constraints defining its variables (a symbol's y and
+        =m, a choice's), then each auxiliary variable's definition."""
+        ids = self.pool.ids
+        parts = []
+        # a symbol without constraints still gets its (empty) segment: a
+        # witness weighs exactly the symbols inside a slice
+        for sym in self.kconf.unique_defined_syms:
+            if sym.orig_type in _BOOL_TRI:
+                self.group(sym.name)
+        for owner, clauses in self.groups.items():
+            defines = [ids[n] for n in (owner, owner + "=m") if n in ids]
+            parts.append((defines, clauses))
+        for aux, clauses in self.defs.items():
+            parts.append(([aux], clauses))
+        return SegmentedClauses.build(parts, self.pool.top)
 
 
 def _locations(sym) -> list:
@@ -556,7 +585,7 @@ def build(tree: Path, arch: str | None = None, trust_tree: bool = False,
 
     model = KconfigModel(
         arch=arch_name, srcarch=srcarch, symbols=symbols,
-        var_names=list(tr.pool.names), clauses=tr.clauses,
+        var_names=list(tr.pool.names), cnf=tr.segments(),
         base_name=base_name, base=base, free=dict(tr.free), notes=list(tr.notes),
         sources=sources,
     )

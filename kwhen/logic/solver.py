@@ -1,9 +1,12 @@
 """Questions about one architecture's configuration space, answered by SAT.
 
-`ConfigSpace` loads an architecture's Kconfig clauses into one incremental
-SAT solver and answers, for any formula: is it possible, is it certain, which
-valid configuration closest to the base configuration makes it true (MaxSAT,
-with pysat's RC2), and how does it read once simplified against the model.
+`ConfigSpace` answers, for any formula over an architecture's Kconfig
+model: is it possible, is it certain, which valid configuration closest to
+the base configuration makes it true (MaxSAT, with pysat's RC2), and how does
+it read once simplified against the model. One incremental SAT solver holds
+the slices of the model that the questions so far have reached (see
+`SegmentedClauses`): a question about SMP loads what decides SMP, not the
+whole architecture.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ SOLVER_NAME = "glucose4"
 class Witness:
     """A valid configuration, as changes against a base configuration."""
     base_name: str
-    values: dict          # symbol -> y/m/n for every bool/tristate symbol
+    values: dict          # symbol -> y/m/n for every bool/tristate symbol that
+                          # bears on the condition (the rest keep the base's
+                          # values unless these force them: olddefconfig's job)
     changes: list         # [(symbol, base value, new value)], prompted symbols first
     free: dict            # free propositions the witness relies on -> bool
 
@@ -60,25 +65,23 @@ class Witness:
         }
 
 
-def _loaded_solver(clauses: list) -> Solver:
-    """A solver holding `clauses`.
+def _add_all(solver: Solver, clauses: list) -> None:
+    """Add trusted `clauses` to `solver`.
 
     pysat's add_clause checks each clause in Python before handing it to C;
-    for half a million trusted clauses, calling the C entry point directly
-    halves the load time. Other solvers, or another pysat layout, take the
+    for tens of thousands of clauses, calling the C entry point directly
+    halves the time. Other solvers, or another pysat layout, take the
     public path.
     """
-    solver = Solver(name=SOLVER_NAME)
     try:
         import pysolvers
         handle = solver.solver.glucose
         add = pysolvers.glucose41_add_cl
     except (ImportError, AttributeError):
         solver.append_formula(clauses)
-        return solver
+        return
     for clause in clauses:
         add(handle, clause)
-    return solver
 
 
 def config_line(name: str, value: str) -> str:
@@ -98,7 +101,11 @@ class ConfigSpace:
         self._query_clauses: list = []     # defined but not yet in the solver
         self._defined: list = []           # every query definition so far
         self._tseitin = Tseitin(self.pool, self._query_clauses)
-        self._solver = _loaded_solver(model.clauses)
+        self._solver = Solver(name=SOLVER_NAME)
+        self._loaded = bytearray(model.cnf.count)   # segments in the solver
+        self._pins = model.pinned_units()
+        _add_all(self._solver, self._pins)
+        self._load([lit for unit in self._pins for lit in unit])
         self._consistent = None
         self._fixed_cache: dict[str, Formula | None] = {}
         self._witnesses: dict = {}    # (formula, base) -> Witness: MaxSAT is the costly call
@@ -108,7 +115,24 @@ class ConfigSpace:
 
     # -- the primitive: satisfiability under assumptions ------------------
 
+    def _load(self, variables) -> None:
+        """Put the slice of the model that decides `variables` in the solver."""
+        segments = self.model.cnf.closure(variables, self._loaded)
+        if segments:
+            _add_all(self._solver, self.model.cnf.clauses(segments))
+
+    def _ids(self, f: Formula) -> list[int]:
+        ids = self.pool.ids
+        return [ids[name] for name in f.variables() if name in ids]
+
+    def _slice(self, f: Formula) -> list[int]:
+        """The segments deciding `f` and the pinned symbols (sorted)."""
+        seen = bytearray(self.model.cnf.count)
+        pins = [lit for unit in self._pins for lit in unit]
+        return sorted(self.model.cnf.closure(self._ids(f) + pins, seen))
+
     def _literal(self, f: Formula) -> int:
+        self._load(self._ids(f))
         lit = self._tseitin.literal(f)
         if self._query_clauses:
             for clause in self._query_clauses:
@@ -219,53 +243,109 @@ class ConfigSpace:
         return self._witnesses[key]
 
     def _closest(self, f: Formula, base: dict, base_name: str) -> Witness | None:
+        # Only the symbols that decide f are weighed: the slice of the model
+        # f reaches. Every other symbol can keep its base value unless the
+        # slice's values force it (those follow, as olddefconfig would
+        # derive them), and the result does not depend on which questions
+        # were asked before.
         root = self._literal(f)
-        soft = list(self._soft_literals(base))
+        segments = self._slice(f)
+        inside = set(segments)
+        soft = list(self._soft_literals(base, segments, f))
         # The base itself, when it satisfies f, is the closest witness of all.
         if self._solver.solve(assumptions=[lit for lit, _ in soft] + [root]):
-            return self._witness_from(self._solver.get_model(), base, base_name, f)
+            return self._witness_from(self._solver.get_model(), base, base_name, f, inside)
         if not self.possible(f):
             return None
         # WCNF's own append copies clause by clause; the hard part is the
-        # model's clause list as it is, plus this query's definitions.
+        # slice's clauses as they are, plus the queries' definitions.
+        hard = self.model.cnf.clauses(segments) + self._pins + \
+            self._query_definitions(root) + [[root]]
+        # RC2 sizes its structures by the highest variable: number the
+        # slice's variables 1..k so a small slice is a small problem.
+        number: dict[int, int] = {}
+        for clause in hard:
+            for lit in clause:
+                number.setdefault(abs(lit), len(number) + 1)
+        for lit, _ in soft:
+            number.setdefault(abs(lit), len(number) + 1)
+        original = {n: v for v, n in number.items()}
+
+        def renumber(lit):
+            return number[lit] if lit > 0 else -number[-lit]
+
         wcnf = WCNF()
-        wcnf.hard = self.model.clauses + self._defined + [[root]]
-        wcnf.soft = [[lit] for lit, _ in soft]
+        wcnf.hard = [[renumber(lit) for lit in clause] for clause in hard]
+        wcnf.soft = [[renumber(lit)] for lit, _ in soft]
         wcnf.wght = [weight for _, weight in soft]
         wcnf.topw = sum(wcnf.wght) + 1
-        wcnf.nv = self.pool.top
+        wcnf.nv = len(number)
         with RC2(wcnf, solver=SOLVER_NAME) as rc2:
             solution = rc2.compute()
         if solution is None:
             return None
-        return self._witness_from(solution, base, base_name, f)
+        solution = [original[lit] if lit > 0 else -original[-lit] for lit in solution
+                    if abs(lit) in original]
+        return self._witness_from(solution, base, base_name, f, inside)
+
+    def _query_definitions(self, root: int) -> list:
+        """The clauses defining the auxiliary variables `root` stands on
+        (of all the definitions the questions so far have added)."""
+        model_top = len(self.model.cnf.defining)
+        by_var: dict[int, list] = {}
+        for clause in self._defined:
+            for lit in clause:
+                if abs(lit) >= model_top:
+                    by_var.setdefault(abs(lit), []).append(clause)
+        out, seen, todo = [], {abs(root)}, [abs(root)]
+        taken: set[int] = set()
+        while todo:
+            for clause in by_var.get(todo.pop(), ()):
+                if id(clause) in taken:
+                    continue
+                taken.add(id(clause))
+                out.append(clause)
+                for lit in clause:
+                    v = abs(lit)
+                    if v >= model_top and v not in seen:
+                        seen.add(v)
+                        todo.append(v)
+        return out
 
     # A setting a user makes (a prompted symbol) weighs more than any number
     # of symbols that merely follow from settings, so the witness asks the
     # fewest changes of a person, and among those, disturbs the fewest others.
     PROMPTED_WEIGHT = 1000
 
-    def _soft_literals(self, base: dict):
-        """(literal, weight): each bool/tristate symbol keeping its base value."""
-        for name, value in base.items():
-            info = self.model.symbols.get(name)
-            if info is None or info.type not in BOOL_TYPES:
+    def _soft_literals(self, base: dict, segments: list, f: Formula):
+        """(literal, weight): each bool/tristate symbol of the slice
+        `segments` keeping its base value."""
+        cnf, names, symbols = self.model.cnf, self.pool.names, self.model.symbols
+        inside = set(segments)
+        variables = set(self._ids(f))
+        for s in segments:
+            variables.update(abs(lit) for lit in cnf.flat[cnf.offsets[s]:cnf.offsets[s + 1]])
+        for v in sorted(variables):
+            name = names[v] if v < len(names) else None
+            if name is None or v >= len(cnf.defining) or cnf.defining[v] not in inside:
                 continue
-            weight = self.PROMPTED_WEIGHT if info.prompt else 1
-            y = self.pool.ids.get(name)
-            if y is not None:
-                yield (y if value == "y" else -y), weight
-            if info.type == "tristate":
-                m = self.pool.ids.get(name + "=m")
-                if m is not None:
-                    yield (m if value == "m" else -m), weight
+            module = name.endswith("=m")
+            symbol = name[:-2] if module else name
+            info = symbols.get(symbol)
+            if info is None or info.type not in BOOL_TYPES or symbol not in base:
+                continue
+            keep = base[symbol] == ("m" if module else "y")
+            yield (v if keep else -v), (self.PROMPTED_WEIGHT if info.prompt else 1)
 
-    def _witness_from(self, solution: list, base: dict, base_name: str, f: Formula) -> Witness:
+    def _witness_from(self, solution: list, base: dict, base_name: str, f: Formula,
+                      inside: set) -> Witness:
         assignment = {}
         names = self.pool.names
+        defined = self.model.cnf.defining
         for lit in solution:
             n = abs(lit)
-            if n < len(names) and names[n] is not None:
+            if n < len(names) and names[n] is not None and \
+                    (n >= len(defined) or defined[n] in inside or defined[n] < 0):
                 assignment[names[n]] = lit > 0
         values = values_of_assignment(self.model, assignment)
         changes = [(name, base.get(name, "n"), value) for name, value in values.items()

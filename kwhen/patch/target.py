@@ -324,6 +324,12 @@ class _GitBlobs:
             self._finalizer()
 
 
+def _reap(proc):
+    if proc.poll() is None:
+        proc.kill()
+    proc.communicate()
+
+
 def _close(proc):
     try:
         proc.stdin.close()
@@ -344,7 +350,17 @@ class _GitRepo:
         self.prefix = lines[1] if len(lines) > 1 else ""
         self.blobs = _GitBlobs(tree, self.prefix)
         self._states: dict[str, TreeState] = {}
-        self._untracked: list[str] | None = None
+        # How the work tree differs from HEAD (modified, deleted, untracked
+        # files): one walk of the tree, started now so it runs while the
+        # caller loads models; each revision's state then needs only a tree
+        # comparison with HEAD, which reads no work-tree file.
+        self._status = subprocess.Popen(
+            ["git", "--no-optional-locks", "-C", str(tree), "-c", "core.quotePath=false",
+             "status", "--porcelain=v1",
+             "-z", "--untracked-files=all", "--no-renames", "--ignore-submodules", "--", "."],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self._finalizer = weakref.finalize(self, _reap, self._status)
+        self._worktree: dict[str, bool] | None = None
 
     def commit(self, rev: str) -> str | None:
         if not rev or rev.startswith("-"):
@@ -358,11 +374,24 @@ class _GitRepo:
     def empty_tree(self) -> str:
         return _decode(_git(self.tree, "hash-object", "-t", "tree", "/dev/null")).strip()
 
-    def untracked(self) -> list[str]:
-        if self._untracked is None:
-            out = _git(self.tree, "ls-files", "--others", "--exclude-standard", "-z")
-            self._untracked = [p for p in _decode(out).split("\0") if p]
-        return self._untracked
+    def worktree_changes(self) -> dict[str, bool]:
+        """Paths (relative to the tree) where the work tree differs from
+        HEAD, each with whether HEAD has the file."""
+        if self._worktree is None:
+            out, err = self._status.communicate()
+            if self._status.returncode != 0:
+                msg = _decode(err).strip().splitlines()
+                raise KwhenError(f"git status failed: {msg[-1] if msg else self._status.returncode}",
+                                 path=str(self.tree))
+            changes = {}
+            for entry in _decode(out).split("\0"):
+                if len(entry) < 4 or not entry[3:].startswith(self.prefix):
+                    continue
+                code, path = entry[:2], entry[3 + len(self.prefix):]
+                # untracked, or added to the index: not in HEAD
+                changes[path] = not (code == "??" or code[0] == "A")
+            self._worktree = changes
+        return self._worktree
 
     def state(self, rev: str) -> TreeState:
         """The tree at `rev` (a commit or tree id) as the work tree plus an overlay
@@ -373,18 +402,21 @@ class _GitRepo:
         return self._states[rev]
 
     def _overlay_of(self, rev: str) -> dict[str, object]:
-        out = _git(self.tree, "-c", "core.quotePath=false", "diff", "--name-status", "--no-renames",
-                   "--no-ext-diff", "--no-textconv", "--ignore-submodules", "--relative", "-z", rev)
+        # from rev to HEAD: "A" is absent at rev
+        out = _git(self.tree, "-c", "core.quotePath=false", "diff-tree", "-r", "--name-status",
+                   "--no-renames", "--no-ext-diff", "--no-textconv", "--ignore-submodules",
+                   "--relative", "-z", rev, "HEAD")
         fields = _decode(out).split("\0")
         overlay: dict[str, object] = {}
         i = 0
         while i + 1 < len(fields):
             status, path = fields[i], fields[i + 1]
             i += 2
-            # `git diff REV` goes from REV to the work tree: "A" is absent at REV
             overlay[path] = None if status.startswith("A") else _LAZY
-        for path in self.untracked():
-            overlay.setdefault(path, None)
+        # a file the work tree changed has at rev what HEAD has, unless the
+        # comparison above already said otherwise
+        for path, in_head in self.worktree_changes().items():
+            overlay.setdefault(path, _LAZY if in_head else None)
         return overlay
 
     def change(self, sha: str) -> "Change":
