@@ -94,7 +94,7 @@ class Tree:
     # -- the layers, each loaded once and cached across runs ----------------
 
     # bumped when what the cache stores changes shape
-    CACHE_FORMAT = "2"
+    CACHE_FORMAT = "3"
 
     def _cache_key(self, *parts) -> str:
         return "|".join([__version__, self.CACHE_FORMAT, str(self.root), self.arch,

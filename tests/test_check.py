@@ -131,6 +131,32 @@ def test_narrowed_by_an_edited_makefile(repo):
     assert narrowed.file == "mm/percpu.c" and "SMP=n" in narrowed.message
 
 
+def test_narrowed_by_a_kconfig_dependency(repo):
+    commit(repo, "smp needs 64-bit", {"Kconfig": ('\tbool "Symmetric multi-processing support"\n',
+                                                  '\tbool "Symmetric multi-processing support"\n'
+                                                  '\tdepends on X86_64\n')})
+    found, findings = kinds(repo)
+    assert found == ["narrowed"]
+    (narrowed,) = findings
+    assert (narrowed.file, narrowed.line) == ("Kconfig", 10)     # config SMP
+    assert "SMP can no longer be enabled when X86_64=n" in narrowed.message
+    assert "arch/x86/kernel/setup_percpu.c" in narrowed.message
+    # a configuration that built it before: 32-bit with SMP
+    assert narrowed.witness.get("64BIT") == "n" and narrowed.witness.get("SMP", "y") == "y"
+
+
+def test_widened_or_unrelated_kconfig_edits_are_silent(repo):
+    commit(repo, "new option", {"Kconfig": ("config HAVE_SETUP_PER_CPU_AREA\n",
+                                            'config EXTRA\n\tbool "extra"\n\tdepends on SMP\n\n'
+                                            "config HAVE_SETUP_PER_CPU_AREA\n")})
+    assert kinds(repo)[0] == []
+    commit(repo, "smp narrowed", {"Kconfig": ('\tbool "Symmetric multi-processing support"\n',
+                                              '\tbool "Symmetric multi-processing support"\n'
+                                              '\tdepends on X86_64\n')})
+    commit(repo, "and widened again", {"Kconfig": ("\tdepends on X86_64\n", "")})
+    assert kinds(repo)[0] == []
+
+
 def test_dead_code_under_an_undefined_symbol(repo):
     commit(repo, "dead", {"init/main.c": ("\tsetup_per_cpu_areas();\n",
                                           "\tsetup_per_cpu_areas();\n#ifdef CONFIG_SMP_TYPO\n"

@@ -6,9 +6,10 @@ from __future__ import annotations
 from kwhen.checker import witness_fields
 from kwhen.checks.lines import C_SUFFIXES, is_code, is_directive, map_line
 from kwhen.checks.messages import Finding
+from kwhen.checks.symbols_index import _is_kconfig
 from kwhen.checks.wording import lost_condition, lost_text
 from kwhen.control import describe
-from kwhen.logic.formula import FALSE
+from kwhen.logic.formula import FALSE, conj, neg
 
 
 def run(change, views) -> list[Finding]:
@@ -17,6 +18,8 @@ def run(change, views) -> list[Finding]:
         findings.extend(_directive_edits(change, view))
         if view.pre.root != view.post.root:
             findings.extend(_kbuild_edits(change, view))
+            if any(_is_kconfig(p) for p in change.paths()):
+                findings.extend(_kconfig_edits(view))
     return findings
 
 
@@ -67,6 +70,49 @@ def _kbuild_edits(change, view) -> list[Finding]:
         finding = _finding(view, path, [1], old, new, "a Makefile changed", span="the file")
         if finding:
             out.append(finding)
+    return out
+
+
+def _kconfig_edits(view) -> list[Finding]:
+    """Symbols that a Kconfig edit lets be enabled in fewer configurations
+    (a `depends on` added, a select dropped), with the files built with them."""
+    pre_enable = view.pre.model.enable_conditions()
+    post_enable = view.post.model.enable_conditions()
+    changed = {name for name, new in post_enable.items()
+               if name in pre_enable and pre_enable[name] is not new}
+    if not changed:
+        return []
+    gated: dict[str, list] = {}       # changed symbol -> files built with it
+    files = view.post.kbuild.files
+    for path in files:
+        builtin, module = files[path]
+        for name in (builtin | module).variables() & changed:
+            gated.setdefault(name, []).append(path)
+    out = []
+    types = view.post.symbol_types
+    for name in sorted(gated):
+        old, new = pre_enable[name], post_enable[name]
+        lost = conj(old, neg(new))
+        # configurations that could enable it before and cannot now, as
+        # both the old and the new rules see them
+        if not (view.pre.space.possible(lost) and view.space.possible(lost)):
+            continue
+        paths = sorted(gated[name])
+        where = (view.post.model.symbols[name].locations or [f"{paths[0]}:1"])[0]
+        file, _, line = where.rpartition(":")
+        shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+        witness = view.pre.space.witness(conj(lost, view.pre.model.enabled(name)),
+                                         base=view.base_values, base_name=view.base_name)
+        out.append(Finding(
+            kind="narrowed", file=file, line=int(line),
+            message=(f"{name} can no longer be enabled when "
+                     f"{lost_text(view.space, old, new, types)}, so {shown} "
+                     f"{'is' if len(paths) == 1 else 'are'} no longer built then"),
+            arches=[view.arch],
+            condition_before=describe(view.space.simplify(old), types),
+            condition_after=describe(view.space.simplify(new), types),
+            **witness_fields(witness),
+        ))
     return out
 
 

@@ -51,6 +51,19 @@ class KconfigModel:
     notes: list = field(default_factory=list)   # over-approximations made
     sources: list = field(default_factory=list) # Kconfig files read, relative
     pinned: list = field(default_factory=list)  # symbols fixed to y
+    # JSON of {symbol: formula data}: when each symbol can be other than n,
+    # over the other symbols (its visibility, defaults, selects). Decoded
+    # only when asked: just checks of Kconfig edits need it.
+    enable_data: bytes = b"{}"
+
+    def enable_conditions(self) -> dict[str, Formula]:
+        found = self.__dict__.get("_enable")
+        if found is None:
+            from kwhen.logic.formula import from_data
+
+            found = {n: from_data(d) for n, d in json.loads(self.enable_data).items()}
+            self.__dict__["_enable"] = found
+        return found
 
     def pinned_units(self) -> list[list[int]]:
         return [[self.var_names.index(name)] for name in self.pinned]
@@ -85,16 +98,21 @@ class KconfigModel:
             "base": self.base, "free": self.free, "notes": self.notes,
             "sources": self.sources, "pinned": self.pinned,
         }).encode()
-        return len(header).to_bytes(8, "little") + header + self.cnf.to_bytes()
+        cnf = self.cnf.to_bytes()
+        return (len(header).to_bytes(8, "little") + header +
+                len(cnf).to_bytes(8, "little") + cnf + self.enable_data)
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> "KconfigModel":
         size = int.from_bytes(blob[:8], "little")
         meta = json.loads(blob[8:8 + size])
+        at = 8 + size
+        cnf_size = int.from_bytes(blob[at:at + 8], "little")
+        cnf = SegmentedClauses.from_bytes(blob[at + 8:at + 8 + cnf_size])
         return cls(
             arch=meta["arch"], srcarch=meta["srcarch"],
             symbols={n: SymbolInfo(t, p, loc) for n, (t, p, loc) in meta["symbols"].items()},
-            var_names=meta["var_names"], cnf=SegmentedClauses.from_bytes(blob[8 + size:]),
+            var_names=meta["var_names"], cnf=cnf, enable_data=blob[at + 8 + cnf_size:],
             base_name=meta["base_name"], base=meta["base"], free=meta["free"],
             notes=meta["notes"], sources=meta["sources"], pinned=meta["pinned"],
         )

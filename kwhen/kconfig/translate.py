@@ -18,6 +18,7 @@ and `FOO=m`; a choice's mode -> `<choice:NAME>` or `<choice@file:line>` (and
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,6 +118,8 @@ class _Translator:
         # query can load only the slice it needs (SegmentedClauses)
         self.groups: dict[str, list] = {}
         self.defs: dict[int, list] = {}
+        # symbol -> when it can be other than n, over the other symbols
+        self.enable: dict[str, Formula] = {}
         self.tseitin = Tseitin(self.pool, [], self.defs)
         self.memo: dict = {}
         self.free: dict[str, str] = {}
@@ -397,6 +400,9 @@ class _Translator:
 
         need_defaults = v1 is not TRUE
         d1, d2 = defaults_with_imply() if (need_defaults or tristate) else (FALSE, FALSE)
+        # a visible symbol can be set; a hidden one takes its defaults,
+        # raised by select
+        self.enable[name] = disj(v1, d1, r1)
         if tristate:
             self.assert_(name, neg(conj(y, m)))
             self.assert_(name, implies(m, modules_on))
@@ -451,6 +457,7 @@ class _Translator:
                 e = conj(v1, cy) if tristate else v1
             # only a visible member can be the selection
             self.assert_(sym.name, implies(y, e))
+            self.enable[sym.name] = conj(v1, c1)
             selectable.append((y, e))
         # in y mode exactly one visible member is y (none if none is visible)
         self.assert_(cname, implies(disj_all(e for _, e in selectable),
@@ -586,6 +593,7 @@ def build(tree: Path, arch: str | None = None, trust_tree: bool = False,
     model = KconfigModel(
         arch=arch_name, srcarch=srcarch, symbols=symbols,
         var_names=list(tr.pool.names), cnf=tr.segments(),
+        enable_data=json.dumps({n: f.to_data() for n, f in tr.enable.items()}).encode(),
         base_name=base_name, base=base, free=dict(tr.free), notes=list(tr.notes),
         sources=sources,
     )

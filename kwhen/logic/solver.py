@@ -54,7 +54,8 @@ class Witness:
             text += f" + {len(chosen) - limit} more settings"
         derived = len(lines) - len(chosen)
         if derived:
-            text += f" (and {derived} symbol{'s' if derived > 1 else ''} that follow)"
+            text += (f" (and {derived} symbols that follow)" if derived > 1 else
+                     " (and 1 symbol that follows)")
         return text
 
     def to_json(self) -> dict:
