@@ -94,7 +94,7 @@ class Tree:
     # -- the layers, each loaded once and cached across runs ----------------
 
     # bumped when what the cache stores changes shape
-    CACHE_FORMAT = "3"
+    CACHE_FORMAT = "4"
 
     def _cache_key(self, *parts) -> str:
         return "|".join([__version__, self.CACHE_FORMAT, str(self.root), self.arch,
@@ -106,22 +106,39 @@ class Tree:
         blob = self.cache.get("kconfig", key, self.root)
         from kwhen.kconfig.arches import pin_arch_symbol
 
-        if blob is not None:
+        if blob is not None and self.cache.has_parts("kconfig", key):
             model = KconfigModel.from_bytes(blob)
+            model.enable_loader = lambda: self._enable_data(key)
             pin_arch_symbol(model)
             return model
+        model = self._build_model()
+        self.cache.put("kconfig", key, self.root, model.sources, model.to_bytes(),
+                       self._model_started, parts={"enable": model.enable_data})
+        pin_arch_symbol(model)
+        return model
+
+    def _build_model(self) -> KconfigModel:
         from kwhen.kconfig.translate import build_model
 
-        started = time.time_ns()
+        self._model_started = time.time_ns()
         try:
-            model = build_model(self.root, self.arch, trust_tree=self.trust_tree,
-                                on_symbols=self._start_kbuild)
+            return build_model(self.root, self.arch, trust_tree=self.trust_tree,
+                               on_symbols=self._start_kbuild)
         except BaseException:
             self._stop_kbuild()
             raise
-        self.cache.put("kconfig", key, self.root, model.sources, model.to_bytes(), started)
-        pin_arch_symbol(model)
-        return model
+
+    def _enable_data(self, key: str) -> bytes:
+        """The model's enabling conditions, from the cache (or rebuilt)."""
+        try:
+            found = self.cache.get_part("kconfig", key, "enable")
+        except Unreadable:
+            found = None
+        if found is None:
+            from kwhen.kconfig.translate import build_model
+
+            found = build_model(self.root, self.arch, trust_tree=self.trust_tree).enable_data
+        return found
 
     # Kbuild needs only the symbol table, which exists seconds before the
     # Kconfig translation is done: on a cold start it is computed meanwhile

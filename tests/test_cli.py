@@ -173,6 +173,15 @@ def test_cached_kbuild_conditions_equal_fresh_ones(example, tmp_path, monkeypatc
     assert "no/such/file.c" not in cached
 
 
+def test_cached_model_reads_enabling_conditions_on_demand(example, tmp_path, monkeypatch):
+    monkeypatch.setenv("KWHEN_CACHE_DIR", str(tmp_path / "c"))
+    fresh = open_tree(example, "x86").model
+    cached = open_tree(example, "x86").model
+    assert cached.enable_data is None           # not loaded with the model
+    assert cached.enable_conditions() == fresh.enable_conditions()
+    assert str(cached.enable_conditions()["SMP"]) == "y"
+
+
 def test_damaged_cached_kbuild_part_is_recomputed(example, tmp_path, monkeypatch):
     import sqlite3
     monkeypatch.setenv("KWHEN_CACHE_DIR", str(tmp_path / "c"))

@@ -52,15 +52,19 @@ class KconfigModel:
     sources: list = field(default_factory=list) # Kconfig files read, relative
     pinned: list = field(default_factory=list)  # symbols fixed to y
     # JSON of {symbol: formula data}: when each symbol can be other than n,
-    # over the other symbols (its visibility, defaults, selects). Decoded
-    # only when asked: just checks of Kconfig edits need it.
-    enable_data: bytes = b"{}"
+    # over the other symbols (its visibility, defaults, selects). Only
+    # checks of Kconfig edits need it, so it is stored apart (`to_bytes`
+    # leaves it out) and fetched by `enable_loader` when first asked.
+    enable_data: bytes | None = None
+    enable_loader: object = None
 
     def enable_conditions(self) -> dict[str, Formula]:
         found = self.__dict__.get("_enable")
         if found is None:
             from kwhen.logic.formula import from_data
 
+            if self.enable_data is None:
+                self.enable_data = self.enable_loader()
             found = {n: from_data(d) for n, d in json.loads(self.enable_data).items()}
             self.__dict__["_enable"] = found
         return found
@@ -98,21 +102,17 @@ class KconfigModel:
             "base": self.base, "free": self.free, "notes": self.notes,
             "sources": self.sources, "pinned": self.pinned,
         }).encode()
-        cnf = self.cnf.to_bytes()
-        return (len(header).to_bytes(8, "little") + header +
-                len(cnf).to_bytes(8, "little") + cnf + self.enable_data)
+        return len(header).to_bytes(8, "little") + header + self.cnf.to_bytes()
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> "KconfigModel":
         size = int.from_bytes(blob[:8], "little")
         meta = json.loads(blob[8:8 + size])
-        at = 8 + size
-        cnf_size = int.from_bytes(blob[at:at + 8], "little")
-        cnf = SegmentedClauses.from_bytes(blob[at + 8:at + 8 + cnf_size])
+        cnf = SegmentedClauses.from_bytes(blob[8 + size:])
         return cls(
             arch=meta["arch"], srcarch=meta["srcarch"],
             symbols={n: SymbolInfo(t, p, loc) for n, (t, p, loc) in meta["symbols"].items()},
-            var_names=meta["var_names"], cnf=cnf, enable_data=blob[at + 8 + cnf_size:],
+            var_names=meta["var_names"], cnf=cnf,
             base_name=meta["base_name"], base=meta["base"], free=meta["free"],
             notes=meta["notes"], sources=meta["sources"], pinned=meta["pinned"],
         )
