@@ -9,14 +9,21 @@ Measures, each in a fresh process so that nothing is shared but the cache:
   process, median of --repeat runs;
 - with --kmax: the peer tool kmax (kmaxall) on the same directories in the
   same run, and how far the two sets of per-file conditions agree.
-Prints a Markdown table to paste into bench/RESULTS.md.
+Prints a Markdown table to paste into bench/RESULTS.md. Process times are
+wall-clock; the CPU seconds beside them (user + system, the process and its
+children) show how much of a slow figure was the machine being busy.
+kwhen's modules are byte-compiled first, as `pip install` does (this
+workplace sets PYTHONDONTWRITEBYTECODE, which would otherwise make every
+process compile them again).
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -28,9 +35,15 @@ HERE = Path(__file__).resolve().parent
 LINE = "arch/x86/kernel/setup_percpu.c:246"
 
 
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(cmd, env=None, cwd=None) -> tuple[float, subprocess.CompletedProcess]:
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), children_cpu()
     done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
+    timed.cpu = children_cpu() - cpu
     return time.perf_counter() - start, done
 
 
@@ -75,12 +88,13 @@ print(time.perf_counter() - t0)
     return float(out)
 
 
-def kwhen_line(tree: Path, env) -> float:
+def kwhen_line(tree: Path, env) -> tuple[float, float]:
+    """(wall, cpu) seconds of one `kwhen line` process."""
     seconds, done = timed([sys.executable, "-m", "kwhen", "line", LINE, "--tree", str(tree),
                            "--arch", "x86"], env=env)
     if done.returncode:
         raise SystemExit(f"kwhen line failed:\n{done.stderr}")
-    return seconds
+    return seconds, timed.cpu
 
 
 def kmax_run(tree: Path, dirs: list[str], out: Path) -> float:
@@ -103,20 +117,23 @@ def main():
     parser.add_argument("--kmax", action="store_true", help="also run kmax (slow: many minutes)")
     args = parser.parse_args()
 
+    compileall.compile_dir(str(HERE.parent / "kwhen"), quiet=1)
     with tempfile.TemporaryDirectory(prefix="kwhen-bench-") as scratch:
         env = dict(os.environ, KWHEN_CACHE_DIR=str(Path(scratch) / "cache"))
         layers = layer_times(args.tree, env)                 # cold: no cache involved
         as_built = model_as_built(args.tree, dict(env, KWHEN_CACHE_DIR=str(Path(scratch) / "c2")))
         cold_line = kwhen_line(args.tree, env)               # cold: empty cache
         warm = [kwhen_line(args.tree, env) for _ in range(args.repeat)]
+        wall = statistics.median(w for w, _ in warm)
+        cpu = statistics.median(c for _, c in warm)
         rows = [
             ("Kconfig model, x86 (kconfiglib parse + CNF), cold", f"{layers['kconfig_s']:.2f} s"),
             ("Kbuild conditions, whole tree, cold", f"{layers['kbuild_s']:.2f} s"),
             ("x86 model as kwhen builds it (Kbuild forked during the translation), cold",
              f"{as_built:.2f} s"),
-            ("`kwhen line` process, cold cache", f"{cold_line:.2f} s"),
+            ("`kwhen line` process, cold cache", f"{cold_line[0]:.2f} s"),
             (f"`kwhen line` process, warm cache (median of {args.repeat})",
-             f"{statistics.median(warm):.2f} s"),
+             f"{wall:.2f} s (CPU {cpu:.2f} s; fastest {min(w for w, _ in warm):.2f} s)"),
         ]
         if args.kmax:
             from agreement import compare_with_kmax, kbuild_dirs
@@ -127,7 +144,7 @@ def main():
             rows.append(("kmax / kwhen Kbuild time", f"{kmax_s / layers['kbuild_s']:.1f}x"))
             report = compare_with_kmax(args.tree, pickle_path, env)
             print(json.dumps(report["summary"], indent=2))
-        print(f"\nsizes: {json.dumps(layers)}\n")
+        print(f"\nsizes: {json.dumps(layers)}\nload average: {os.getloadavg()}\n")
         print("| measurement | result |\n|---|---|")
         for name, value in rows:
             print(f"| {name} | {value} |")

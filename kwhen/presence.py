@@ -194,20 +194,20 @@ class Tree:
             raise KwhenError(*payload)
         if kind != "ok" or types != self.symbol_types:
             return None
-        result = KbuildResult.from_data(json.loads(payload))
-        self._store_kbuild(self._kbuild_key(types), result, started)
-        return result
+        data = json.loads(payload)
+        self._store_kbuild(self._kbuild_key(types), data, started)
+        return KbuildResult.from_data(data)
 
-    def _store_kbuild(self, key: str, result, started: int) -> None:
-        """Kbuild conditions go in the cache one file each, beside the rest,
-        so a warm query decodes the file it asks about and not 24,000."""
+    def _store_kbuild(self, key: str, data: dict, started: int) -> None:
+        """Kbuild conditions (`KbuildResult.to_data`) go in the cache one
+        file each, beside the rest, so a warm query decodes the file it asks
+        about and not 24,000."""
         import json
 
-        data = result.to_data()
-        files = data.pop("files")
-        parts = {path: json.dumps(pair).encode() for path, pair in files.items()}
-        self.cache.put("kbuild", key, self.root, result.makefiles,
-                       json.dumps(data).encode(), started, parts=parts)
+        rest = {name: value for name, value in data.items() if name != "files"}
+        parts = {path: json.dumps(pair).encode() for path, pair in data["files"].items()}
+        self.cache.put("kbuild", key, self.root, data["makefiles"],
+                       json.dumps(rest).encode(), started, parts=parts)
 
     @cached_property
     def symbol_types(self) -> dict[str, str]:
@@ -244,7 +244,7 @@ class Tree:
                 return KbuildResult.from_data(data)
         started = time.time_ns()
         result = kbuild_conditions(self.root, self.srcarch, self.arch, self.model.symbols)
-        self._store_kbuild(key, result, started)
+        self._store_kbuild(key, result.to_data(), started)
         return result
 
     # -- paths ----------------------------------------------------------------
