@@ -387,8 +387,12 @@ class _Translator:
         w1, w2 = self.tri(sym.weak_rev_dep)
         tristate = sym.orig_type is TRISTATE
         is_bool_type = TRUE if not tristate else neg(modules_on)
-        # m is promoted to y for bool-typed symbols and when implied by a y
-        q = disj(is_bool_type, w2)
+        # m is promoted to y for bool-typed symbols only, as Linux 6.1's
+        # kconfig does (sym_calc_value). kconfiglib 14.1.0 also promotes an
+        # m implied by a y, but the kernel's randconfig writes CRYPTO_XTS=m
+        # beside CRYPTO_CAST6_AVX_X86_64=y, which implies it: the kernel is
+        # the truth.
+        q = is_bool_type
         y = var(name)
         m = var(name + "=m") if tristate else FALSE
         xa = disj(y, m)
