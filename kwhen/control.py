@@ -370,6 +370,26 @@ def files_mentioning(root: Path, name: str | list) -> list[str]:
     return sorted(p[2:] if p.startswith("./") else p for p in done.stdout.splitlines())
 
 
+def files_defining(tree: Tree, name: str | list) -> list[str]:
+    """Source files of the tree (as on disk) that may define `name` (or any
+    of a list of names): a superset of those where `find_definitions` finds
+    one. From the cached definition index of a git work tree
+    (`kwhen.defindex`), else the files that mention the name."""
+    from kwhen import defindex
+
+    index = defindex.for_root(tree.root, tree.cache)
+    found = index.files_defining(name) if index is not None else None
+    return found if found is not None else files_mentioning(tree.root, name)
+
+
+def start_definition_index(tree: Tree) -> None:
+    """Start, in the background, what `files_defining` will need (the list of
+    dirty files; the index build on a cold cache)."""
+    from kwhen import defindex
+
+    defindex.for_root(tree.root, tree.cache)
+
+
 def collect_definitions(tree: Tree, name: str, candidates=None) -> list:
     """Every definition of `name` in the tree, as (relpath, Definition, role,
     condition) with role "alternative" (global or in a header), "weak",
@@ -377,8 +397,8 @@ def collect_definitions(tree: Tree, name: str, candidates=None) -> list:
     arch/ directory: never built on this architecture)."""
     from kwhen.cpp.definitions import find_definitions
 
-    # `candidates`: files already known to mention the name (a superset will do)
-    paths = set(candidates if candidates is not None else files_mentioning(tree.root, name))
+    # `candidates`: files that may define the name (a superset will do)
+    paths = set(candidates if candidates is not None else files_defining(tree, name))
     if tree.state is not None:
         # files the patch state changed: search their new text, not the disk's
         changed = tree.state.changed_paths()
@@ -414,6 +434,9 @@ def chosen_condition(entries: list, entry) -> Formula:
 
 
 def symbol_query(tree: Tree, name: str, witnesses: bool = True) -> SymbolAnswer:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise KwhenError(f"'{name}' is not a C identifier")
+    start_definition_index(tree)     # git runs while the model loads
     space, types = tree.space, tree.symbol_types
     entries = collect_definitions(tree, name)
     answers, conflicts = [], []

@@ -13,7 +13,7 @@ import re
 from kwhen.checker import witness_fields
 from kwhen.checks.lines import C_SUFFIXES, normalize
 from kwhen.checks.messages import Finding
-from kwhen.control import chosen_condition, collect_definitions, describe, files_mentioning
+from kwhen.control import chosen_condition, collect_definitions, describe, files_defining
 
 # A body that only returns a constant or nothing is a stub: it is meant to
 # differ from the real definition, and changing the real one does not call
@@ -76,7 +76,7 @@ def run(change, views) -> list[Finding]:
         return []
     touched = {(p, s, e) for p, _, s, e in functions}
     # one search of the tree for every changed name, not one per name
-    candidates = files_mentioning(views[0].post.root, sorted({n for _, n, _, _ in functions})) \
+    candidates = files_defining(views[0].post, sorted({n for _, n, _, _ in functions})) \
         if views else []
     findings = []
     for path, name, start, end in functions:

@@ -1,0 +1,313 @@
+"""Where each C identifier may be defined in a git work tree: an index kept
+in the cache, so that looking for the definitions of a function reads the
+few files that may define it instead of grepping all 70,000 files of Linux
+for the files that merely mention it.
+
+The index maps an identifier to the files where `find_definitions` could
+find a definition of it: a superset, never fewer. It is built by one
+`git grep -P` pass that prints, for every line starting at column 0 with
+an identifier, the identifier that a definition on that line would name:
+
+    static int __init foo(void)       foo   (a name before `(`)
+    int\\nfoo(void)                    foo   (`foo(` at column 0)
+    __printf(1, 2) void foo(...)      foo   (attribute groups skipped)
+    static long bar[4] __ro = {       bar   (a name before `[..] attrs =`, `;`, `,`)
+    } table[] = {                     table (after a struct's body)
+    #define baz(x) ...                baz   (any indentation)
+
+Known gaps (variables only): the second and later declarators of
+`int a, b;`, and a variable whose name is on an indented line. Lines
+indented from column 0 are not read: at file level code starts at
+column 0, and reading indented lines would index every function call.
+bench/defindex.py measures what this loses on Linux (bench/defindex.md).
+
+``#define`` lines are indexed only for names without an uppercase letter:
+Linux has five million #define lines, most of them register names in
+capitals, and printing them all would triple the build. A name with an
+uppercase letter is therefore not *covered*: `files_defining` returns None
+and the caller greps as before.
+
+Freshness: the stored index describes the tree of HEAD (keyed by
+`git rev-parse HEAD^{tree}`) plus the files that were dirty while it was
+built (`git diff --name-only HEAD`). A lookup re-reads directly every file
+that is dirty now or was dirty then; every other file has the content of
+the tree the index was built from. A new HEAD tree means a new build.
+Untracked files are not searched, as `git grep` does not search them;
+nor are paths with a newline in their name.
+
+The cache is an optimisation: when the database is unavailable, an item is
+missing or fails its checksum, or git fails, the caller falls back to
+`git grep` and the answer is the same.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import weakref
+import zlib
+from pathlib import Path
+
+__all__ = ["DefinitionIndex", "for_root", "covered"]
+
+KIND = "defindex"
+FORMAT = 1                 # bump when PATTERN or the stored layout changes
+SUFFIXES = (".c", ".h", ".S")
+GLOBS = ("*.c", "*.h", "*.S")
+_BUCKETS = 256             # names are stored in this many items
+_PATHS_PER_ITEM = 2048     # paths are stored in items of this many
+_KEEP_TREES = 3            # indexes of older HEAD trees kept in the cache
+
+# A parenthesised group, nested up to three deep: attributes such as
+# __printf(1, 2) or __attribute__((section(".x"))), and parameter lists.
+_GROUP = r"\((?:[^()]++|\((?:[^()]++|\([^()]*+\))*+\))*+\)"
+# What may follow a defined name: a parameter list, or a variable's array
+# bounds and attributes and then `=`, `;`, `,` or the end of the line.
+_AFTER = r"(?=\s*(?:\(|(?:\[[^\]]*\]\s*)*(?:__\w+(?:" + _GROUP + r")?\s*)*[=;,]|$))"
+PATTERN = (
+    r"^(?:[ \t]*#[ \t]*define[ \t]+\K[a-z_][a-z0-9_]*+(?!\w)"
+    r"|(?:\}[ \t]*)?(?=[A-Za-z_])(?:[\w \t*]*+" + _GROUP + r")*[\w \t*]*?\b\K[A-Za-z_]\w*" + _AFTER + ")"
+)
+# Every alternative starts with `^`, so PCRE tries each line once. Matching
+# the further declarators of `int a, b;` (a `\G` alternative) would make it
+# try every position: three times the CPU. `b` there is a known gap.
+
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+_GIT_ENV = {"GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
+
+
+def covered(name: str) -> bool:
+    """Whether the index answers for `name` (see the module's docstring)."""
+    return _IDENTIFIER.fullmatch(name) is not None and name.lower() == name
+
+
+class _Unavailable(Exception):
+    """The index cannot answer; the caller greps instead."""
+
+
+def _git(root: Path, *args: str) -> list[str]:
+    return ["git", "-C", str(root), "-c", "core.quotePath=false", *args]
+
+
+def _start(cmd: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            stdin=subprocess.DEVNULL, env={**os.environ, **_GIT_ENV})
+
+
+def _finish(proc: subprocess.Popen, ok=(0,)) -> bytes:
+    out, _ = proc.communicate()
+    if proc.returncode not in ok:
+        raise _Unavailable
+    return out
+
+
+def _reap(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+def head_tree(root: Path) -> str | None:
+    """The id of HEAD's tree, or None (not a git work tree, no commit yet)."""
+    try:
+        proc = _start(_git(root, "rev-parse", "--verify", "-q", "HEAD^{tree}"))
+        return _finish(proc).decode().strip() or None
+    except (OSError, _Unavailable):
+        return None
+
+
+def _dirty_command(root: Path) -> list[str]:
+    # --no-renames: a renamed file's old path is dirty too (it is gone).
+    return _git(root, "diff", "--name-only", "--no-renames", "--no-ext-diff", "-z", "HEAD", "--")
+
+
+def _grep_command(root: Path) -> list[str]:
+    # -a: binary-looking files are searched too, as files_mentioning does.
+    return _git(root, "grep", "-a", "-z", "--heading", "--break", "-o", "--no-color",
+                "--no-line-number", "--no-column", "-P", PATTERN, "--", *GLOBS)
+
+
+def _paths(out: bytes) -> set[str]:
+    return {os.fsdecode(p) for p in out.split(b"\0") if p}
+
+
+def parse_grep(out: bytes) -> tuple[list[str], dict[str, list[int]]]:
+    """(paths, name -> indexes into paths) from the grep's output: per file,
+    its path on a line, the names on the next lines, an empty line."""
+    paths: list[str] = []
+    names: dict[bytes, list[int]] = {}
+    for chunk in out.split(b"\n\n"):
+        path, _, found = chunk.partition(b"\n")
+        if not found:
+            continue
+        i = len(paths)
+        paths.append(os.fsdecode(path))
+        for name in set(found.split(b"\n")):
+            known = names.get(name)
+            if known is None:
+                names[name] = [i]
+            else:
+                known.append(i)
+    return paths, {n.decode("ascii", "replace"): ids for n, ids in names.items()}
+
+
+def _bucket(name: str) -> int:
+    return zlib.crc32(name.encode()) % _BUCKETS
+
+
+class DefinitionIndex:
+    """The definition index of one git work tree, for one process.
+
+    Creating it starts the git commands it needs (the list of dirty files,
+    and the grep when the cache holds no index for HEAD's tree), so that
+    they run while the caller does other work; `files_defining` waits for
+    them.
+    """
+
+    def __init__(self, root: Path, cache):
+        self.root = Path(root)
+        self.cache = cache
+        self.tree = head_tree(self.root)
+        self._prefix = f"{self.tree}.{FORMAT}"
+        self._head = None          # {"dirty": [...]} of the stored index
+        self._grep = self._diff = None
+        self._built = None         # (paths, names) when built in this process
+        self._dirty_now: set[str] | None = None
+        self._items: dict[str, object] = {}
+        self.failed = self.tree is None
+        if self.failed:
+            return
+        try:
+            self._diff = _start(_dirty_command(self.root))
+            weakref.finalize(self, _reap, self._diff)
+            self._head = self._get_json("head")
+            if self._head is None:
+                self._grep = _start(_grep_command(self.root))
+                weakref.finalize(self, _reap, self._grep)
+        except OSError:
+            self.failed = True
+
+    # -- the stored index ------------------------------------------------------
+
+    def _get_json(self, part: str):
+        key = f"{self._prefix}:{part}"
+        if key not in self._items:
+            blob = self.cache.get(KIND, key, self.root)
+            try:
+                self._items[key] = json.loads(blob) if blob is not None else None
+            except ValueError:
+                self._items[key] = None
+        return self._items[key]
+
+    def _stored_files(self, name: str) -> list[str]:
+        bucket = self._get_json(f"n{_bucket(name)}")
+        if not isinstance(bucket, dict):
+            raise _Unavailable
+        files = []
+        for i in bucket.get(name, ()):
+            chunk = self._get_json(f"p{i // _PATHS_PER_ITEM}")
+            if not isinstance(chunk, list) or i % _PATHS_PER_ITEM >= len(chunk):
+                raise _Unavailable
+            files.append(chunk[i % _PATHS_PER_ITEM])
+        return files
+
+    # -- building --------------------------------------------------------------
+
+    def _build(self) -> None:
+        out = _finish(self._grep, ok=(0, 1))
+        dirty = self._dirty() | _paths(_finish(_start(_dirty_command(self.root))))
+        self._dirty_now = dirty
+        if head_tree(self.root) != self.tree:
+            raise _Unavailable      # HEAD moved while the grep read the tree
+        paths, names = parse_grep(out)
+        self._built = (paths, names)
+        self._head = {"dirty": sorted(dirty)}
+        self._store(paths, names)
+
+    def _store(self, paths: list[str], names: dict) -> None:
+        buckets: list[dict] = [{} for _ in range(_BUCKETS)]
+        for name, ids in names.items():
+            buckets[_bucket(name)][name] = ids
+        items = {f"{self._prefix}:n{b}": _pack(bucket) for b, bucket in enumerate(buckets)}
+        for start in range(0, len(paths), _PATHS_PER_ITEM):
+            items[f"{self._prefix}:p{start // _PATHS_PER_ITEM}"] = \
+                _pack(paths[start:start + _PATHS_PER_ITEM])
+        # The head last in the dict, but all in one transaction: a reader
+        # that finds the head finds every part.
+        items[f"{self._prefix}:head"] = _pack(self._head)
+        recent = self._get_json_any("recent") or []
+        recent = [self.tree] + [t for t in recent if t != self.tree][:_KEEP_TREES - 1]
+        items["recent"] = _pack(recent)
+        self.cache.put_items(KIND, items, keep_prefixes=[f"{t}." for t in recent] + ["recent"])
+
+    def _get_json_any(self, key: str):
+        blob = self.cache.get(KIND, key, self.root)
+        try:
+            return json.loads(blob) if blob is not None else None
+        except ValueError:
+            return None
+
+    # -- looking up ------------------------------------------------------------
+
+    def _dirty(self) -> set[str]:
+        if self._dirty_now is None:
+            self._dirty_now = _paths(_finish(self._diff))
+        return self._dirty_now
+
+    def files_defining(self, names) -> list[str] | None:
+        """The files (relative paths) that may define any of `names`, or
+        None when the index cannot say (the caller then greps)."""
+        names = [names] if isinstance(names, str) else list(names)
+        if self.failed or not all(covered(n) for n in names):
+            return None
+        try:
+            if self._head is None and self._built is None:
+                self._build()
+            dirty = set(self._head.get("dirty", ())) | self._dirty()
+            files = set()
+            for name in names:
+                if self._built is not None:
+                    paths, index = self._built
+                    files.update(paths[i] for i in index.get(name, ()))
+                else:
+                    files.update(self._stored_files(name))
+        except (_Unavailable, OSError, AttributeError, TypeError):
+            self.failed = True
+            return None
+        files -= dirty
+        words = [re.compile(rb"\b" + n.encode() + rb"\b") for n in names]
+        for relpath in dirty:
+            if not relpath.endswith(SUFFIXES):
+                continue
+            try:
+                data = (self.root / relpath).read_bytes()
+            except OSError:
+                continue        # deleted (or unreadable, as for git grep)
+            if any(w.search(data) for w in words):
+                files.add(relpath)
+        return sorted(files)
+
+
+def _pack(value) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+# One index per cache (one kwhen command) and work tree: the dirty files are
+# listed once per command.
+_indexes: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def for_root(root: Path, cache) -> DefinitionIndex | None:
+    """The definition index of the git work tree `root`, started if needed;
+    None when there is none to be had (not the top of a git work tree, or
+    no usable cache, as with --no-cache)."""
+    root = Path(root)
+    if cache is None or not cache.available() or not (root / ".git").exists():
+        return None
+    per_cache = _indexes.setdefault(cache, {})
+    index = per_cache.get(root)
+    if index is None:
+        index = per_cache[root] = DefinitionIndex(root, cache)
+    return index
