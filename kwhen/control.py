@@ -377,7 +377,7 @@ def files_defining(tree: Tree, name: str | list) -> list[str]:
     (`kwhen.defindex`), else the files that mention the name."""
     from kwhen import defindex
 
-    index = defindex.for_root(tree.root, tree.cache)
+    index = defindex.for_root(tree.root, tree.cache, _work_tree(tree))
     found = index.files_defining(name) if index is not None else None
     return found if found is not None else files_mentioning(tree.root, name)
 
@@ -387,7 +387,12 @@ def start_definition_index(tree: Tree) -> None:
     dirty files; the index build on a cold cache)."""
     from kwhen import defindex
 
-    defindex.for_root(tree.root, tree.cache)
+    defindex.for_root(tree.root, tree.cache, _work_tree(tree))
+
+
+def _work_tree(tree: Tree):
+    """The work tree status a check's revision state already has, if any."""
+    return getattr(getattr(tree, "state", None), "work_tree", None)
 
 
 def collect_definitions(tree: Tree, name: str, candidates=None) -> list:

@@ -50,6 +50,9 @@ import weakref
 import zlib
 from pathlib import Path
 
+from kwhen.exceptions import KwhenError
+from kwhen.patch.target import WorkTreeStatus
+
 __all__ = ["DefinitionIndex", "for_root", "covered"]
 
 KIND = "defindex"
@@ -120,7 +123,10 @@ def head_tree(root: Path) -> str | None:
 
 def _dirty_command(root: Path) -> list[str]:
     # --no-renames: a renamed file's old path is dirty too (it is gone).
-    return _git(root, "diff", "--name-only", "--no-renames", "--no-ext-diff", "-z", "HEAD", "--")
+    from kwhen.patch.target import WORK_TREE_GIT
+
+    return ["git", *WORK_TREE_GIT, "-C", str(root), "diff", "--name-only", "--no-renames",
+            "--no-ext-diff", "-z", "HEAD", "--"]
 
 
 def _grep_command(root: Path) -> list[str]:
@@ -166,13 +172,13 @@ class DefinitionIndex:
     them.
     """
 
-    def __init__(self, root: Path, cache):
+    def __init__(self, root: Path, cache, status: WorkTreeStatus | None = None):
         self.root = Path(root)
         self.cache = cache
         self.tree = head_tree(self.root)
         self._prefix = f"{self.tree}.{FORMAT}"
         self._head = None          # {"dirty": [...]} of the stored index
-        self._grep = self._diff = None
+        self._grep = self._status = None
         self._built = None         # (paths, names) when built in this process
         self._dirty_now: set[str] | None = None
         self._items: dict[str, object] = {}
@@ -180,8 +186,9 @@ class DefinitionIndex:
         if self.failed:
             return
         try:
-            self._diff = _start(_dirty_command(self.root))
-            weakref.finalize(self, _reap, self._diff)
+            # a check's revision states bring the status of the work tree
+            # they were made from (kwhen.patch.target): one walk of the tree
+            self._status = status if status is not None else WorkTreeStatus(self.root, "")
             self._head = self._get_json("head")
             if self._head is None:
                 self._grep = _start(_grep_command(self.root))
@@ -252,8 +259,14 @@ class DefinitionIndex:
     # -- looking up ------------------------------------------------------------
 
     def _dirty(self) -> set[str]:
+        """Tracked files that differ from HEAD now (untracked ones are not
+        searched, as git grep does not search them)."""
         if self._dirty_now is None:
-            self._dirty_now = _paths(_finish(self._diff))
+            try:
+                codes = self._status.codes()
+            except KwhenError:
+                raise _Unavailable from None
+            self._dirty_now = {path for path, code in codes.items() if code != "??"}
         return self._dirty_now
 
     def files_defining(self, names) -> list[str] | None:
@@ -299,15 +312,16 @@ def _pack(value) -> bytes:
 _indexes: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def for_root(root: Path, cache) -> DefinitionIndex | None:
+def for_root(root: Path, cache, status: WorkTreeStatus | None = None) -> DefinitionIndex | None:
     """The definition index of the git work tree `root`, started if needed;
     None when there is none to be had (not the top of a git work tree, or
-    no usable cache, as with --no-cache)."""
+    no usable cache, as with --no-cache). `status`: the work tree's status
+    if the caller has one already."""
     root = Path(root)
     if cache is None or not cache.available() or not (root / ".git").exists():
         return None
     per_cache = _indexes.setdefault(cache, {})
     index = per_cache.get(root)
     if index is None:
-        index = per_cache[root] = DefinitionIndex(root, cache)
+        index = per_cache[root] = DefinitionIndex(root, cache, status)
     return index

@@ -61,6 +61,7 @@ class TreeState:
         self._blobs = blobs
         self.rev = rev            # the git revision this state is, if any
         self.label = label
+        self.work_tree = None     # the WorkTreeStatus of a git state's tree
         self._lock = threading.Lock()
 
     @property
@@ -247,6 +248,48 @@ def _link_farm(tree: Path, dest: Path) -> None:
 
 # -- git ----------------------------------------------------------------------
 
+# Settings for every git command that compares the work tree with the index.
+# kwhen's own hard-link farms (`materialize`) change the ctime of the files
+# they link, which would make git re-read all 70,000 files of Linux to
+# compare them (seconds) on every later command that does not write the
+# refreshed index back -- kwhen's never do (--no-optional-locks).
+WORK_TREE_GIT = ("--no-optional-locks", "-c", "core.trustctime=false",
+                 "-c", "core.quotePath=false")
+
+
+class WorkTreeStatus:
+    """How a git work tree differs from HEAD: path (relative to the tree)
+    -> `git status --porcelain` code ("??" untracked, "A " added to the
+    index, " M" modified, ...). One walk of the tree, started when the
+    object is made and read when first needed, so it runs while the caller
+    loads models. A command makes one and shares it (revision states carry
+    it as `TreeState.work_tree`, for the definition index)."""
+
+    def __init__(self, tree: Path, prefix: str):
+        self.prefix = prefix
+        self._proc = subprocess.Popen(
+            ["git", *WORK_TREE_GIT, "-C", str(tree), "status", "--porcelain=v1", "-z",
+             "--untracked-files=all", "--no-renames", "--ignore-submodules", "--", "."],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self._finalizer = weakref.finalize(self, _reap, self._proc)
+        self._codes: dict[str, str] | None = None
+        self.tree = tree
+
+    def codes(self) -> dict[str, str]:
+        if self._codes is None:
+            out, err = self._proc.communicate()
+            if self._proc.returncode != 0:
+                msg = _decode(err).strip().splitlines()
+                raise KwhenError(f"git status failed: {msg[-1] if msg else self._proc.returncode}",
+                                 path=str(self.tree))
+            codes = {}
+            for entry in _decode(out).split("\0"):
+                if len(entry) > 3 and entry[3:].startswith(self.prefix):
+                    codes[entry[3 + len(self.prefix):]] = entry[:2]
+            self._codes = codes
+        return self._codes
+
+
 def _git(tree: Path, *args: str, check: bool = True, input: bytes | None = None) -> bytes:
     try:
         proc = subprocess.run(["git", "-C", str(tree), *args], capture_output=True, input=input)
@@ -350,16 +393,10 @@ class _GitRepo:
         self.prefix = lines[1] if len(lines) > 1 else ""
         self.blobs = _GitBlobs(tree, self.prefix)
         self._states: dict[str, TreeState] = {}
-        # How the work tree differs from HEAD (modified, deleted, untracked
-        # files): one walk of the tree, started now so it runs while the
-        # caller loads models; each revision's state then needs only a tree
-        # comparison with HEAD, which reads no work-tree file.
-        self._status = subprocess.Popen(
-            ["git", "--no-optional-locks", "-C", str(tree), "-c", "core.quotePath=false",
-             "status", "--porcelain=v1",
-             "-z", "--untracked-files=all", "--no-renames", "--ignore-submodules", "--", "."],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self._finalizer = weakref.finalize(self, _reap, self._status)
+        # how the work tree differs from HEAD: one walk, started now so it
+        # runs while the caller loads models; each revision's state then
+        # needs only a tree comparison with HEAD, which reads no work-tree file
+        self.status = WorkTreeStatus(tree, self.prefix)
         self._worktree: dict[str, bool] | None = None
 
     def commit(self, rev: str) -> str | None:
@@ -378,27 +415,19 @@ class _GitRepo:
         """Paths (relative to the tree) where the work tree differs from
         HEAD, each with whether HEAD has the file."""
         if self._worktree is None:
-            out, err = self._status.communicate()
-            if self._status.returncode != 0:
-                msg = _decode(err).strip().splitlines()
-                raise KwhenError(f"git status failed: {msg[-1] if msg else self._status.returncode}",
-                                 path=str(self.tree))
-            changes = {}
-            for entry in _decode(out).split("\0"):
-                if len(entry) < 4 or not entry[3:].startswith(self.prefix):
-                    continue
-                code, path = entry[:2], entry[3 + len(self.prefix):]
-                # untracked, or added to the index: not in HEAD
-                changes[path] = not (code == "??" or code[0] == "A")
-            self._worktree = changes
+            # untracked, or added to the index: not in HEAD
+            self._worktree = {path: not (code == "??" or code[0] == "A")
+                              for path, code in self.status.codes().items()}
         return self._worktree
 
     def state(self, rev: str) -> TreeState:
         """The tree at `rev` (a commit or tree id) as the work tree plus an overlay
         (computed when first needed)."""
         if rev not in self._states:
-            self._states[rev] = TreeState(self.tree, None, self.blobs, rev, label=rev[:12],
-                                          loader=lambda: self._overlay_of(rev))
+            state = TreeState(self.tree, None, self.blobs, rev, label=rev[:12],
+                              loader=lambda: self._overlay_of(rev))
+            state.work_tree = self.status
+            self._states[rev] = state
         return self._states[rev]
 
     def _overlay_of(self, rev: str) -> dict[str, object]:
