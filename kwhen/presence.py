@@ -93,11 +93,9 @@ class Tree:
 
     # -- the layers, each loaded once and cached across runs ----------------
 
-    # bumped when what the cache stores changes shape
-    CACHE_FORMAT = "4"
-
     def _cache_key(self, *parts) -> str:
-        return "|".join([__version__, self.CACHE_FORMAT, str(self.root), self.arch,
+        # (the cache itself holds only items of this kwhen's code: sqldata)
+        return "|".join([__version__, str(self.root), self.arch,
                          "trusted" if self.trust_tree else "untrusted", *parts])
 
     @cached_property

@@ -41,6 +41,21 @@ CREATE TABLE IF NOT EXISTS part (
 """
 
 
+_code: list = []
+
+
+def code_digest() -> str:
+    """A digest of kwhen's own source: what the cached items were computed by."""
+    if not _code:
+        h = hashlib.blake2b(digest_size=12)
+        package = Path(__file__).resolve().parent
+        for path in sorted(package.rglob("*.py")):
+            h.update(path.relative_to(package).as_posix().encode() + b"\0")
+            h.update(path.read_bytes())
+        _code.append(h.hexdigest())
+    return _code[0]
+
+
 class Unreadable(Exception):
     """A cached item's part cannot be trusted any more: compute afresh."""
 
@@ -100,6 +115,21 @@ class Cache:
             db.execute("DELETE FROM item")
             db.execute("DELETE FROM file_stamp")
             db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
+        # Items are what this kwhen computed: another kwhen's (another
+        # version, or the code edited since) may be wrong for this one.
+        row = db.execute("SELECT value FROM meta WHERE key = 'code'").fetchone()
+        if row is None or row[0] != code_digest():
+            try:
+                with db:
+                    db.execute("BEGIN IMMEDIATE")
+                    for table in ("item", "part", "part_set"):
+                        db.execute(f"DELETE FROM {table}")
+                    db.execute("INSERT OR REPLACE INTO meta VALUES ('code', ?)", (code_digest(),))
+            except sqlite3.OperationalError:
+                # another kwhen holds the lock: its items cannot be trusted
+                # and cannot be cleared now, so this process goes without
+                db.close()
+                return None
         return db
 
     def _move_aside(self):

@@ -163,6 +163,19 @@ def test_corrupt_cache_is_rebuilt_not_fatal(example, tmp_path, monkeypatch):
     assert json.loads(done.stdout)["kbuild_condition"] == "SMP"
 
 
+def test_items_of_other_kwhen_code_are_not_used(example, tmp_path, monkeypatch):
+    import kwhen.sqldata as sqldata
+    monkeypatch.setenv("KWHEN_CACHE_DIR", str(tmp_path / "c"))
+    open_tree(example, "x86").model                        # fills the cache
+    monkeypatch.setattr(sqldata, "code_digest", lambda: "kwhen as edited since")
+    import kwhen.kconfig.translate as translate
+    built = []
+    real = translate.build_model
+    monkeypatch.setattr(translate, "build_model", lambda *a, **k: built.append(1) or real(*a, **k))
+    open_tree(example, "x86").model
+    assert built == [1]                                    # rebuilt, not reused
+
+
 def test_cached_kbuild_conditions_equal_fresh_ones(example, tmp_path, monkeypatch):
     monkeypatch.setenv("KWHEN_CACHE_DIR", str(tmp_path / "c"))
     open_tree(example, "x86").kbuild                      # fills the cache

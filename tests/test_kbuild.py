@@ -429,3 +429,11 @@ def test_linux_x86_scale(linux_x86):
     assert len(r.unknowns) < 100
     for path, line, reason in r.unknowns:
         assert isinstance(line, int) and reason
+
+
+def test_assembler_outputs_of_the_root_kbuild_only():
+    r = run("kbuild-asm-offsets", syms(A="bool"))
+    check(r, "kernel/bounds.c", TRUE)
+    check(r, "kernel/fork.c", TRUE)
+    check(r, "drv/d.c", A)
+    never(r, "drv/d-offsets.c")

@@ -413,9 +413,9 @@ def test_read_dotconfig(tmp_path):
     path = tmp_path / ".config"
     path.write_text("#\n# Automatically generated\nCONFIG_A=y\nCONFIG_B=m\n"
                     "# CONFIG_C is not set\nCONFIG_S=\"a b\"\nCONFIG_N=0x10\nCONFIG_I=-3\n\n"
-                    "# just a comment\n")
+                    "# just a comment\nCONFIG_PORT=34c\n")
     assert read_dotconfig(path) == {"A": "y", "B": "m", "C": "n", "S": '"a b"',
-                                    "N": "0x10", "I": "-3"}
+                                    "N": "0x10", "I": "-3", "PORT": "34c"}
     path.write_text("CONFIG_A=y\nCONFIG_B y\n")
     with pytest.raises(KwhenError) as info:
         read_dotconfig(path)

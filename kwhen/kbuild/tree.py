@@ -15,8 +15,12 @@ The rules follow Linux 6.1's scripts/Makefile.build and Makefile.lib:
 - A composite object foo.o (foo-objs, foo-y, foo-m for obj-m, or foo-
   non-empty) is replaced by its parts; a part without a source that is
   itself composite is expanded again (kwhen's extension; 6.1 would fail).
-- ``targets`` entries foo.s with a foo.c (asm-offsets, bounds) and
-  extra-y linker scripts foo.lds with a foo.lds.S count as compiled too.
+- The root Kbuild's ``targets`` entries foo.s with a foo.c (asm-offsets,
+  bounds: its ``prepare`` makes them) and extra-y linker scripts foo.lds
+  with a foo.lds.S count as compiled too. A ``targets`` entry elsewhere is
+  made only when a rule of its directory needs it, which is not followed:
+  the objects such rules build (the vDSO's, arch/x86/realmode/rm's through
+  a nested ``$(build)=``, the purgatory's) are not modelled.
 - The top: arch/$(SRCARCH)/Makefile is evaluated as the top Makefile
   includes it; the root Kbuild then sees ARCH_CORE, ARCH_LIB, ARCH_DRIVERS
   and everything the arch Makefile exports (BITS on x86), as does every
@@ -467,8 +471,10 @@ class _Walker:
         for c, w in lib:
             if w.endswith(".o"):
                 self.add_object(loc, d, "x", c, w, False, 0)
-        for c, w in self.words("targets"):
-            # assembler output of a C file (asm-offsets.s, bounds.s)
+        for c, w in self.words("targets") if d == "." else ():
+            # assembler output of a C file (asm-offsets.s, bounds.s) that
+            # the root Kbuild's `prepare` makes; elsewhere a `targets` .s
+            # is made only if a rule of the directory needs it
             if w.endswith(".s"):
                 src = _join(d, w[:-2] + ".c")
                 if self.ev.exists(src):

@@ -8,7 +8,9 @@ from pathlib import Path
 from kwhen.exceptions import KwhenError
 from kwhen.kconfig.model import BOOL_TYPES, KconfigModel
 
-_SET = re.compile(r'^CONFIG_([A-Za-z0-9_]+)=(y|m|n|"(?:[^"\\]|\\.)*"|-?(?:0[xX][0-9a-fA-F]+|[0-9]+))\s*$')
+# A hex symbol is written as its user gave it, with or without 0x
+# (randconfig writes CONFIG_RADIO_GEMTEK_PORT=34c).
+_SET = re.compile(r'^CONFIG_([A-Za-z0-9_]+)=(y|m|n|"(?:[^"\\]|\\.)*"|-?(?:0[xX])?[0-9a-fA-F]+)\s*$')
 _UNSET = re.compile(r"^# CONFIG_([A-Za-z0-9_]+) is not set\s*$")
 
 

@@ -1,0 +1,100 @@
+"""Agreement tables and the list of disagreements from the harness's results."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+
+
+def pct(a: int, n: int) -> str:
+    return f"{100.0 * a / n:.3f}%" if n else "n/a"
+
+
+def load(work: Path) -> dict:
+    out = defaultdict(list)
+    for path in sorted((work / "results").glob("*/*.json")):
+        if path.name == "witnesses.json":
+            continue
+        out[path.parent.name].append(json.loads(path.read_text()))
+    return out
+
+
+def report(work: Path) -> str:
+    results = load(work)
+    rows, disagreements, summary = [], [], {}
+    for arch, items in sorted(results.items()):
+        ok = [r for r in items if "error" not in r]
+        errors = [r["config"] for r in items if "error" in r]
+        s = summary[arch] = {"configurations": len(ok), "errors": errors}
+        accepted = sum(r["kconfig"]["accepted"] for r in ok)
+        s["kconfig"] = (accepted, len(ok))
+        rejected = [r["config"] for r in ok if not r["kconfig"]["accepted"]]
+        for layer in ("files", "kmax_files", "kwhen_on_kmax_files", "lines"):
+            have = [r[layer] for r in ok if layer in r]
+            if not have:
+                continue
+            s[layer] = (sum(x["agree"] for x in have), sum(x["pairs"] for x in have),
+                        sum(x["undecided"] for x in have))
+        missed, extra = Counter(), Counter()
+        kmissed, kextra = Counter(), Counter()
+        for r in ok:
+            missed.update(r["files"]["missed"])
+            extra.update(r["files"]["extra"])
+            if "kmax_files" in r:
+                kmissed.update(r["kmax_files"]["missed"])
+                kextra.update(r["kmax_files"]["extra"])
+        s["files_missed"] = dict(missed.most_common())
+        s["files_extra"] = dict(extra.most_common())
+        s["kmax_missed_files"] = len(kmissed)
+        s["kmax_extra_files"] = len(kextra)
+        where = defaultdict(list)
+        for r in ok:
+            for p in r["files"]["missed"]:
+                where[("missed", p)].append(r["config"])
+            for p in r["files"]["extra"]:
+                where[("extra", p)].append(r["config"])
+        for (kind, p), configs in sorted(where.items()):
+            disagreements.append(f"- {arch} files {kind}: {p} in {len(configs)} configuration(s): "
+                                 f"{', '.join(configs[:6])}{' ...' if len(configs) > 6 else ''}")
+        for r in ok:
+            for d in r["lines"]["differ"]:
+                disagreements.append(
+                    f"- {arch} lines: {d['file']}:{d['line']} `{d.get('directive', '')}` in "
+                    f"{r['config']}: kwhen {d.get('kwhen')}, gcc {d.get('gcc')}"
+                    f"{' error ' + d['error'] if 'error' in d else ''}")
+        for name in rejected:
+            disagreements.append(f"- {arch} kconfig: {name} rejected")
+        wpath = work / "results" / arch / "witnesses.json"
+        if wpath.is_file():
+            ws = json.loads(wpath.read_text())
+            s["witnesses"] = (sum(w["survives"] for w in ws), len(ws))
+            for w in ws:
+                if not w["survives"]:
+                    disagreements.append(
+                        f"- {arch} witness: {w['file']}:{w['line']} ({w['condition'][:120]}): "
+                        f"{w.get('reason') or 'changed ' + ', '.join(w.get('changed', [])) or 'condition false after olddefconfig'}")
+        seconds = sum(r.get("seconds", 0) for r in ok)
+        s["seconds"] = seconds
+        rows.append(arch)
+    lines = ["| arch | configs | Kconfig accepted | files kwhen | files kmax | "
+             "files kwhen on kmax's files | lines kwhen | witnesses survive |",
+             "|---|---|---|---|---|---|---|---|"]
+    for arch in rows:
+        s = summary[arch]
+
+        def cell(key):
+            if key not in s:
+                return "n/a"
+            a, n, *rest = s[key]
+            und = f", {rest[0]} undecided" if rest and rest[0] else ""
+            return f"{pct(a, n)} ({a}/{n}{und})"
+        lines.append(f"| {arch} | {s['configurations']} | {cell('kconfig')} | {cell('files')} | "
+                     f"{cell('kmax_files')} | {cell('kwhen_on_kmax_files')} | {cell('lines')} | "
+                     f"{cell('witnesses')} |")
+    text = "\n".join(lines)
+    text += "\n\nseconds per arch (ground truth + comparison): " + ", ".join(
+        f"{a} {summary[a]['seconds']:.0f} s" for a in rows)
+    (work / "report.json").write_text(json.dumps(summary, indent=1))
+    (work / "disagreements.md").write_text("\n".join(disagreements) + "\n")
+    return text + f"\n\n{len(disagreements)} disagreements listed in {work / 'disagreements.md'}"

@@ -1,0 +1,44 @@
+"""The oracle harness in its reduced mode (bench/oracle/: one architecture,
+two configurations the kernel makes, three files for the line layer):
+kwhen's Kconfig, Kbuild and #if conditions against Linux's own make and
+gcc. The full run is a benchmark (bench/oracle/README.md)."""
+
+import shutil
+import sys
+
+import pytest
+
+from conftest import REPO, linux_tree
+
+sys.path.insert(0, str(REPO))
+from bench.oracle.harness import reduced_run  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    tree = linux_tree()
+    for tool in ("make", "gcc", "nice"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is needed to ask the kernel's own build")
+    return reduced_run(tree, tmp_path_factory.mktemp("oracle"))
+
+
+def test_kernel_made_configurations_satisfy_kconfig(results):
+    for r in results:
+        assert r["kconfig"]["accepted"], r["config"]
+
+
+def test_files_agree_with_make(results):
+    for r in results:
+        files = r["files"]
+        assert r["make"]["compiled"] > 300, r["make"]     # make really said something
+        assert files["undecided"] == 0
+        assert files["agree"] >= 0.995 * files["pairs"], (r["config"], files["missed"],
+                                                          files["extra"])
+
+
+def test_kept_branches_agree_with_gcc(results):
+    pairs = sum(r["lines"]["pairs"] for r in results)
+    assert pairs > 0
+    differ = [d for r in results for d in r["lines"]["differ"]]
+    assert not differ, differ
