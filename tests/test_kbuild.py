@@ -222,6 +222,22 @@ def test_legacy_top_makefile_without_root_kbuild():
     check(r, "drivers/d.c", var("D"))
 
 
+def test_directories_named_by_string_symbols_are_reached_under_an_unknown():
+    # board/$(BOARDDIR)/ cannot be computed (a string symbol): every board
+    # directory that exists stands for it, under the unknown's proposition
+    strings = syms(SYS_ARCH="string", SYS_CPU="string", SYS_BOARD="string",
+                   SYS_VENDOR="string")
+    r = run("kbuild-legacy-boards", strings)
+    check(r, "lib/l.c", TRUE)
+    for path in ("board/acme/rocket/rocket.c", "board/other/thing/thing.c",
+                 "board/acme/common/common.c", "arch/foo/cpu/fast/fast.c"):
+        builtin, module = r.condition(path)
+        assert builtin is not FALSE and builtin is not TRUE, path
+        assert any(v.startswith("?make:") for v in builtin.variables()), path
+    # config.mk's `ARCH := $(CONFIG_SYS_ARCH...)` did not undo the arch
+    assert "arch/foo/Makefile" in r.makefiles
+
+
 def test_includes():
     r = run("kbuild-include", syms(A="bool"))
     check(r, "inc/base.c", TRUE)

@@ -87,6 +87,9 @@ _FUNCTIONS = {
 
 
 _GENERATED_DIRS = ("include/config/", "include/generated/")
+# Files every configured build has, though a source tree does not: kwhen
+# answers for configured builds, so `$(wildcard .config)` finds them.
+_CONFIGURED = frozenset((".config", "include/config/auto.conf"))
 
 
 class TooManyAlternatives(Exception):
@@ -94,13 +97,33 @@ class TooManyAlternatives(Exception):
 
 
 class Unknown:
-    """A word kwhen could not compute, with where and why."""
-    __slots__ = ("path", "line", "reason")
+    """A word kwhen could not compute, with where and why.
 
-    def __init__(self, path: str, line: int, reason: str):
+    `prefix` and `suffix` keep the known text glued around it
+    (``board/$(BOARDDIR)/`` is ``board/`` + unknown + ``/``), so a list of
+    directories or objects can stand for those that exist and match
+    (`matches`): an over-approximation rather than nothing.
+    """
+    __slots__ = ("path", "line", "reason", "prefix", "suffix")
+
+    def __init__(self, path: str, line: int, reason: str, prefix: str = "", suffix: str = ""):
         self.path = path
         self.line = line
         self.reason = reason
+        self.prefix = prefix
+        self.suffix = suffix
+
+    def glued(self, prefix: str = "", suffix: str = "") -> "Unknown":
+        """This unknown with known text added before or after it."""
+        return Unknown(self.path, self.line, self.reason, prefix + self.prefix,
+                       self.suffix + suffix)
+
+    def matches(self, names) -> list:
+        """Those of `names` that this word could be: prefix, anything
+        (slashes included), suffix."""
+        pattern = re.compile(re.escape(self.prefix) + ".*" + re.escape(self.suffix) + r"\Z",
+                             re.S)
+        return [n for n in names if pattern.match(n)]
 
     @property
     def name(self) -> str:
@@ -224,10 +247,16 @@ def _glue(a: tuple, b: tuple) -> tuple:
     if not b:
         return a
     x, y = a[-1], b[0]
-    if isinstance(x, Unknown):
+    if y == "":
         w = x
-    elif isinstance(y, Unknown):
+    elif x == "":
         w = y
+    elif isinstance(x, Unknown):
+        # after a second unknown, what follows is all the suffix that is
+        # known (the unknown part's `.*` takes the text between)
+        w = x.glued(suffix=y) if type(y) is str else Unknown(x.path, x.line, x.reason, x.prefix)
+    elif isinstance(y, Unknown):
+        w = y.glued(prefix=x)
     else:
         w = x + y
     return a[:-1] + (w,) + b[1:]
@@ -590,6 +619,9 @@ class Evaluator:
         self._listdir: dict = {}
         # top-level makefiles include build outputs: missing is not an error
         self.lenient_includes = False
+        # variables given on make's command line (ARCH=...): the makefiles'
+        # own assignments do not change them
+        self.command_line: frozenset = frozenset()
 
     # -- unknowns -----------------------------------------------------------
 
@@ -723,6 +755,8 @@ class Evaluator:
         return FALSE
 
     def set_var(self, name: str, value: tuple, recursive: bool, cond: Formula, append: bool = False):
+        if name in self.command_line:
+            return      # a command-line variable overrides the makefiles' assignments
         old = self.env.get(name)
         if append:
             if old is None:
@@ -1223,7 +1257,7 @@ class Evaluator:
             return []
         if not any(ch in pattern for ch in "*?["):
             rel = posixpath.normpath(pattern)
-            return [pattern] if rel != "." and self.exists(rel) else []
+            return [pattern] if rel != "." and (rel in _CONFIGURED or self.exists(rel)) else []
         found = glob.glob(pattern, root_dir=self.tree)
         return sorted(found)
 

@@ -27,8 +27,11 @@ The rules follow Linux 6.1's scripts/Makefile.build and Makefile.lib:
   directory makefile. Without a root Kbuild that lists directories (older
   Linux, U-Boot) the top Makefile's core-y/libs-y/... lists are used
   (`Dialect.legacy_top_lists`).
+- A directory or object named partly by an unknown value
+  (``board/$(BOARDDIR)/`` with BOARDDIR from a string symbol) stands for
+  every existing one that fits, under the unknown's free proposition.
 - Not modelled: a directory makefile's own ``export`` reaching its
-  subdirectories, and names computed from an unknown value
+  subdirectories, and names computed wholly from an unknown value
   (``obj-$(shell ...)``: recorded in `unknowns`, its objects dropped).
 
 So per directory there are three conditions: B (need-builtin), M
@@ -38,6 +41,7 @@ disjunction over the places that list it.
 
 from __future__ import annotations
 
+import os
 import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -325,6 +329,7 @@ class _Walker:
         self._sources: dict = {}
         self.missing: list = []
         self.arch_lists: dict = {}
+        self._dir = "."           # the directory whose makefile is being read
 
     # -- environments -------------------------------------------------------
 
@@ -340,6 +345,9 @@ class _Walker:
                             ("KBUILD_EXTRA_WARN", ""), ("KBUILD_EXTMOD", "")):
             ev.env[name] = Var(False, ((TRUE, value),) if value else ())
             ev.exported.add(name)
+        # given on make's command line: U-Boot's config.mk sets ARCH from
+        # the string CONFIG_SYS_ARCH, which is this architecture anyway
+        ev.command_line = frozenset(("ARCH", "SRCARCH"))
         inc = self.dialect.helper_include
         if inc and ev.is_file(inc):
             ev.run_file(inc)
@@ -392,10 +400,9 @@ class _Walker:
                 ev.lenient_includes = False
         subs = []
         for name in self.dialect.legacy_top_lists:
-            for c, w in flatten(ev.lookup(name) + self.arch_lists.get(name, ())):
-                if isinstance(w, Unknown):
-                    ev.note(w)
-                elif w.endswith("/"):
+            for c, w in self.known_words(flatten(ev.lookup(name) + self.arch_lists.get(name, ())),
+                                         "."):
+                if w.endswith("/"):
                     subs.append(("y", c, _join(".", w)))
                 elif w.endswith(_DIR_ARCHIVES):
                     # `libs-y := $(patsubst %/,%/built-in.a,$(libs-y))`
@@ -416,6 +423,7 @@ class _Walker:
             return None
         ev.env = dict(env)
         ev.locals = {}
+        self._dir = d
         for n in ("obj", "src"):
             ev.env[n] = Var(False, ((TRUE, d),))
         for n in _LIST_VARS:
@@ -425,13 +433,50 @@ class _Walker:
         return self.collect(d)
 
     def words(self, name: str) -> list:
+        return self.known_words(flatten(self.ev.lookup(name)), self._dir)
+
+    def known_words(self, words: list, d: str) -> list:
+        """(condition, word) pairs of a list read in directory `d`. A word
+        kwhen could not compute is dropped, unless known text around it
+        names directories (``board/$(BOARDDIR)/``) or objects
+        (``cpu_$(X).o``): then it stands for every one that exists and
+        fits, under its unknown's free proposition."""
         out = []
-        for c, w in flatten(self.ev.lookup(name)):
-            if isinstance(w, Unknown):
-                self.ev.note(w)
+        for c, w in words:
+            if not isinstance(w, Unknown):
+                out.append((c, w))
                 continue
-            out.append((c, w))
+            unknown = self.ev.note(w)
+            for match in self.could_be(w, d):
+                out.append((conj(c, unknown), match))
         return out
+
+    # how deep below the known part of a partly unknown path to look
+    _MATCH_DEPTH = 4
+
+    def could_be(self, u: Unknown, d: str) -> list:
+        """The existing directories ("x/y/") or objects ("x/y.o"), relative
+        to `d`, that the partly known word `u` may name."""
+        wants_dir = u.suffix.endswith("/")
+        if not (wants_dir or u.suffix.endswith(".o")) or "/" not in u.prefix:
+            return []        # no known directory to search below
+        known = u.prefix.rpartition("/")[0]
+        start = posixpath.normpath(_join(d, known)) if d != "." else posixpath.normpath(known)
+        top = os.path.join(str(self.tree), start)
+        candidates = []
+        for dirpath, dirnames, filenames in os.walk(top):
+            rel = posixpath.relpath(Path(dirpath).as_posix(), Path(str(self.tree)).as_posix())
+            depth = 0 if rel == start else rel[len(start) + 1:].count("/") + 1
+            if depth >= self._MATCH_DEPTH:
+                dirnames[:] = []
+            local = rel if d == "." else posixpath.relpath(rel, d)
+            if wants_dir:
+                if depth and ("Makefile" in filenames or "Kbuild" in filenames):
+                    candidates.append(local + "/")
+            else:
+                candidates.extend(_join(local, f[:-2] + ".o") for f in filenames
+                                  if f.endswith((".c", ".S")))
+        return u.matches(sorted(candidates))
 
     def collect(self, d: str) -> _DirLocal:
         loc = _DirLocal()
