@@ -248,3 +248,59 @@ def test_check_bad_patches(repo, tmp_path):
         done = run_kwhen("check", path, "--tree", repo)
         assert done.returncode == 2, (name, done.stdout, done.stderr)
         assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1, name
+
+
+def test_undefined_symbol_in_a_renamed_file(repo):
+    # checkkconfigsymbols compares the files that name a symbol: a file
+    # renamed with an undefined reference is a new one, though git -M
+    # shows no added line.
+    body = "".join(f"int filler_{i};\n" for i in range(20))
+    commit(repo, "undefined", {"mm/stats.c": "#ifdef CONFIG_NO_SUCH_STATS\n#endif\n" + body})
+    commit(repo, "rename", {"mm/stats.c": None, "mm/percpu_stats.c":
+                            "#ifdef CONFIG_NO_SUCH_STATS\n#endif\n" + body})
+    found, findings = kinds(repo)
+    hits = [f for f in findings if f.kind == "undefined-symbol"]
+    assert [(f.file, f.line) for f in hits] == [("mm/percpu_stats.c", 1)]
+    assert "CONFIG_NO_SUCH_STATS" in hits[0].message
+    assert "renamed from mm/stats.c" in hits[0].message
+
+
+def test_undefined_symbol_on_a_kconfig_continuation_line(repo):
+    commit(repo, "continued", {"Kconfig": ("config HAVE_SETUP_PER_CPU_AREA\n\tbool\n",
+                                           "config HAVE_SETUP_PER_CPU_AREA\n\tbool\n"
+                                           "\tdepends on SMP || \\\n\t\tNO_SUCH_CONTINUED\n")})
+    found, findings = kinds(repo)
+    hits = [(f.file, f.line) for f in findings if f.kind == "undefined-symbol"
+            and "CONFIG_NO_SUCH_CONTINUED" in f.message]
+    assert hits == [("Kconfig", 17)]
+
+
+def test_definition_followed_by_a_comment(repo):
+    # U-Boot's boards write `config BOARD_SPECIFIC_OPTIONS # dummy`.
+    commit(repo, "define", {"Kconfig": ("config SMP\n", "config DUMMY_OPTIONS # dummy\n\tbool\n\n"
+                                                      "config SMP\n"),
+                            "init/dummy.c": "#ifdef CONFIG_DUMMY_OPTIONS\n#endif\n"})
+    assert "undefined-symbol" not in kinds(repo)[0]
+    commit(repo, "drop", {"Kconfig": ("config DUMMY_OPTIONS # dummy\n\tbool\n\n", "")})
+    found, findings = kinds(repo)
+    hits = [(f.file, f.line) for f in findings if f.kind == "undefined-symbol"]
+    assert hits == [("init/dummy.c", 1)]
+
+
+def test_two_undefined_symbols_on_one_line(repo):
+    # checkkconfigsymbols names both; kwhen check keeps one finding per line.
+    commit(repo, "two", {"Kconfig": ("config HAVE_SETUP_PER_CPU_AREA\n\tbool\n",
+                                     "config HAVE_SETUP_PER_CPU_AREA\n\tbool\n"
+                                     "\tdepends on NO_SUCH_FIRST || NO_SUCH_SECOND\n")})
+    found, findings = kinds(repo)
+    hits = [f for f in findings if f.kind == "undefined-symbol"]
+    assert [(f.file, f.line) for f in hits] == [("Kconfig", 16)]
+    assert "CONFIG_NO_SUCH_FIRST" in hits[0].message and "CONFIG_NO_SUCH_SECOND" in hits[0].message
+
+
+def test_function_like_config_macros_are_not_symbols():
+    from kwhen.checks.undefined import references
+    # U-Boot's CONFIG_IS_ENABLED(X) and CONFIG_VAL(X) are macros, X the symbol
+    assert references("drivers/a.c", "#if CONFIG_IS_ENABLED(DM_MMC) && CONFIG_VAL (SYS_X)") == []
+    assert references("drivers/a.c", "#if defined(CONFIG_DM_MMC) || CONFIG_SYS_X > 2") == \
+        ["DM_MMC", "SYS_X"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import subprocess
 import time
@@ -13,9 +14,10 @@ from pathlib import Path
 # As the kernel's scripts/checkkconfigsymbols.py reads definitions: a word
 # with at least two capitals or digits. Its `(?:\w*[A-Z0-9]\w*){2,}` is the
 # same language but backtracks exponentially where the match fails
-# (`config BOARD_SPECIFIC_OPTIONS # dummy` took minutes).
+# (`config BOARD_SPECIFIC_OPTIONS # dummy` took minutes). A comment may
+# follow the name: U-Boot's boards write `config BOARD_SPECIFIC_OPTIONS # dummy`.
 SYMBOL = r"(?=\w*[A-Z0-9]\w*[A-Z0-9])\w+"
-DEFINITION = re.compile(r"^\s*(?:menu)?config\s+(" + SYMBOL + r")\s*$", re.M)
+DEFINITION = re.compile(r"^\s*(?:menu)?config\s+(" + SYMBOL + r")\s*(?:#.*)?$", re.M)
 
 _memo: dict = {}
 
@@ -39,11 +41,25 @@ def kconfig_files(root: Path) -> list[str]:
     return found
 
 
-def _per_file(root: Path, cache) -> dict[str, set]:
+def _stamp(root: Path, files: list[str]) -> str:
+    """What the Kconfig files of the work tree are now: their names, sizes
+    and modification times."""
+    h = hashlib.blake2b(digest_size=12)
+    for rel in files:
+        try:
+            st = os.stat(root / rel)
+            h.update(f"{rel}\0{st.st_mtime_ns}\0{st.st_size}\n".encode())
+        except OSError:
+            h.update(f"{rel}\0-\n".encode())
+    return h.hexdigest()
+
+
+def _per_file(root: Path, files: list[str], cache) -> dict[str, set]:
     """Kconfig file -> the symbols it defines, kept in the cache (reading
     Linux's 1,700 Kconfig files takes most of a second)."""
-    files = kconfig_files(root)
-    key = "|".join([str(root), hashlib.blake2b("\n".join(files).encode(),
+    # The pattern is part of the key: a cache written by an older reading
+    # of definitions is not this one's.
+    key = "|".join([str(root), hashlib.blake2b("\n".join([DEFINITION.pattern, *files]).encode(),
                                                 digest_size=12).hexdigest()])
     blob = cache.get("kconfig-definitions", key, root) if cache is not None else None
     if blob is not None:
@@ -67,9 +83,16 @@ def defined_symbols(root: Path, state=None, cache=None) -> set[str]:
     the tree, or None for the tree as it is) has them. `cache`: a
     kwhen.sqldata.Cache to keep the tree's definitions in."""
     root = Path(root)
-    base = _memo.get(root)
-    if base is None:
-        base = _memo[root] = _per_file(root, cache)
+    # Remembered while the work tree's Kconfig files stay as they are (a
+    # process may check commits that it makes or checks out in between).
+    files = kconfig_files(root)
+    stamp = _stamp(root, files)
+    remembered = _memo.get(root)
+    if remembered is not None and remembered[0] == stamp:
+        base = remembered[1]
+    else:
+        base = _per_file(root, files, cache)
+        _memo[root] = (stamp, base)
     if state is None:
         return set().union(*base.values()) if base else set()
     per_file = dict(base)

@@ -3,8 +3,10 @@
 Reads references the way the kernel's scripts/checkkconfigsymbols.py does,
 so that on the same commit kwhen finds at least what it finds: CONFIG_ names
 in any added line outside Kconfig files and tools/, symbol names in added
-Kconfig statements, and references left dangling when a patch removes a
-symbol's last definition.
+Kconfig statements and the lines they continue with a backslash, every
+reference in a file the patch renames (checkkconfigsymbols compares the
+files that name a symbol, and a renamed file is a new one), and references
+left dangling when a patch removes a symbol's last definition.
 """
 
 from __future__ import annotations
@@ -16,12 +18,17 @@ from kwhen.checks.lines import patch_lines
 from kwhen.checks.messages import Finding
 from kwhen.checks.symbols_index import DEFINITION, SYMBOL, _is_kconfig, defined_symbols
 
-SOURCE_REF = re.compile(r"(?:\W|\b)+D?CONFIG_(" + SYMBOL + r")")
+# A name followed by `(` is a function-like macro (U-Boot's
+# CONFIG_IS_ENABLED(X), CONFIG_VAL(X)), never a Kconfig symbol;
+# checkkconfigsymbols.py reads it as symbol IS_ENABLED, a false alarm
+# kwhen does not copy.
+SOURCE_REF = re.compile(r"(?:\W|\b)+D?CONFIG_(" + SYMBOL + r")(?!\w|\s*\()")
 _OPERATORS = r"&|\(|\)|\||\!"
 _EXPR = r"(?:" + _OPERATORS + r"|\s|" + SYMBOL + r")+"
 KCONFIG_STATEMENT = re.compile(
     r"^\s*(?:if|select|imply|depends\s+on|(?:default\s+.*?(?:if\s.+)?))\s+" + _EXPR)
 KCONFIG_WORD = re.compile(r"(?!\B)" + SYMBOL + r"(?!\B)")
+NUMBER = re.compile(r"0[xX][0-9a-fA-F]+|[0-9]+")
 PLACEHOLDERS = {"FOO", "BAR", "FOO_BAR", "XXX"}
 
 
@@ -33,14 +40,69 @@ def references(path: str, text: str) -> list[str]:
     """Kconfig symbols that one line of `path` refers to."""
     if _is_kconfig(path):
         if KCONFIG_STATEMENT.match(text):
-            words = KCONFIG_WORD.findall(re.sub(r'"[^"]*"', "", text.split("#", 1)[0]))
-            keywords = {"if", "select", "imply", "depends", "on", "default"}
-            return [w for w in words if w not in keywords and not re.fullmatch(
-                r"0[xX][0-9a-fA-F]+|[0-9]+", w)]
+            return _kconfig_words(re.sub(r'"[^"]*"', "", text.split("#", 1)[0]))
         return []
     if "CONFIG_" not in text:
         return []
     return [s for s in SOURCE_REF.findall(text) if re.search(r"[A-Za-z0-9]$", s)]
+
+
+def _continued_lines(text: str) -> set[int]:
+    """Numbers of the lines of a Kconfig file that continue a statement
+    whose line ends with a backslash. As checkkconfigsymbols reads them:
+    the statement without its comment and strings, each further line as it
+    is."""
+    lines = text.splitlines()
+    continued = set()
+    for number, line in enumerate(lines, 1):
+        line = line.split("#", 1)[0]
+        if DEFINITION.match(line) or not KCONFIG_STATEMENT.match(line):
+            continue
+        line = re.sub(r'"[^"]*"', "", line)
+        while line.endswith("\\") and number < len(lines):
+            number += 1
+            continued.add(number)
+            line = lines[number - 1]
+    return continued
+
+
+def _kconfig_words(text: str) -> list[str]:
+    return [w for w in KCONFIG_WORD.findall(text) if not NUMBER.fullmatch(w)]
+
+
+def file_references(path: str, text: str, numbers=None):
+    """(line, symbol) of the references in the lines `numbers` (all when
+    None) of a whole file `text` at `path`."""
+    continued = _continued_lines(text) if _is_kconfig(path) else set()
+    for number, line in enumerate(text.splitlines(), 1):
+        if numbers is not None and number not in numbers:
+            continue
+        symbols = _kconfig_words(line) if number in continued else references(path, line)
+        for symbol in symbols:
+            yield number, symbol
+
+
+def _new_references(change):
+    """(path, line, symbol, renamed from) of each reference the change
+    brings to a path: on its added lines, and on every line of a file it
+    renames."""
+    for fp in change.file_patches:
+        path = fp.new_path
+        if path is None or _skipped(path):
+            continue
+        renamed = fp.old_path is not None and fp.old_path != path
+        added = dict(fp.added_lines())
+        # Outside Kconfig an added line says it all; a Kconfig line may
+        # continue a statement above it.
+        whole = renamed or bool(added and _is_kconfig(path))
+        text = change.post.read(path) if whole and change.post is not None else None
+        if text is None:
+            for number, line in added.items():
+                for symbol in references(path, line):
+                    yield path, number, symbol, None
+            continue
+        for number, symbol in file_references(path, text, None if renamed else set(added)):
+            yield path, number, symbol, (fp.old_path if renamed and number not in added else None)
 
 
 def _undefined(symbol: str, defined: set) -> bool:
@@ -53,18 +115,28 @@ def run(change, views, root) -> list[Finding]:
     defined = defined_symbols(root, change.post, views[0].post.cache if views else None)
     arches = [v.arch for v in views]
     findings, seen = [], set()
-    for path, line, text in patch_lines(change.file_patches, "+"):
-        if _skipped(path):
-            continue
-        for symbol in references(path, text):
-            if _undefined(symbol, defined) and (path, symbol) not in seen:
-                seen.add((path, symbol))
-                findings.append(Finding(
-                    kind="undefined-symbol", file=path, line=line,
-                    message=f"CONFIG_{symbol} is not defined by any Kconfig file",
-                    arches=arches))
+    for path, line, symbol, renamed_from in _new_references(change):
+        if _undefined(symbol, defined) and (path, symbol) not in seen:
+            seen.add((path, symbol))
+            where = f" (in a file renamed from {renamed_from})" if renamed_from else ""
+            findings.append(Finding(
+                kind="undefined-symbol", file=path, line=line,
+                message=f"CONFIG_{symbol} is not defined by any Kconfig file{where}",
+                arches=arches))
     findings.extend(_orphaned(change, root, defined, arches))
-    return findings
+    return _one_per_line(findings)
+
+
+def _one_per_line(findings: list[Finding]) -> list[Finding]:
+    """The findings with those on one line joined: kwhen check keeps one
+    finding per file, line and kind, and `depends on A || B` may name two
+    undefined symbols."""
+    by_line: dict = {}
+    for f in findings:
+        first = by_line.setdefault((f.file, f.line), f)
+        if first is not f:
+            first.message += "; " + f.message
+    return list(by_line.values())
 
 
 def _orphaned(change, root, defined, arches) -> list[Finding]:
@@ -94,6 +166,7 @@ def _references_in_tree(root, state, symbol: str) -> list:
            else ["grep", "-rnF", "--exclude-dir=.git", "-e", symbol, "."])
     out = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
     first: dict = {}
+    kconfig_hits: dict = {}
     for row in out.stdout.splitlines():
         path, _, rest = row.partition(":")
         number, _, text = rest.partition(":")
@@ -102,15 +175,28 @@ def _references_in_tree(root, state, symbol: str) -> list:
             continue
         if state is not None and path in state.changed_paths():
             continue
-        if symbol in references(path, text):
+        if _is_kconfig(path):
+            # the line may continue a statement: read it with its file
+            kconfig_hits.setdefault(path, set()).add(int(number))
+        elif symbol in references(path, text):
             first[path] = int(number)
+    for path, numbers in kconfig_hits.items():
+        try:
+            text = (state.read(path) if state is not None
+                    else (root / path).read_text(errors="replace"))
+        except OSError:
+            text = None
+        if text is None:
+            continue
+        found = [n for n, s in file_references(path, text, numbers) if s == symbol]
+        if found:
+            first[path] = found[0]
     if state is not None:
         for path in state.changed_paths():
             text = state.read(path)
             if text is None or _skipped(path):
                 continue
-            for n, line in enumerate(text.splitlines(), 1):
-                if symbol in references(path, line):
-                    first[path] = n
-                    break
+            found = [n for n, s in file_references(path, text) if s == symbol]
+            if found:
+                first[path] = found[0]
     return sorted(first.items())
