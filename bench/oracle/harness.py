@@ -581,6 +581,8 @@ def line_conditions(tree, results_dir: Path, count: int, seed: str) -> list:
     files = set()
     for p in sorted(results_dir.glob("*.json")):
         data = json.loads(p.read_text())
+        if not isinstance(data, dict):
+            continue        # witnesses.json, the results of this very step
         files.update(d["file"] for d in data.get("lines", {}).get("sampled", []))
     rng = random.Random(seed)
     pool = []
