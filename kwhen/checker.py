@@ -240,11 +240,6 @@ def check(tree: str | Path | None, target: str | None, options: CheckOptions,
         raise KwhenError("no such directory", path=str(root))
     changes = resolve_target(target, root, stdin_text=stdin_text)
     checker = Checker(root, options)
-    if changes and options.cache:
-        # the index of function definitions (built by git on a cold cache)
-        # gets going while the models load
-        from kwhen import defindex
-        defindex.for_root(checker.root, checker.cache, getattr(changes[0].post, "work_tree", None))
     try:
         findings, arches = [], []
         for change in changes:

@@ -377,7 +377,10 @@ def files_defining(tree: Tree, name: str | list) -> list[str]:
     (`kwhen.defindex`), else the files that mention the name."""
     from kwhen import defindex
 
-    index = defindex.for_root(tree.root, tree.cache, _work_tree(tree))
+    # A process that had to build the Kconfig model (a cold cache) greps
+    # rather than also build the index: the next one builds it.
+    index = defindex.for_root(tree.root, tree.cache, _work_tree(tree),
+                              build=getattr(tree, "model_was_cached", True))
     found = index.files_defining(name) if index is not None else None
     return found if found is not None else files_mentioning(tree.root, name)
 

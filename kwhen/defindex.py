@@ -129,10 +129,16 @@ def _dirty_command(root: Path) -> list[str]:
             "--no-ext-diff", "-z", "HEAD", "--"]
 
 
-def _grep_command(root: Path) -> list[str]:
+def _grep_command(root: Path, paths=None) -> list[str]:
     # -a: binary-looking files are searched too, as files_mentioning does.
     return _git(root, "grep", "-a", "-z", "--heading", "--break", "-o", "--no-color",
-                "--no-line-number", "--no-column", "-P", PATTERN, "--", *GLOBS)
+                "--no-line-number", "--no-column", "-P", PATTERN, "--",
+                *(paths if paths is not None else GLOBS))
+
+
+# An index of an earlier HEAD tree is updated (the files the two trees
+# differ in grepped again) rather than rebuilt, up to this many files.
+_UPDATE_LIMIT = 2000
 
 
 def _paths(out: bytes) -> set[str]:
@@ -172,7 +178,8 @@ class DefinitionIndex:
     them.
     """
 
-    def __init__(self, root: Path, cache, status: WorkTreeStatus | None = None):
+    def __init__(self, root: Path, cache, status: WorkTreeStatus | None = None,
+                 build: bool = True):
         self.root = Path(root)
         self.cache = cache
         self.tree = head_tree(self.root)
@@ -190,7 +197,14 @@ class DefinitionIndex:
             # they were made from (kwhen.patch.target): one walk of the tree
             self._status = status if status is not None else WorkTreeStatus(self.root, "")
             self._head = self._get_json("head")
+            if self._head is None and self._update():
+                return
             if self._head is None:
+                if not build:
+                    # the caller has enough to do (a cold check builds the
+                    # models): grep this time, build the index next time
+                    self.failed = True
+                    return
                 self._grep = _start(_grep_command(self.root))
                 weakref.finalize(self, _reap, self._grep)
         except OSError:
@@ -221,6 +235,71 @@ class DefinitionIndex:
         return files
 
     # -- building --------------------------------------------------------------
+
+    def _update(self) -> bool:
+        """Make this tree's index from a stored one of a recent HEAD tree:
+        its entries for the files the two trees share, and a grep of the
+        files they differ in. False if there is none to start from."""
+        for old in self._get_json_any("recent") or []:
+            head = self._get_json_any(f"{old}.{FORMAT}:head")
+            if old == self.tree or not isinstance(head, dict):
+                continue
+            try:
+                out = _finish(_start(_git(self.root, "diff-tree", "-r", "-z", "--name-only",
+                                          "--no-renames", old, self.tree)))
+            except (OSError, _Unavailable):
+                return False
+            changed = _paths(out)
+            if len(changed) > _UPDATE_LIMIT:
+                return False
+            paths, names = self._load_all(old)
+            if paths is None:
+                continue
+            keep = [i for i, p in enumerate(paths) if p not in changed]
+            renumber = {i: n for n, i in enumerate(keep)}
+            new_paths = [paths[i] for i in keep]
+            new_names: dict[str, list[int]] = {}
+            for name, ids in names.items():
+                kept = [renumber[i] for i in ids if i in renumber]
+                if kept:
+                    new_names[name] = kept
+            grepped = [p for p in sorted(changed) if p.endswith(SUFFIXES)]
+            if grepped:
+                try:
+                    extra_paths, extra = parse_grep(_finish(
+                        _start(_grep_command(self.root, grepped)), ok=(0, 1)))
+                except (OSError, _Unavailable):
+                    return False
+                base = len(new_paths)
+                new_paths.extend(extra_paths)
+                for name, ids in extra.items():
+                    new_names.setdefault(name, []).extend(base + i for i in ids)
+            try:
+                dirty = set(head.get("dirty", ())) | self._dirty()
+            except _Unavailable:
+                return False
+            self._built = (new_paths, new_names)
+            self._head = {"dirty": sorted(dirty)}
+            self._store(new_paths, new_names)
+            return True
+        return False
+
+    def _load_all(self, tree: str):
+        """(paths, name -> indexes) of the stored index of `tree`."""
+        paths, i = [], 0
+        while True:
+            chunk = self._get_json_any(f"{tree}.{FORMAT}:p{i}")
+            if chunk is None:
+                break
+            paths.extend(chunk)
+            i += 1
+        names: dict = {}
+        for b in range(_BUCKETS):
+            bucket = self._get_json_any(f"{tree}.{FORMAT}:n{b}")
+            if not isinstance(bucket, dict):
+                return None, None
+            names.update(bucket)
+        return paths, names
 
     def _build(self) -> None:
         out = _finish(self._grep, ok=(0, 1))
@@ -312,16 +391,18 @@ def _pack(value) -> bytes:
 _indexes: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def for_root(root: Path, cache, status: WorkTreeStatus | None = None) -> DefinitionIndex | None:
+def for_root(root: Path, cache, status: WorkTreeStatus | None = None,
+             build: bool = True) -> DefinitionIndex | None:
     """The definition index of the git work tree `root`, started if needed;
     None when there is none to be had (not the top of a git work tree, or
     no usable cache, as with --no-cache). `status`: the work tree's status
-    if the caller has one already."""
+    if the caller has one already. `build`: whether to build the index
+    when the cache has none for HEAD's tree."""
     root = Path(root)
     if cache is None or not cache.available() or not (root / ".git").exists():
         return None
     per_cache = _indexes.setdefault(cache, {})
     index = per_cache.get(root)
     if index is None:
-        index = per_cache[root] = DefinitionIndex(root, cache, status)
+        index = per_cache[root] = DefinitionIndex(root, cache, status, build)
     return index

@@ -104,7 +104,8 @@ class Tree:
         blob = self.cache.get("kconfig", key, self.root)
         from kwhen.kconfig.arches import pin_arch_symbol
 
-        if blob is not None and self.cache.has_parts("kconfig", key):
+        self.model_was_cached = blob is not None and self.cache.has_parts("kconfig", key)
+        if self.model_was_cached:
             model = KconfigModel.from_bytes(blob)
             model.enable_loader = lambda: self._enable_data(key)
             pin_arch_symbol(model)

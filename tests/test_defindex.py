@@ -117,16 +117,22 @@ def test_index_built_on_a_dirty_tree_stays_right_when_cleaned(styles, tmp_path):
     assert index.files_defining("split_line") == ["split.c"]
 
 
-def test_a_new_commit_rebuilds(styles, tmp_path):
+def test_a_new_commit_updates_the_index_from_the_files_it_changed(styles, tmp_path):
     cache = tmp_path / "cache"
     fresh_index(styles, cache).files_defining("split_line")
     (styles / "dir").mkdir()
     (styles / "dir/more.c").write_text("int\nsplit_line(void)\n{\n\treturn 2;\n}\n")
+    (styles / "oneline.c").write_text("int other(void) { return 0; }\n")
     git(styles, "add", "-A")
-    git(styles, "commit", "-qm", "another definition")
+    git(styles, "commit", "-qm", "another definition, one removed")
     index = fresh_index(styles, cache)
-    assert index._grep is not None
+    assert index._grep is None and index._built is not None     # updated, not rebuilt
     assert index.files_defining("split_line") == ["dir/more.c", "split.c"]
+    assert index.files_defining("one_line") == []
+    assert index.files_defining("other") == ["oneline.c"]
+    # and stored for the new tree
+    again = fresh_index(styles, cache)
+    assert again._built is None and again.files_defining("split_line") == ["dir/more.c", "split.c"]
 
 
 def test_untracked_files_are_not_searched(styles, tmp_path):
@@ -193,3 +199,12 @@ def test_symbol_output_same_with_and_without_cache(seed_repo, tmp_path):
     assert "setup_percpu.c:4" in uncached.stdout
     assert cold.stdout == uncached.stdout
     assert warm.stdout == uncached.stdout
+
+
+def test_a_process_that_built_the_model_greps_and_leaves_the_index_to_the_next(styles, tmp_path):
+    cold = SimpleNamespace(root=styles, cache=Cache(tmp_path / "cache"), model_was_cached=False)
+    assert files_defining(cold, "split_line") == ["split.c", "user.c"]    # grep: mentions
+    index = fresh_index(styles, tmp_path / "cache")
+    assert index._grep is not None          # nothing was stored: this one builds
+    warm = SimpleNamespace(root=styles, cache=Cache(tmp_path / "cache"), model_was_cached=True)
+    assert files_defining(warm, "split_line") == ["split.c"]

@@ -20,8 +20,9 @@ def run(change, views, other_views=None) -> list[Finding]:
     _, added = changed_lines(change.file_patches)
     if not added or not views:
         return []
-    others: dict = {}       # None: every arch not checked; "arm": that one
+    others: dict = {}       # arch -> the change's views on it, made when first needed
     checked = {v.post.srcarch for v in views}
+    every: list = []         # the architectures not checked, once listed
 
     def dead_everywhere(a) -> bool:
         if any(v.space.possible(v.post_line(a.path, a.line)) for v in views):
@@ -33,10 +34,18 @@ def run(change, views, other_views=None) -> list[Finding]:
         if owner in checked:
             return True
         # generic code must be dead on every architecture, and code under
-        # arch/<A>/ on A itself (not on the architecture that was asked)
-        if owner not in others:
-            others[owner] = other_views([owner] if owner else None)
-        return not any(v.space.possible(v.post_line(a.path, a.line)) for v in others[owner])
+        # arch/<A>/ on A itself (not on the architecture that was asked).
+        # One architecture at a time, stopping at the first that builds the
+        # line: each one not modelled yet costs a model.
+        if owner is None and not every:
+            from kwhen.kconfig.arches import list_arches
+            every.extend(x for x in list_arches(views[0].post.root) if x not in checked)
+        for arch in [owner] if owner else every:
+            if arch not in others:
+                others[arch] = other_views([arch])
+            if any(v.space.possible(v.post_line(a.path, a.line)) for v in others[arch]):
+                return False
+        return True
 
     findings = []
     by_file: dict = {}
