@@ -77,13 +77,13 @@ def _split_location(text: str) -> tuple[str, int]:
 
 
 def run(args) -> int:
+    if args.command == "check":
+        return run_check(args)
     from rich.console import Console
 
     from kwhen import control
     from kwhen.report import querytext
 
-    if args.command == "check":
-        return run_check(args)
     console = Console(highlight=False, soft_wrap=True)
     tree = control.open_tree(args.tree, args.arch, trust_tree=args.trust_tree,
                              cache=not args.no_cache)

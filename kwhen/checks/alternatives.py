@@ -89,6 +89,10 @@ def run(change, views) -> list[Finding]:
 
 def _check(view, path, name, start, end, touched, candidates) -> Finding | None:
     tree, space, types = view.post, view.space, view.post.symbol_types
+    # another architecture's copies are never built here: not read at all
+    own = f"arch/{tree.srcarch}/"
+    candidates = [c for c in candidates
+                  if c == path or not c.startswith("arch/") or c.startswith(own)]
     entries = collect_definitions(tree, name, candidates)
     mine = next((e for e in entries if e[0] == path and start <= e[1].line <= end), None)
     if mine is None or mine[2] in ("file-local", "other-arch") or not space.possible(mine[3]):

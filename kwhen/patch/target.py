@@ -20,7 +20,6 @@ from pathlib import Path
 
 from kwhen.exceptions import KwhenError
 from kwhen.patch.diff import FilePatch, apply, parse_diff
-from kwhen.patch.mbox import looks_like_mail, read_patches
 
 
 class _Lazy:
@@ -527,6 +526,8 @@ def resolve_target(target: str | None, tree: Path, stdin_text: str | None = None
 def _patch_changes(text: str, source: str, tree: Path) -> list[Change]:
     """Changes for a patch file, an mbox or standard input, applied in order
     on top of the work tree."""
+    from kwhen.patch.mbox import looks_like_mail, read_patches  # (the email package is slow to import)
+
     name = os.path.basename(source) if source != "<stdin>" else "stdin"
     state = TreeState(tree, label="work tree")
     changes = []
