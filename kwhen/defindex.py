@@ -51,7 +51,7 @@ import zlib
 from pathlib import Path
 
 from kwhen.exceptions import KwhenError
-from kwhen.patch.target import WorkTreeStatus
+from kwhen.patch.target import WorkTreeStatus, reap
 
 __all__ = ["DefinitionIndex", "for_root", "covered"]
 
@@ -104,12 +104,6 @@ def _finish(proc: subprocess.Popen, ok=(0,)) -> bytes:
     if proc.returncode not in ok:
         raise _Unavailable
     return out
-
-
-def _reap(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
 
 
 def head_tree(root: Path) -> str | None:
@@ -206,7 +200,7 @@ class DefinitionIndex:
                     self.failed = True
                     return
                 self._grep = _start(_grep_command(self.root))
-                weakref.finalize(self, _reap, self._grep)
+                weakref.finalize(self, reap, self._grep)
         except OSError:
             self.failed = True
 

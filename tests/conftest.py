@@ -50,3 +50,11 @@ def run_kwhen(*args, cwd=None, input=None, env=None):
 def git(cwd, *args):
     subprocess.run(["git", "-c", "user.name=kwhen test", "-c", "user.email=test@example.org",
                     *args], cwd=cwd, check=True, capture_output=True, text=True)
+
+
+def committed(tree):
+    """`tree` made a git repository whose one commit holds all of it."""
+    git(tree, "init", "-q")
+    git(tree, "add", "-A")
+    git(tree, "commit", "-qm", "base")
+    return tree

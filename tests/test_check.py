@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import git, run_kwhen
+from conftest import committed, git, run_kwhen
 from kwhen.checker import CheckOptions, check
 
 MOVE_PATCH = Path(__file__).resolve().parent.parent / "examples" / "seed-move-resync.patch"
@@ -14,10 +14,7 @@ MOVE_PATCH = Path(__file__).resolve().parent.parent / "examples" / "seed-move-re
 
 @pytest.fixture
 def repo(example):
-    git(example, "init", "-q")
-    git(example, "add", "-A")
-    git(example, "commit", "-qm", "base")
-    return example
+    return committed(example)
 
 
 def commit(repo: Path, message: str, edits: dict) -> None:

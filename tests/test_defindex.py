@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import git, run_kwhen
+from conftest import committed, git, run_kwhen
 from kwhen import defindex
 from kwhen.control import files_defining, open_tree, symbol_query
 from kwhen.cpp.definitions import find_definitions
@@ -172,10 +172,7 @@ def test_no_index_outside_git_or_without_cache(tmp_path):
 
 @pytest.fixture
 def seed_repo(example):
-    git(example, "init", "-q")
-    git(example, "add", "-A")
-    git(example, "commit", "-qm", "base")
-    return example
+    return committed(example)
 
 
 def test_symbol_sees_an_edit_made_after_the_index(seed_repo):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import git
+from conftest import committed, git
 from kwhen.checker import CheckOptions, check
 from kwhen.checks.symbols_index import DEFINITION, SYMBOL
 from kwhen.kconfig.arches import defconfig_path
@@ -75,10 +75,7 @@ def test_definition_pattern_does_not_backtrack():
 
 @pytest.fixture
 def repo(uboot):
-    git(uboot, "init", "-q")
-    git(uboot, "add", "-A")
-    git(uboot, "commit", "-qm", "base")
-    return uboot
+    return committed(uboot)
 
 
 def _commit(repo, path, old, new):

@@ -270,7 +270,7 @@ class WorkTreeStatus:
             ["git", *WORK_TREE_GIT, "-C", str(tree), "status", "--porcelain=v1", "-z",
              "--untracked-files=all", "--no-renames", "--ignore-submodules", "--", "."],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self._finalizer = weakref.finalize(self, _reap, self._proc)
+        self._finalizer = weakref.finalize(self, reap, self._proc)
         self._codes: dict[str, str] | None = None
         self.tree = tree
 
@@ -366,10 +366,12 @@ class _GitBlobs:
             self._finalizer()
 
 
-def _reap(proc):
+def reap(proc: subprocess.Popen) -> None:
+    """End a git process kwhen no longer needs (at exit, or when its owner
+    goes); one already read to its end is left alone."""
     if proc.poll() is None:
         proc.kill()
-    proc.communicate()
+        proc.communicate()
 
 
 def _close(proc):
