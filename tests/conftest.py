@@ -21,6 +21,18 @@ def linux_tree() -> Path:
     return LINUX
 
 
+# Tests that read a real tree (Linux, or the oracle's make and gcc) form the
+# slow tier: `pytest -m "not real"` runs the fixtures alone in seconds.
+REAL_TREE_MODULES = {"test_linux", "test_oracle"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = item.module.__name__.rpartition(".")[2] if item.module else ""
+        if module in REAL_TREE_MODULES or "linux" in item.name:
+            item.add_marker(pytest.mark.real)
+
+
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path_factory, monkeypatch):
     """Each test session gets its own model cache; nothing in ~/.cache."""
