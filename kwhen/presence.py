@@ -9,7 +9,6 @@ answers `file_condition` and `line_condition` for one architecture.
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -48,15 +47,10 @@ class FileCondition:
 def find_tree(start: Path | None = None) -> Path:
     """The tree to analyse when --tree is not given: the git top level of
     the working directory, or the working directory itself."""
+    from kwhen.git import toplevel
+
     start = Path(start or os.getcwd())
-    try:
-        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=start,
-                             capture_output=True, text=True, timeout=30)
-        if top.returncode == 0 and top.stdout.strip():
-            return Path(top.stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        pass
-    return start
+    return toplevel(start) or start
 
 
 class Tree:

@@ -14,10 +14,10 @@ import os
 import shutil
 import subprocess
 import threading
-import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kwhen import git
 from kwhen.exceptions import KwhenError
 from kwhen.patch.diff import FilePatch, apply, parse_diff
 
@@ -52,7 +52,7 @@ class TreeState:
     differs from the work tree, ``materialize(dest)`` a real directory.
     """
 
-    def __init__(self, tree: Path, overlay: dict | None = None, blobs: "_GitBlobs | None" = None,
+    def __init__(self, tree: Path, overlay: dict | None = None, blobs: "git.Blobs | None" = None,
                  rev: str | None = None, label: str = "work tree", loader=None):
         self.tree = Path(tree)
         self._data: dict[str, object] | None = None if loader else dict(overlay or {})
@@ -82,7 +82,13 @@ class TreeState:
             value = self._overlay[rel]
             if value is _LAZY:
                 data = self._blobs.read(self.rev, rel)
-                value = _decode(data) if data is not None else None
+                if data is None:
+                    # the revision has the file (its overlay says so), but
+                    # git cannot give it: a partial clone, which kwhen does
+                    # not let fetch (kwhen.git)
+                    raise KwhenError(f"git cannot read {self.rev[:12]}:{rel} (missing from the "
+                                     "repository; kwhen fetches nothing)", path=str(self.tree))
+                value = _decode(data)
                 self._overlay[rel] = value
             return value
         try:
@@ -247,170 +253,42 @@ def _link_farm(tree: Path, dest: Path) -> None:
 
 # -- git ----------------------------------------------------------------------
 
-# Settings for every git command that compares the work tree with the index.
-# kwhen's own hard-link farms (`materialize`) change the ctime of the files
-# they link, which would make git re-read all 70,000 files of Linux to
-# compare them (seconds) on every later command that does not write the
-# refreshed index back -- kwhen's never do (--no-optional-locks).
-WORK_TREE_GIT = ("--no-optional-locks", "-c", "core.trustctime=false",
-                 "-c", "core.quotePath=false")
-
-
-class WorkTreeStatus:
-    """How a git work tree differs from HEAD: path (relative to the tree)
-    -> `git status --porcelain` code ("??" untracked, "A " added to the
-    index, " M" modified, ...). One walk of the tree, started when the
-    object is made and read when first needed, so it runs while the caller
-    loads models. A command makes one and shares it (revision states carry
-    it as `TreeState.work_tree`, for the definition index)."""
-
-    def __init__(self, tree: Path, prefix: str):
-        self.prefix = prefix
-        self._proc = subprocess.Popen(
-            ["git", *WORK_TREE_GIT, "-C", str(tree), "status", "--porcelain=v1", "-z",
-             "--untracked-files=all", "--no-renames", "--ignore-submodules", "--", "."],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self._finalizer = weakref.finalize(self, reap, self._proc)
-        self._codes: dict[str, str] | None = None
-        self.tree = tree
-
-    def codes(self) -> dict[str, str]:
-        if self._codes is None:
-            out, err = self._proc.communicate()
-            if self._proc.returncode != 0:
-                msg = _decode(err).strip().splitlines()
-                raise KwhenError(f"git status failed: {msg[-1] if msg else self._proc.returncode}",
-                                 path=str(self.tree))
-            codes = {}
-            for entry in _decode(out).split("\0"):
-                if len(entry) > 3 and entry[3:].startswith(self.prefix):
-                    codes[entry[3 + len(self.prefix):]] = entry[:2]
-            self._codes = codes
-        return self._codes
-
-
-def _git(tree: Path, *args: str, check: bool = True, input: bytes | None = None) -> bytes:
-    try:
-        proc = subprocess.run(["git", "-C", str(tree), *args], capture_output=True, input=input)
-    except FileNotFoundError:
-        raise KwhenError("git is not installed") from None
-    if check and proc.returncode != 0:
-        msg = _decode(proc.stderr).strip().splitlines()
-        raise KwhenError(f"git {args[0]} failed: {msg[-1] if msg else proc.returncode}", path=str(tree))
-    return proc.stdout
-
-
 MAX_DIFF_BYTES = 64 << 20       # a commit whose diff is larger is refused, not parsed
 
 
-def _git_limited(tree: Path, limit: int, what: str, *args: str) -> bytes:
-    """The output of a git command, or a KwhenError once it passes `limit` bytes."""
-    proc = subprocess.Popen(["git", "-C", str(tree), *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    chunks, size = [], 0
-    while True:
-        chunk = proc.stdout.read(1 << 20)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            proc.kill()
-            proc.communicate()
-            raise KwhenError(f"{what} changes too much to be checked (a diff of more than "
-                             f"{limit >> 20} MiB)")
-    err = proc.stderr.read()
-    if proc.wait() != 0:
-        msg = _decode(err).strip().splitlines()
-        raise KwhenError(f"git {args[2] if len(args) > 2 else args[0]} failed: "
-                         f"{msg[-1] if msg else proc.returncode}", path=str(tree))
-    return b"".join(chunks)
-
-
-class _GitBlobs:
-    """Reads blobs `REV:path` through one `git cat-file --batch` process."""
-
-    def __init__(self, tree: Path, prefix: str):
-        self.tree = tree
-        self.prefix = prefix
-        self._proc = None
-        self._lock = threading.Lock()
-        self._finalizer = None
-
-    def read(self, rev: str, rel: str) -> bytes | None:
-        name = f"{rev}:{self.prefix}{rel}"
-        if "\n" in name:
-            proc = subprocess.run(["git", "-C", str(self.tree), "cat-file", "blob", name],
-                                  capture_output=True)
-            return proc.stdout if proc.returncode == 0 else None
-        with self._lock:
-            if self._proc is None:
-                self._proc = subprocess.Popen(["git", "-C", str(self.tree), "cat-file", "--batch"],
-                                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-                self._finalizer = weakref.finalize(self, _close, self._proc)
-            proc = self._proc
-            proc.stdin.write(_encode(name) + b"\n")
-            proc.stdin.flush()
-            header = proc.stdout.readline().split()
-            if len(header) < 3 or header[-1] == b"missing":
-                return None
-            size = int(header[2])
-            data = proc.stdout.read(size)
-            proc.stdout.read(1)
-            if header[1] != b"blob":
-                return None
-            return data
-
-    def close(self):
-        if self._finalizer is not None:
-            self._finalizer()
-
-
-def reap(proc: subprocess.Popen) -> None:
-    """End a git process kwhen no longer needs (at exit, or when its owner
-    goes); one already read to its end is left alone."""
-    if proc.poll() is None:
-        proc.kill()
-        proc.communicate()
-
-
-def _close(proc):
-    try:
-        proc.stdin.close()
-        proc.wait(timeout=5)
-    except Exception:
-        proc.kill()
-
-
 class _GitRepo:
+    """The git repository of a work tree: its commits as Changes, each
+    revision as a TreeState."""
+
     def __init__(self, tree: Path):
         self.tree = tree
-        out = _git(tree, "rev-parse", "--is-inside-work-tree", "--show-prefix", check=False)
+        out = git.run(tree, "rev-parse", "--is-inside-work-tree", "--show-prefix", ok=None)
         lines = _decode(out).splitlines()
         if not lines or lines[0] != "true":
             self.ok = False
             return
         self.ok = True
         self.prefix = lines[1] if len(lines) > 1 else ""
-        self.blobs = _GitBlobs(tree, self.prefix)
+        self.blobs = git.Blobs(tree, self.prefix)
         self._states: dict[str, TreeState] = {}
         # how the work tree differs from HEAD: one walk, started now so it
         # runs while the caller loads models; each revision's state then
         # needs only a tree comparison with HEAD, which reads no work-tree file
-        self.status = WorkTreeStatus(tree, self.prefix)
+        self.status = git.WorkTreeStatus(tree, self.prefix)
         self._worktree: dict[str, bool] | None = None
 
     def commit(self, rev: str) -> str | None:
         if not rev or rev.startswith("-"):
             return None
-        proc = subprocess.run(["git", "-C", str(self.tree), "rev-parse", "--verify", "--quiet",
-                               f"{rev}^{{commit}}"], capture_output=True)
-        if proc.returncode != 0:
+        try:
+            out = git.run(self.tree, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+        except git.GitError:
             return None
-        return _decode(proc.stdout).strip()
+        return _decode(out).strip()
 
     def empty_tree(self) -> str:
-        return _decode(_git(self.tree, "hash-object", "-t", "tree", "/dev/null")).strip()
+        return _decode(git.run(self.tree, "hash-object", "--no-filters", "-t", "tree",
+                               "--stdin", input=b"")).strip()
 
     def worktree_changes(self) -> dict[str, bool]:
         """Paths (relative to the tree) where the work tree differs from
@@ -433,9 +311,8 @@ class _GitRepo:
 
     def _overlay_of(self, rev: str) -> dict[str, object]:
         # from rev to HEAD: "A" is absent at rev
-        out = _git(self.tree, "-c", "core.quotePath=false", "diff-tree", "-r", "--name-status",
-                   "--no-renames", "--no-ext-diff", "--no-textconv", "--ignore-submodules",
-                   "--relative", "-z", rev, "HEAD")
+        out = git.run(self.tree, "diff-tree", "-r", "--name-status", "--no-renames",
+                      "--ignore-submodules", "--relative", "-z", rev, "HEAD")
         fields = _decode(out).split("\0")
         overlay: dict[str, object] = {}
         i = 0
@@ -450,13 +327,14 @@ class _GitRepo:
         return overlay
 
     def change(self, sha: str) -> "Change":
-        meta = _decode(_git(self.tree, "show", "-s", "--format=%P%x00%an <%ae>%x00%s", sha))
+        meta = _decode(git.run(self.tree, "show", "-s", "--format=%P%x00%an <%ae>%x00%s", sha))
         parents, author, title = meta.rstrip("\n").split("\0", 2)
         parent = parents.split()[0] if parents.split() else self.empty_tree()
-        diff = _git_limited(self.tree, MAX_DIFF_BYTES, f"commit {sha[:12]}",
-                            "-c", "core.quotePath=true", "diff", "--no-color", "--no-ext-diff",
-                            "--no-textconv", "--ignore-submodules", "-M", "--relative",
-                            "--src-prefix=a/", "--dst-prefix=b/", parent, sha)
+        # quoted paths: the diff parser reads them as `git diff` writes them
+        diff = git.run_limited(self.tree, MAX_DIFF_BYTES, f"commit {sha[:12]}", "diff",
+                               "--no-color", "--ignore-submodules", "-M", "--relative",
+                               "--src-prefix=a/", "--dst-prefix=b/", parent, sha,
+                               config={"core.quotePath": "true"})
         text = _decode(diff)
         file_patches = parse_diff(text, f"commit {sha[:12]}", allow_binary=True) if text.strip() else []
         return Change(id=sha[:12], title=title, author=author, file_patches=file_patches,
@@ -514,7 +392,7 @@ def resolve_target(target: str | None, tree: Path, stdin_text: str | None = None
         for name, sha in ((a or "HEAD", a_sha), (b or "HEAD", b_sha)):
             if sha is None:
                 raise KwhenError(f"unknown revision '{name}'")
-        out = _decode(_git(tree, "rev-list", "--reverse", "--first-parent", f"{a_sha}..{b_sha}"))
+        out = _decode(git.run(tree, "rev-list", "--reverse", "--first-parent", f"{a_sha}..{b_sha}"))
         shas = out.split()
         if not shas:
             raise KwhenError(f"no commits in range '{rev}'")
