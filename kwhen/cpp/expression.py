@@ -21,6 +21,7 @@ import re
 from typing import Mapping
 
 from kwhen.exceptions import KwhenError
+from kwhen.logic.names import MODULE, comparison, cpp_value, defined_macro, module_var
 from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj, neg, var
 
 __all__ = ["condition_of", "defined_condition"]
@@ -89,8 +90,8 @@ class _Value:
         if self.truth_f is not None:
             return self.truth_f
         if self.sym is not None:
-            return var(f"{self.sym}!=0")
-        return var(f"cpp({self.text})")
+            return var(comparison(self.sym, "!=", "0"))
+        return var(cpp_value(self.text))
 
 
 def _const(n: int, text: str | None = None) -> _Value:
@@ -296,17 +297,17 @@ class _Parser:
                 a, b, op = b, a, _FLIP[op]
             if b.cases is not None:
                 return _boolean(disj(*(conj(g, self.compare(a, op, v)) for g, v in b.cases)), text, prec)
-            return _boolean(var(f"cpp({text})"), text, prec)
+            return _boolean(var(cpp_value(text)), text, prec)
         return _Value(None, text, prec)
 
     @staticmethod
     def compare(term: _Value, op: str, value: int) -> Formula:
         if term.sym is not None:
-            return var(f"{term.sym}{_VARIABLE_OP[op]}{value}")
+            return var(comparison(term.sym, _VARIABLE_OP[op], str(value)))
         t = term.truth_f
         if t is not None and value == 0 and op in ("==", "!="):
             return neg(t) if op == "==" else t
-        return var(f"cpp({term.wrapped(7)} {op} {value})")
+        return var(cpp_value(f"{term.wrapped(7)} {op} {value}"))
 
     def unary(self) -> _Value:
         kind, tok, start, end = self.take()
@@ -399,7 +400,7 @@ class _Parser:
             return module
         if test == "IS_ENABLED":
             return disj(builtin, module)
-        return disj(builtin, conj(module, var("MODULE")))
+        return disj(builtin, conj(module, var(MODULE)))
 
     def is_one(self, macro: str) -> Formula:
         """Truth of "`macro` is defined as 1" (the `__is_defined` trick)."""
@@ -422,18 +423,18 @@ class _Parser:
                 return _const(0, name)
             return _const(int(value), name)
         if name == "MODULE":
-            return _boolean(var("MODULE"), name)
+            return _boolean(var(MODULE), name)
         if name.startswith("CONFIG_"):
             sym = name[7:]
             symbols = self.symbols
             if symbols is None:
                 if sym.endswith("_MODULE") and len(sym) > 7:
-                    return _boolean(var(sym[:-7] + "=m"), name)
+                    return _boolean(var(module_var(sym[:-7])), name)
                 return _boolean(var(sym), name)
             kind = _kind(symbols, sym)
             if kind is None:
                 if sym.endswith("_MODULE") and _kind(symbols, sym[:-7]) == "tristate":
-                    return _boolean(var(sym[:-7] + "=m"), name)
+                    return _boolean(var(module_var(sym[:-7])), name)
                 return _const(0, name)
             if kind in _BOOLISH:
                 return _boolean(var(sym), name)
@@ -465,22 +466,22 @@ def defined_condition(name: str, symbols: Mapping[str, str] | None,
     if macros and name in macros:
         return macros[name]
     if name == "MODULE":
-        return var("MODULE")
+        return var(MODULE)
     if name.startswith("CONFIG_"):
         sym = name[7:]
         if symbols is None:
             if sym.endswith("_MODULE") and len(sym) > 7:
-                return var(sym[:-7] + "=m")
+                return var(module_var(sym[:-7]))
             return var(sym)
         kind = _kind(symbols, sym)
         if kind is None:
             if sym.endswith("_MODULE") and _kind(symbols, sym[:-7]) == "tristate":
-                return var(sym[:-7] + "=m")
+                return var(module_var(sym[:-7]))
             return FALSE
         if kind in _BOOLISH:
             return var(sym)
-        return var(f"defined({name})")
-    return var(f"defined({name})")
+        return var(defined_macro(name))
+    return var(defined_macro(name))
 
 
 def condition_of(expr_text: str, symbols: Mapping[str, str] | None, path: str, line: int,

@@ -38,6 +38,7 @@ from kwhen.kbuild.makefile import (
     Assign, Cond, Define, Export, Expr, Include, Undefine, find_reference_end,
     parse_makefile, split_args,
 )
+from kwhen.logic.names import comparison, make_unknown, module_var, quoted_value
 from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj, disj_all, neg, var
 
 __all__ = [
@@ -127,7 +128,7 @@ class Unknown:
 
     @property
     def name(self) -> str:
-        return f"?make:{self.path}:{self.line}"
+        return make_unknown(self.path, self.line)
 
     def __repr__(self):
         return f"Unknown({self.path}:{self.line}: {self.reason})"
@@ -688,7 +689,7 @@ class Evaluator:
             if t == "bool":
                 val = ((var(sym), "y"),)
             elif t == "tristate":
-                y, m = var(sym), var(sym + "=m")
+                y, m = var(sym), var(module_var(sym))
                 val = (Choice([(y, ((TRUE, "y"),)), (m, ((TRUE, "m"),)),
                                (conj(neg(y), neg(m)), ())], True),)
             elif t in ("int", "hex", "string"):
@@ -1077,9 +1078,7 @@ class Evaluator:
                 text = " ".join(other)
                 if s.type == "string" and len(text) >= 2 and text[0] == '"' and text[-1] == '"':
                     text = text[1:-1]
-                if not text or any(ch.isspace() for ch in text):
-                    text = '"' + text.replace('"', '\\"') + '"'
-                return var(f"{s.sym}={text}")
+                return var(comparison(s.sym, "=", quoted_value(text)))
         u = (u1 or u2)[0]
         if type(u) is SymVal:
             u = Unknown(self.path, self.line, u.reason)

@@ -49,6 +49,7 @@ from typing import Mapping
 
 from kwhen.exceptions import KwhenError
 from kwhen.kbuild.evaluate import Evaluator, Unknown, Var, _and, flatten
+from kwhen.logic.names import is_module_var, module_var, symbol_of
 from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj, disj_all, from_data, neg, var
 
 __all__ = ["KbuildResult", "kbuild_conditions", "Dialect", "LINUX"]
@@ -231,15 +232,15 @@ class Simplifier:
     def _needs(f: Formula) -> bool:
         vs = f.variables()
         for n in vs:
-            if n.endswith("=m") and n[:-2] in vs:
+            if is_module_var(n) and symbol_of(n) in vs:
                 return True
         return False
 
     def _excl(self, name: str):
-        if name.endswith("=m"):
-            base = name[:-2]
+        if is_module_var(name):
+            base = symbol_of(name)
             return base if base in self.tristate else None
-        return name + "=m" if name in self.tristate else None
+        return module_var(name) if name in self.tristate else None
 
     def _simp(self, f: Formula, env: dict) -> Formula:
         op = f.op

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 
 from kwhen.logic.cnf import SegmentedClauses
+from kwhen.logic.names import module_var
 from kwhen.logic.formula import Formula, conj, disj, neg, var
 
 BOOL_TYPES = ("bool", "tristate")
@@ -83,7 +84,7 @@ class KconfigModel:
         if info is None:
             return var(name) if value == "y" else neg(var(name)) if value == "n" else conj()
         if info.type == "tristate":
-            y, m = var(name), var(name + "=m")
+            y, m = var(name), var(module_var(name))
             return {"y": y, "m": m, "n": conj(neg(y), neg(m))}[value]
         return var(name) if value == "y" else neg(var(name))
 
@@ -91,7 +92,7 @@ class KconfigModel:
         """Formula for `name` != n (built in or as a module)."""
         info = self.symbols.get(name)
         if info is not None and info.type == "tristate":
-            return disj(var(name), var(name + "=m"))
+            return disj(var(name), var(module_var(name)))
         return var(name)
 
     def to_bytes(self) -> bytes:
@@ -125,7 +126,7 @@ def assignment_of_values(model: KconfigModel, values: dict[str, str]) -> dict[st
         info = model.symbols.get(name)
         out[name] = value == "y"
         if info is not None and info.type == "tristate":
-            out[name + "=m"] = value == "m"
+            out[module_var(name)] = value == "m"
     return out
 
 
@@ -137,7 +138,7 @@ def values_of_assignment(model: KconfigModel, assignment: dict[str, bool]) -> di
             continue
         if assignment[name]:
             out[name] = "y"
-        elif info.type == "tristate" and assignment.get(name + "=m"):
+        elif info.type == "tristate" and assignment.get(module_var(name)):
             out[name] = "m"
         else:
             out[name] = "n"

@@ -32,6 +32,7 @@ from kwhen.kconfig.arches import defconfig_path, resolve_arch
 from kwhen.kconfig.model import KconfigModel, SymbolInfo
 from kwhen.kconfig.parse import is_shell_marker, kwhen_error_of, load_kconfig
 from kwhen.logic.cnf import SegmentedClauses, Tseitin, VarPool
+from kwhen.logic.names import comparison, mentions_shell_unknown, module_var, quoted_value, shell_unknown
 from kwhen.logic.formula import (FALSE, TRUE, Formula, conj, conj_all, disj, disj_all,
                                  iff, implies, neg, var)
 
@@ -68,7 +69,7 @@ def _strcmp(a: str, b: str) -> int:
 
 def shell_var_name(command: str, srctree: str = "", markers: dict | None = None) -> str:
     """``?shell:<short command text>`` for a command kwhen did not run."""
-    return "?shell:" + _short_command(command, srctree, markers or {})
+    return shell_unknown(_short_command(command, srctree, markers or {}))
 
 
 _SUCCESS_RE = re.compile(r'^\{ (.*); \} >/dev/null 2>&1 && echo "(\w*)" \|\| echo "(\w*)"$', re.S)
@@ -147,12 +148,12 @@ class _Translator:
             if sym.orig_type in _BOOL_TRI:
                 self.pool.id(sym.name)
                 if sym.orig_type is TRISTATE:
-                    self.pool.id(sym.name + "=m")
+                    self.pool.id(module_var(sym.name))
         for choice in kconf.unique_choices:
             name = self.choice_name(choice)
             self.pool.id(name)
             if choice.orig_type is TRISTATE:
-                self.pool.id(name + "=m")
+                self.pool.id(module_var(name))
 
     def choice_name(self, choice) -> str:
         found = self.choice_names.get(choice)
@@ -179,7 +180,7 @@ class _Translator:
                 pair = (y, y)
             else:
                 y = var(sym.name)
-                pair = (disj(y, var(sym.name + "=m")), y)
+                pair = (disj(y, var(module_var(sym.name))), y)
         elif not sym.nodes and not sym.is_constant and is_shell_marker(sym.name):
             v = self.free_var(self.shell_name(sym.name), self.shell_explanation(sym.name), sym)
             pair = (v, v)
@@ -196,7 +197,7 @@ class _Translator:
         if found is None:
             name = self.choice_name(choice)
             y = var(name)
-            found = (disj(y, var(name + "=m")), y) if choice.orig_type is TRISTATE else (y, y)
+            found = (disj(y, var(module_var(name))), y) if choice.orig_type is TRISTATE else (y, y)
             self.sym_pairs[choice] = found
         return found
 
@@ -214,7 +215,7 @@ class _Translator:
 
     def free_var(self, name: str, explanation: str, expr) -> Formula:
         if name not in self.free:
-            if name.startswith("?shell:") or "?shell:" in name:
+            if mentions_shell_unknown(name):
                 self.note("results of $(shell,...) are free propositions (not run), "
                           "so symbols defined by them may take either value")
             else:
@@ -315,14 +316,14 @@ class _Translator:
         op = _REL[rel]
         left, right = self._side(s1, k1), self._side(s2, k2)
         canon_op, negated = _CANONICAL[op]
-        canon = f"{left}{canon_op}{right}"
+        canon = comparison(left, canon_op, right)
         expl = self._relation_explanation(s1, k1, s2, k2)
         base = self.free_var(canon, expl, (kconfiglib.EQUAL if canon_op == "=" else
                                            kconfiglib.LESS_EQUAL if canon_op == "<=" else
                                            kconfiglib.GREATER_EQUAL, s1, s2))
         if not negated:
             return base
-        name = f"{left}{op}{right}"
+        name = comparison(left, op, right)
         if name not in self.free:
             v = self.free_var(name, expl, (rel, s1, s2))
             self.assert_(name, iff(v, neg(base)))
@@ -333,10 +334,7 @@ class _Translator:
             return self.shell_name(sym.name)
         if kind in ("value", "tri"):
             return sym.name
-        text = sym.name
-        if not text or any(c.isspace() for c in text):
-            return '"' + text.replace('"', '\\"') + '"'
-        return text
+        return quoted_value(sym.name)
 
     def _relation_explanation(self, s1, k1, s2, k2) -> str:
         parts = []
@@ -394,7 +392,7 @@ class _Translator:
         # the truth.
         q = is_bool_type
         y = var(name)
-        m = var(name + "=m") if tristate else FALSE
+        m = var(module_var(name)) if tristate else FALSE
         xa = disj(y, m)
 
         def defaults_with_imply():
@@ -436,7 +434,7 @@ class _Translator:
         c1, c2 = self.visibility_raw(choice)
         is_bool_type = TRUE if not tristate else neg(modules_on)
         cy = var(cname)
-        cm = var(cname + "=m") if tristate else FALSE
+        cm = var(module_var(cname)) if tristate else FALSE
         ca = disj(cy, cm)
         vis_y = disj(c2, conj(c1, is_bool_type))
         self.assert_(cname, implies(ca, c1))
@@ -455,8 +453,8 @@ class _Translator:
             if sym.orig_type is TRISTATE:
                 e = conj(v2, cy)
                 mm = conj(v1, neg(cy)) if tristate else FALSE
-                self.assert_(sym.name, neg(conj(y, var(sym.name + "=m"))))
-                self.assert_(sym.name, implies(var(sym.name + "=m"), mm))
+                self.assert_(sym.name, neg(conj(y, var(module_var(sym.name)))))
+                self.assert_(sym.name, implies(var(module_var(sym.name)), mm))
             else:
                 e = conj(v1, cy) if tristate else v1
             # only a visible member can be the selection
@@ -517,7 +515,7 @@ class _Translator:
             if sym.orig_type in _BOOL_TRI:
                 self.group(sym.name)
         for owner, clauses in self.groups.items():
-            defines = [ids[n] for n in (owner, owner + "=m") if n in ids]
+            defines = [ids[n] for n in (owner, module_var(owner)) if n in ids]
             parts.append((defines, clauses))
         for aux, clauses in self.defs.items():
             parts.append(([aux], clauses))
@@ -631,7 +629,7 @@ def satisfies(model: KconfigModel, values: dict[str, str],
         if y is not None:
             assumptions.append(y if value == "y" else -y)
         if info.type == "tristate":
-            mid = ids.get(name + "=m")
+            mid = ids.get(module_var(name))
             if mid is not None:
                 assumptions.append(mid if value == "m" else -mid)
     for name, value in (free or {}).items():
@@ -655,13 +653,13 @@ def violated_constraints(built: Built, values: dict[str, str],
             v = values.get(name, "n")
             assignment[name] = v == "y"
             if info.type == "tristate":
-                assignment[name + "=m"] = v == "m"
+                assignment[module_var(name)] = v == "m"
     for choice in built.kconf.unique_choices:
         node = choice.nodes[0]
         cname = f"<choice:{choice.name}>" if choice.name else \
             f"<choice@{node.filename}:{node.linenr}>"
         assignment[cname] = choice.tri_value == 2
-        assignment[cname + "=m"] = choice.tri_value == 1
+        assignment[module_var(cname)] = choice.tri_value == 1
     assignment.update(free or {})
     bad = []
     for owner, f in built.constraints:

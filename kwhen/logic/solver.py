@@ -19,6 +19,7 @@ from pysat.solvers import Solver
 
 from kwhen.kconfig.model import BOOL_TYPES, KconfigModel, values_of_assignment
 from kwhen.logic.cnf import Tseitin, VarPool
+from kwhen.logic.names import is_module_var, module_var, split_module, symbol_of
 from kwhen.logic.formula import (FALSE, TRUE, Formula, conj, conj_all, disj_all, neg,
                                   push_negations, var)
 
@@ -330,8 +331,7 @@ class ConfigSpace:
             name = names[v] if v < len(names) else None
             if name is None or v >= len(cnf.defining) or cnf.defining[v] not in inside:
                 continue
-            module = name.endswith("=m")
-            symbol = name[:-2] if module else name
+            symbol, module = split_module(name)
             info = symbols.get(symbol)
             if info is None or info.type not in BOOL_TYPES or symbol not in base:
                 continue
@@ -355,7 +355,7 @@ class ConfigSpace:
         named = f.variables()
         free = {name: value for name, value in assignment.items()
                 if name in named and name not in self.model.symbols and
-                not (name.endswith("=m") and name[:-2] in self.model.symbols)}
+                not (is_module_var(name) and symbol_of(name) in self.model.symbols)}
         changes, decided = self._decisions_first(changes, f)
         return Witness(base_name, values, changes, free, decided)
 
@@ -368,7 +368,7 @@ class ConfigSpace:
         named = f.variables()
         ordered = sorted(changes, key=lambda c: (
             not symbols[c[0]].prompt,
-            c[0] not in named and c[0] + "=m" not in named, c[0]))
+            c[0] not in named and module_var(c[0]) not in named, c[0]))
         decisions, derived, forced_by = [], [], TRUE
         for change in ordered:
             name, _, new = change
