@@ -112,7 +112,12 @@ def run_check(args) -> int:
 
     options = CheckOptions(arches=args.arch, all_arches=args.all_arches, base=args.base,
                            verify=args.verify, trust_tree=args.trust_tree, cache=not args.no_cache)
-    stdin_text = sys.stdin.read() if args.target == "-" else None
+    stdin_text = None
+    if args.target == "-":
+        from kwhen.patch.diff import MAX_PATCH_BYTES
+        from kwhen.readfile import read_stream
+        stdin_text = read_stream(sys.stdin.buffer, MAX_PATCH_BYTES, what="patch").decode(
+            "utf-8", errors="surrogateescape")
     result = check(args.tree, args.target, options, stdin_text=stdin_text)
     if args.format == "text" and not args.output:
         from kwhen.report.text import write_text

@@ -16,6 +16,7 @@ from pathlib import Path
 from kwhen.exceptions import KwhenError
 from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj, disj_all, neg, var
 from kwhen.presence import FileCondition, Tree, find_tree
+from kwhen.readfile import read_text
 from kwhen.sqldata import Cache
 
 
@@ -151,8 +152,8 @@ def makefile_lines(tree: Tree, relpath: str) -> list:
             pattern = re.compile(r"(^|[\s/])" + re.escape(obj if directory == p.parent else
                                                           f"{p.parent.name}/") + r"(\s|$|\\)")
             try:
-                text = mk.read_text(errors="replace")
-            except OSError:
+                text = read_text(mk, what="Makefile")
+            except KwhenError:
                 continue
             for n, text_line in enumerate(text.splitlines(), 1):
                 if pattern.search(text_line) and not text_line.lstrip().startswith("#"):

@@ -52,6 +52,7 @@ from pathlib import Path
 from kwhen import git
 from kwhen.exceptions import KwhenError
 from kwhen.git import WorkTreeStatus
+from kwhen.readfile import read_bytes
 
 __all__ = ["DefinitionIndex", "for_root", "covered"]
 
@@ -359,8 +360,8 @@ class DefinitionIndex:
             if not relpath.endswith(SUFFIXES):
                 continue
             try:
-                data = (self.root / relpath).read_bytes()
-            except OSError:
+                data = read_bytes(self.root / relpath, shown=relpath)
+            except KwhenError:
                 continue        # deleted (or unreadable, as for git grep)
             if any(w.search(data) for w in words):
                 files.add(relpath)

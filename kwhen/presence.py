@@ -19,6 +19,7 @@ from kwhen import __version__
 from kwhen.exceptions import KwhenError
 from kwhen.kconfig.model import KconfigModel
 from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj
+from kwhen.readfile import read_text
 from kwhen.sqldata import Cache, Unreadable
 
 SOURCE_SUFFIXES = (".c", ".S", ".s")
@@ -53,6 +54,14 @@ def find_tree(start: Path | None = None) -> Path:
     return toplevel(start) or start
 
 
+def _resolved(path: Path, shown: str | None = None) -> Path:
+    """`path` with symbolic links resolved; a loop is bad input."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):     # RuntimeError before Python 3.13
+        raise KwhenError("symbolic link loop", path=shown or str(path)) from None
+
+
 class Tree:
     """One Kconfig/Kbuild tree seen from one architecture."""
 
@@ -60,7 +69,7 @@ class Tree:
                  cache: Cache | None = None, state=None):
         from kwhen.kconfig.arches import resolve_arch
 
-        root = Path(root).resolve()
+        root = _resolved(Path(root))
         if not root.is_dir():
             raise KwhenError("no such directory", path=str(root))
         self.root = root
@@ -248,7 +257,7 @@ class Tree:
         p = Path(path)
         candidates = [p] if p.is_absolute() else [Path.cwd() / p, self.root / p]
         for candidate in candidates:
-            resolved = candidate.resolve()
+            resolved = _resolved(candidate, shown=str(path))
             if resolved.exists():
                 try:
                     return resolved.relative_to(self.root).as_posix()
@@ -262,11 +271,7 @@ class Tree:
             if text is None:
                 raise KwhenError("no such file in this state of the tree", path=relpath)
             return text
-        try:
-            with open(self.root / relpath, encoding="utf-8", errors="replace") as f:
-                return f.read()
-        except OSError as e:
-            raise KwhenError(e.strerror or "cannot read file", path=relpath)
+        return read_text(self.root / relpath, shown=relpath)
 
     # -- conditions -----------------------------------------------------------
 

@@ -11,6 +11,9 @@ import subprocess
 import time
 from pathlib import Path
 
+from kwhen.exceptions import KwhenError
+from kwhen.readfile import read_text
+
 # As the kernel's scripts/checkkconfigsymbols.py reads definitions: a word
 # with at least two capitals or digits. Its `(?:\w*[A-Z0-9]\w*){2,}` is the
 # same language but backtracks exponentially where the match fails
@@ -68,8 +71,8 @@ def _per_file(root: Path, files: list[str], cache) -> dict[str, set]:
     base = {}
     for rel in files:
         try:
-            text = (root / rel).read_text(errors="replace")
-        except OSError:
+            text = read_text(root / rel, shown=rel)
+        except KwhenError:
             continue
         base[rel] = set(DEFINITION.findall(text))
     if cache is not None:

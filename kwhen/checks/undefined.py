@@ -17,6 +17,8 @@ import subprocess
 from kwhen.checks.lines import patch_lines
 from kwhen.checks.messages import Finding
 from kwhen.checks.symbols_index import DEFINITION, SYMBOL, _is_kconfig, defined_symbols
+from kwhen.exceptions import KwhenError
+from kwhen.readfile import read_text
 
 # A name followed by `(` is a function-like macro (U-Boot's
 # CONFIG_IS_ENABLED(X), CONFIG_VAL(X)), never a Kconfig symbol;
@@ -183,8 +185,8 @@ def _references_in_tree(root, state, symbol: str) -> list:
     for path, numbers in kconfig_hits.items():
         try:
             text = (state.read(path) if state is not None
-                    else (root / path).read_text(errors="replace"))
-        except OSError:
+                    else read_text(root / path, shown=path))
+        except KwhenError:
             text = None
         if text is None:
             continue

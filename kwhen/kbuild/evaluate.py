@@ -34,6 +34,7 @@ import re
 from typing import Mapping
 
 from kwhen.exceptions import KwhenError
+from kwhen.readfile import read_text
 from kwhen.kbuild.makefile import (
     Assign, Cond, Define, Export, Expr, Include, Undefine, find_reference_end,
     parse_makefile, split_args,
@@ -662,9 +663,7 @@ class Evaluator:
     def parsed(self, rel: str) -> list:
         got = self._parsed.get(rel)
         if got is None:
-            full = os.path.join(self.tree, rel)
-            with open(full, encoding="utf-8", errors="replace") as f:
-                text = f.read()
+            text = read_text(os.path.join(self.tree, rel), shown=rel, what="Makefile")
             got = parse_makefile(text, rel)
             self._parsed[rel] = got
         if rel not in self._files_seen:

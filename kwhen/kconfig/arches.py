@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from kwhen.exceptions import KwhenError
+from kwhen.readfile import read_text
 
 # The kernel's ARCH aliases (top Makefile: SRCARCH := ...).
 ARCH_ALIASES = {
@@ -125,8 +126,8 @@ def _makefile_defconfig(makefile: Path, arch: str, srcarch: str) -> str | None:
     is read as B (the fallback).
     """
     try:
-        text = makefile.read_text(errors="replace")
-    except OSError:
+        text = read_text(makefile, what="Makefile")
+    except KwhenError:
         return None
     subarch = host_srcarch() or srcarch
     known = {"ARCH": arch, "SRCARCH": srcarch, "SUBARCH": subarch}

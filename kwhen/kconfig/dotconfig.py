@@ -7,6 +7,7 @@ from pathlib import Path
 
 from kwhen.exceptions import KwhenError
 from kwhen.kconfig.model import BOOL_TYPES, KconfigModel
+from kwhen.readfile import read_text
 
 # A hex symbol is written as its user gave it, with or without 0x
 # (randconfig writes CONFIG_RADIO_GEMTEK_PORT=34c).
@@ -22,10 +23,7 @@ def read_dotconfig(path: Path) -> dict[str, str]:
     error.
     """
     path = Path(path)
-    try:
-        text = path.read_text(errors="replace")
-    except OSError as exc:
-        raise KwhenError(f"cannot read .config: {exc.strerror or exc}", path=str(path)) from None
+    text = read_text(path, what=".config")
     values: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()

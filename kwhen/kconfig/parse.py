@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import io
 import os
@@ -24,6 +25,7 @@ from pathlib import Path
 import kconfiglib
 
 from kwhen.exceptions import KwhenError
+from kwhen.readfile import inside, read_bytes, read_text
 
 __all__ = ["load_kconfig", "kernel_version", "SHELL_MARKER_PREFIX", "shell_marker",
            "rewrite_kconfig_text", "KwhenKconfig"]
@@ -155,6 +157,10 @@ def rewrite_kconfig_text(text: str, transitional: set | None = None) -> str:
     return "\n".join(out)
 
 
+# `source "arch/*/Kconfig"` matches a few dozen files in Linux.
+MAX_SOURCE_MATCHES = 10000
+
+
 class KwhenKconfig(kconfiglib.Kconfig):
     """kconfiglib.Kconfig with kwhen's rewrite layer and shell markers.
 
@@ -163,20 +169,92 @@ class KwhenKconfig(kconfiglib.Kconfig):
     `kwhen_infos` ($(info,...) messages), `kwhen_trust`.
     """
 
-    def __init__(self, filename="Kconfig", trust=False):
+    def __init__(self, filename="Kconfig", trust=False, environment=None):
         self.kwhen_trust = trust
+        # the environment variables a macro may read (None: all, when trusted)
+        self.kwhen_environment = environment
         self.kwhen_shell: dict[str, str] = {}
         self.kwhen_shell_where: dict[str, str] = {}
         self.kwhen_transitional: set[str] = set()
         self.kwhen_infos: list[str] = []
-        super().__init__(filename, warn=True, warn_to_stderr=False, encoding="utf-8")
+        # kconfiglib globs `source` patterns with the module's iglob
+        saved_glob, kconfiglib.iglob = kconfiglib.iglob, self._glob
+        try:
+            super().__init__(filename, warn=True, warn_to_stderr=False, encoding="utf-8")
+        finally:
+            kconfiglib.iglob = saved_glob
+
+    def _glob(self, pattern):
+        """The files a `source` pattern names, if it stays in the tree."""
+        if not inside(self._srctree_prefix, pattern):
+            return [pattern]            # _enter_file refuses it with the line
+        found = []
+        for name in glob.iglob(pattern):
+            found.append(name)
+            if len(found) > MAX_SOURCE_MATCHES:
+                self._parse_error(f"source pattern matches more than {MAX_SOURCE_MATCHES} files")
+        return found
+
+    def _shown(self, filename: str) -> str:
+        """How messages name a file: relative to the tree when inside it."""
+        prefix = self._srctree_prefix
+        return filename[len(prefix):] if filename.startswith(prefix) else filename
 
     def _open(self, filename, mode):
         if mode == "r" and getattr(self, "_parsing_kconfigs", False):
-            with open(filename, "r", encoding=self._encoding) as f:
-                text = f.read()
+            shown = self._shown(filename)
+            data = read_bytes(filename, shown=shown, what="Kconfig file")
+            try:
+                text = data.decode(self._encoding)
+            except UnicodeDecodeError as exc:
+                raise KwhenError("not valid UTF-8", path=shown,
+                                 line=data.count(b"\n", 0, exc.start) + 1) from None
+            text = text.replace("\r\n", "\n").replace("\r", "\n")   # as open() reads it
             return io.StringIO(rewrite_kconfig_text(text, self.kwhen_transitional))
         return super()._open(filename, mode)
+
+    def _enter_file(self, filename):
+        # `source` reads only regular files of the tree: not /dev/zero, not a
+        # FIFO, not ~/.bashrc. The message quotes the Kconfig line as written,
+        # never the expanded path (it may hold an environment value).
+        if not inside(self._srctree_prefix, filename):
+            self._parse_error("source of a file outside the tree")
+        if not os.path.isfile(filename):
+            self._parse_error("source of something that is not a regular file")
+        super()._enter_file(filename)
+
+    def _fn_val(self, args):
+        # An environment variable kwhen does not pass to Kconfig expands to
+        # nothing, as an unset one does: a tree cannot read the user's.
+        name = args[0]
+        if (self.kwhen_environment is not None and name not in self.variables
+                and name not in self._functions and name not in self.kwhen_environment):
+            return ""
+        return super()._fn_val(args)
+
+    def _parse_block(self, end_token, parent, prev):
+        # kconfiglib reports a missing endif/endmenu/endchoice without a
+        # line; name the line that opened the block.
+        opened = (self.filename, self.linenr)
+        try:
+            return super()._parse_block(end_token, parent, prev)
+        except kconfiglib.KconfigError as exc:
+            if end_token is None or not str(exc).startswith("error: expected '"):
+                raise
+            closer = str(exc).split("'")[1]
+            opener = {"endif": "if", "endmenu": "menu", "endchoice": "choice"}.get(closer, closer)
+            raise kconfiglib.KconfigError(
+                f"{opened[0]}:{opened[1]}: this '{opener}' has no '{closer}' before the end "
+                f"of its file") from None
+
+    def _parse_props(self, node):
+        try:
+            return super()._parse_props(node)
+        except AttributeError as exc:
+            # kconfiglib reads node.visibility, which only menus have
+            if "visibility" not in str(exc):
+                raise
+            self._parse_error("'visible if' belongs to a menu")
 
 
 # -- environment ------------------------------------------------------------
@@ -184,8 +262,8 @@ class KwhenKconfig(kconfiglib.Kconfig):
 def kernel_version(tree: Path) -> str:
     """KERNELVERSION as the top Makefile computes it, read as text."""
     try:
-        text = (Path(tree) / "Makefile").read_text(errors="replace")
-    except OSError:
+        text = read_text(Path(tree) / "Makefile", what="Makefile")
+    except KwhenError:
         return ""
     fields = {}
     for key in ("VERSION", "PATCHLEVEL", "SUBLEVEL", "EXTRAVERSION"):
@@ -245,13 +323,13 @@ def kconfig_environment(tree: Path, arch: str, srcarch: str, trust: bool = False
 
 
 @contextmanager
-def kconfig_env(tree: Path, arch: str, srcarch: str, trust: bool = False):
+def kconfig_env(environment: dict):
     """Set the Kconfig environment for the duration of a block, then restore."""
     saved = dict(os.environ)
     try:
         for key in _CLEARED:
             os.environ.pop(key, None)
-        os.environ.update(kconfig_environment(tree, arch, srcarch, trust))
+        os.environ.update(environment)
         yield
     finally:
         os.environ.clear()
@@ -263,8 +341,14 @@ def kconfig_env(tree: Path, arch: str, srcarch: str, trust: bool = False):
 _LOCATION_RE = re.compile(r"^(?P<path>[^\s:][^:\n]*):(?P<line>\d+):\s*(?P<msg>.*)$")
 
 
+# "B (defined at arch/x86/Kconfig:12), with definition..." in a loop report
+_LOOP_ITEM_RE = re.compile(r"^(?:\.\.\.depends on )?(?:the choice symbol )?(?P<name>.+?) "
+                           r"\(defined at (?P<path>[^:,)]+):(?P<line>\d+)[^)]*\), with definition")
+
+
 def kwhen_error_of(exc: BaseException, tree: Path) -> KwhenError:
-    """A one-line KwhenError for a kconfiglib error or OSError."""
+    """A one-line KwhenError for a kconfiglib error or OSError, naming the
+    Kconfig file (relative to the tree) and line at fault."""
     text = str(exc).strip()
     path, line = None, None
     lines = [l.strip() for l in text.splitlines() if l.strip()]
@@ -275,11 +359,28 @@ def kwhen_error_of(exc: BaseException, tree: Path) -> KwhenError:
     elif isinstance(exc, OSError) and getattr(exc, "filename", None):
         path = str(exc.filename)
         msg = exc.strerror or msg
+    elif msg == "Dependency loop":
+        return _dependency_loop_error(lines)
+    while msg.startswith("error: "):       # the CLI says "error:" once
+        msg = msg[len("error: "):]
     if not msg:
         msg = " ".join(lines[1:2]) or "Kconfig error"
-    if path is not None and not os.path.isabs(path):
-        path = str(Path(tree) / path)
+    if path is not None and os.path.isabs(path):
+        root = str(Path(tree).resolve()) + os.sep
+        if path.startswith(root):
+            path = path[len(root):]
     return KwhenError(msg, path=path, line=line)
+
+
+def _dependency_loop_error(lines: list[str]) -> KwhenError:
+    """kconfiglib's many-line loop report as one line: the symbols in order."""
+    items = [m for m in map(_LOOP_ITEM_RE.match, lines) if m]
+    if not items:
+        return KwhenError("dependency loop in Kconfig")
+    chain = " -> ".join(f"{m['name']} ({m['path']}:{m['line']})" for m in items)
+    first = items[0]
+    return KwhenError(f"dependency loop: {chain} -> {first['name']}",
+                      path=first["path"], line=int(first["line"]))
 
 
 def load_kconfig(tree: Path, arch: str, srcarch: str, trust_tree: bool = False) -> KwhenKconfig:
@@ -291,9 +392,11 @@ def load_kconfig(tree: Path, arch: str, srcarch: str, trust_tree: bool = False) 
     tree = Path(tree)
     if not (tree / "Kconfig").is_file():
         raise KwhenError("not a Kconfig tree (no top-level Kconfig file)", path=str(tree))
-    with kconfig_env(tree, arch, srcarch, trust_tree):
+    environment = kconfig_environment(tree, arch, srcarch, trust_tree)
+    with kconfig_env(environment):
         try:
-            kconf = KwhenKconfig("Kconfig", trust=trust_tree)
+            kconf = KwhenKconfig("Kconfig", trust=trust_tree,
+                                 environment=None if trust_tree else environment)
         except (kconfiglib.KconfigError, OSError) as exc:
             raise kwhen_error_of(exc, tree) from None
         except RecursionError:

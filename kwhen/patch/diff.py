@@ -17,6 +17,9 @@ from kwhen.exceptions import KwhenError
 
 DEV_NULL = "/dev/null"
 
+# A patch, an mbox or a commit's diff larger than this is refused, not parsed.
+MAX_PATCH_BYTES = 64 << 20
+
 _HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@[ ]?(.*)")
 _DIFF_START = re.compile(r"^(diff --git |--- |\+\+\+ |@@ |Binary files |GIT binary patch)", re.M)
 _GIT_BINARY = "GIT binary patch"

@@ -15,6 +15,8 @@ from email.utils import getaddresses
 from pathlib import Path
 
 from kwhen.exceptions import KwhenError
+from kwhen.patch.diff import MAX_PATCH_BYTES
+from kwhen.readfile import read_bytes
 
 # an mbox "From_" separator: "From <sender or sha> <ctime date>"
 FROM_LINE = re.compile(r"^From \S+ +(?:\w{3} +\w{3} +\d+ +\d+:\d+(?::\d+)? +(?:\S+ +)?\d{4}|.*\d\d:\d\d:\d\d.*)\s*$")
@@ -173,10 +175,7 @@ def read_patches(path_or_text: str | Path, source: str | None = None) -> list[Pa
     if isinstance(path_or_text, Path) or ("\n" not in path_or_text and Path(path_or_text).is_file()):
         path = Path(path_or_text)
         source = source or str(path)
-        try:
-            data = path.read_bytes()
-        except OSError as e:
-            raise KwhenError(f"cannot read patch: {e.strerror}", path=source) from None
+        data = read_bytes(path, limit=MAX_PATCH_BYTES, shown=source, what="patch")
         text = data.decode("utf-8", errors="surrogateescape")
     else:
         text = path_or_text

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from kwhen import git
 from kwhen.exceptions import KwhenError
-from kwhen.patch.diff import FilePatch, apply, parse_diff
+from kwhen.patch.diff import MAX_PATCH_BYTES, FilePatch, apply, parse_diff
+from kwhen.readfile import read_bytes
 
 
 class _Lazy:
@@ -91,13 +92,10 @@ class TreeState:
                 value = _decode(data)
                 self._overlay[rel] = value
             return value
-        try:
-            with open(self.tree / rel, "rb") as f:
-                return _decode(f.read())
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        full = self.tree / rel
+        if not full.is_file():      # missing, a directory, or not a file kwhen reads
             return None
-        except OSError as e:
-            raise KwhenError(f"cannot read: {e.strerror}", path=rel) from None
+        return _decode(read_bytes(full, shown=rel))
 
     def read_bytes(self, relpath) -> bytes | None:
         text = self.read(relpath)
@@ -373,11 +371,8 @@ def resolve_target(target: str | None, tree: Path, stdin_text: str | None = None
         if stdin_text is None:
             raise KwhenError("no patch on standard input")
         return _patch_changes(stdin_text, "<stdin>", tree)
-    if target is not None and os.path.isfile(target):
-        try:
-            data = Path(target).read_bytes()
-        except OSError as e:
-            raise KwhenError(f"cannot read patch: {e.strerror}", path=target) from None
+    if target is not None and os.path.lexists(target) and not os.path.isdir(target):
+        data = read_bytes(target, limit=MAX_PATCH_BYTES, what="patch")
         return _patch_changes(_decode(data), target, tree)
     rev = target or "HEAD"
     repo = _GitRepo(tree)
@@ -385,6 +380,8 @@ def resolve_target(target: str | None, tree: Path, stdin_text: str | None = None
         if target is None:
             raise KwhenError("not a git repository: name a patch file or an mbox to check",
                              path=str(tree))
+        if _looks_like_path(rev):
+            raise KwhenError("no such file", path=rev)
         raise KwhenError(f"unknown revision '{rev}' ({tree} is not a git repository)")
     if ".." in rev and "..." not in rev:
         a, b = rev.split("..", 1)
@@ -399,8 +396,15 @@ def resolve_target(target: str | None, tree: Path, stdin_text: str | None = None
         return [repo.change(sha) for sha in shas]
     sha = repo.commit(rev)
     if sha is None:
+        if _looks_like_path(rev):
+            raise KwhenError("no such file (nor a git revision)", path=rev)
         raise KwhenError(f"unknown revision '{rev}'")
     return [repo.change(sha)]
+
+
+def _looks_like_path(target: str) -> bool:
+    """Whether a TARGET that is neither a file nor a revision was meant as a file."""
+    return os.sep in target or target.endswith((".patch", ".diff", ".mbox", ".eml", ".mbx"))
 
 
 def _patch_changes(text: str, source: str, tree: Path) -> list[Change]:

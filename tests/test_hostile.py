@@ -1,0 +1,162 @@
+"""Hostile inputs (issue 9): what kwhen promises about a tree, a patch or a
+file on its command line written to hurt it. Each test builds its situation
+in a temporary directory: a Kconfig that sources /dev/zero, a C file that is
+a FIFO, a patch too large to read, ...
+
+The promise: kwhen reads only regular files, inside the tree or named by the
+user, no more than a cap of each; it never puts an environment value or a
+file's contents into a message; bad input ends with exit status 2 and one
+line naming the file and line at fault.
+"""
+
+import os
+import stat
+
+import pytest
+
+from conftest import run_kwhen
+from kwhen.exceptions import KwhenError
+from kwhen.kconfig.parse import load_kconfig
+from kwhen.readfile import read_bytes
+
+
+def kconfig_tree(tmp_path, top: str, files: dict | None = None):
+    """A one-architecture ("test") Kconfig tree whose top Kconfig is `top`."""
+    (tmp_path / "arch" / "test").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "arch" / "test" / "Kconfig").write_text('config ARCH_SYM\n\tdef_bool y\n')
+    (tmp_path / "Makefile").write_text("VERSION = 6\n")
+    (tmp_path / "Kconfig").write_text('source "arch/$(SRCARCH)/Kconfig"\n' + top)
+    for name, text in (files or {}).items():
+        (tmp_path / name).write_bytes(text if isinstance(text, bytes) else text.encode())
+    return tmp_path
+
+
+def kconfig_error(tree) -> KwhenError:
+    with pytest.raises(KwhenError) as info:
+        load_kconfig(tree, "test", "test")
+    return info.value
+
+
+def one_line_exit_2(done):
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    return done.stderr
+
+
+# -- Kconfig: what `source` may read ------------------------------------------------
+
+@pytest.mark.parametrize("target", ["/dev/zero", "/etc/passwd", "$(HOME)/.bashrc",
+                                    "$(srctree)/../outside", "/*/*/*"])
+def test_kconfig_source_outside_the_tree_is_refused_with_its_line(tmp_path, target):
+    (tmp_path.parent / "outside").write_text("config LEAKED\n\tbool\n")
+    err = kconfig_error(kconfig_tree(tmp_path, f'source "{target}"\n'))
+    assert (err.path, err.line) == ("Kconfig", 2)
+    assert "outside the tree" in err.message
+    assert "root:" not in err.message and os.path.expanduser("~") not in err.message
+
+
+def test_kconfig_source_of_a_fifo_or_directory_is_refused(tmp_path):
+    tree = kconfig_tree(tmp_path, 'source "fifo"\nsource "dir"\n')
+    os.mkfifo(tree / "fifo")
+    (tree / "dir").mkdir()
+    err = kconfig_error(tree)
+    assert (err.path, err.line) == ("Kconfig", 2) and "not a regular file" in err.message
+    (tree / "fifo").unlink()
+    (tree / "fifo").write_text("")
+    err = kconfig_error(tree)
+    assert (err.path, err.line) == ("Kconfig", 3) and "not a regular file" in err.message
+
+
+def test_kconfig_symlink_out_of_the_tree_is_refused(tmp_path):
+    tree = kconfig_tree(tmp_path, 'source "link"\n')
+    (tree / "link").symlink_to("/etc/passwd")
+    err = kconfig_error(tree)
+    assert (err.path, err.line) == ("Kconfig", 2) and "outside the tree" in err.message
+
+
+def test_kconfig_macros_read_no_user_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("KWHEN_TEST_SECRET", "hunter2")
+    err = kconfig_error(kconfig_tree(tmp_path, 'source "$(KWHEN_TEST_SECRET)"\n'))
+    assert "hunter2" not in str(err)
+    tree = kconfig_tree(tmp_path, 'config S\n\tstring "s"\n\tdefault "$(KWHEN_TEST_SECRET)"\n')
+    kconf = load_kconfig(tree, "test", "test")
+    assert kconf.syms["S"].str_value == ""
+
+
+def test_kconfig_file_too_large_is_refused(tmp_path, monkeypatch):
+    import kwhen.readfile
+    monkeypatch.setattr(kwhen.readfile, "MAX_FILE_BYTES", 1000)
+    tree = kconfig_tree(tmp_path, 'source "big"\n', {"big": "# padding\n" * 200})
+    err = kconfig_error(tree)
+    assert err.path == "big" and "too large" in err.message
+
+
+# -- Kconfig: messages that name the right file and line ----------------------------
+
+def test_kconfig_bad_utf8_names_the_file_and_line_it_is_in(tmp_path):
+    tree = kconfig_tree(tmp_path, 'source "sub"\n', {"sub": b'config A\n\tbool "\xff"\n'})
+    err = kconfig_error(tree)
+    assert (err.path, err.line) == ("sub", 2) and "UTF-8" in err.message
+
+
+def test_kconfig_missing_endif_names_the_if(tmp_path):
+    err = kconfig_error(kconfig_tree(tmp_path, "if ARCH_SYM\nconfig A\n\tbool\n"))
+    assert (err.path, err.line) == ("Kconfig", 2) and "endif" in err.message
+
+
+def test_kconfig_visible_if_outside_a_menu_is_bad_input(tmp_path):
+    err = kconfig_error(kconfig_tree(tmp_path, 'config A\n\tbool "a"\n\tvisible if y\n'))
+    assert (err.path, err.line) == ("Kconfig", 4) and "menu" in err.message
+
+
+def test_kconfig_dependency_loop_names_its_symbols(tmp_path):
+    err = kconfig_error(kconfig_tree(
+        tmp_path, 'config B\n\tbool "b"\n\tdepends on C\nconfig C\n\tbool "c"\n\tdepends on B\n'))
+    assert "B (Kconfig:2)" in err.message and "C (Kconfig:5)" in err.message
+    assert (err.path, err.line) == ("Kconfig", 2)
+
+
+def test_kconfig_parse_error_says_error_once(tmp_path):
+    done = run_kwhen("line", "Kconfig:1", "--tree", kconfig_tree(tmp_path, 'config A\n\tbool "a\n'),
+                     "--arch", "test")
+    line = one_line_exit_2(done)
+    assert line.count("error:") == 1 and "Kconfig:3:" in line
+
+
+# -- one reading helper for every file ---------------------------------------------
+
+def test_read_bytes_refuses_what_is_not_a_regular_file(tmp_path):
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "loop").symlink_to("loop")
+    for path, reason in ((tmp_path / "fifo", "FIFO"), ("/dev/zero", "device"),
+                         (tmp_path, "directory"), (tmp_path / "loop", "symbolic link loop"),
+                         (tmp_path / "missing", "no such file")):
+        with pytest.raises(KwhenError, match=reason):
+            read_bytes(path)
+    (tmp_path / "big").write_bytes(b"x" * 101)
+    with pytest.raises(KwhenError, match="too large"):
+        read_bytes(tmp_path / "big", limit=100)
+    assert read_bytes(tmp_path / "big", limit=101) == b"x" * 101
+
+
+def test_fifo_as_source_config_or_patch_is_exit_2_at_once(example):
+    os.mkfifo(example / "fifo.c")
+    os.mkfifo(example / "fifo")
+    assert stat.S_ISFIFO(os.stat(example / "fifo").st_mode)
+    for args in (("line", "fifo.c:1"), ("line", "mm/percpu.c:1", "--config", "fifo"),
+                 ("line", "mm/percpu.c:1", "--config", "/dev/zero"), ("check", "fifo")):
+        line = one_line_exit_2(run_kwhen(*args, "--tree", example, cwd=example))
+        assert "not a regular file" in line
+
+
+def test_symlink_loops_are_exit_2(example):
+    (example / "loop").symlink_to("loop")
+    for args in (("line", "loop:1"), ("check", "loop")):
+        assert "symbolic link loop" in one_line_exit_2(run_kwhen(*args, "--tree", example,
+                                                                 cwd=example))
+
+
+def test_check_of_a_missing_patch_file_says_so(example):
+    line = one_line_exit_2(run_kwhen("check", "/nonexistent.patch", "--tree", example))
+    assert "no such file" in line and "unknown revision" not in line
