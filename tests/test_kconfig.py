@@ -20,7 +20,7 @@ from conftest import linux_tree
 from kwhen.exceptions import KwhenError
 from kwhen.kconfig.arches import defconfig_path, list_arches, resolve_arch
 from kwhen.kconfig.dotconfig import read_dotconfig, values_for_model
-from kwhen.kconfig.model import KconfigModel, assignment_of_values, values_of_assignment
+from kwhen.kconfig.model import KconfigModel
 from kwhen.kconfig.parse import load_kconfig, rewrite_kconfig_text, shell_marker
 from kwhen.kconfig.translate import (build, build_model, free_values, kconfig_values,
                                      satisfies, violated_constraints)
@@ -117,7 +117,7 @@ def assert_solutions_reproducible(built, seeds):
             assert solver.solve()
             asg = {names[abs(l)]: l > 0 for l in solver.get_model()
                    if abs(l) < len(names) and names[abs(l)] is not None}
-            want = values_of_assignment(model, asg)
+            want = model.values_of(asg)
             kconf.unset_values()
             for c in kconf.unique_choices:
                 cname = _choice_var(c)

@@ -21,8 +21,8 @@ import re
 from typing import Mapping
 
 from kwhen.exceptions import KwhenError
-from kwhen.logic.names import MODULE, comparison, cpp_value, defined_macro, module_var
 from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj, neg, var
+from kwhen.logic.names import MODULE, comparison, cpp_value, defined_macro, module_var
 
 __all__ = ["condition_of", "defined_condition"]
 
@@ -354,7 +354,7 @@ class _Parser:
         return self.value_of(name)
 
     def call(self, name: str) -> _Value:
-        open_tok = self.take()
+        self.take()   # the opening parenthesis
         depth = 1
         args: list[list] = [[]]
         while True:

@@ -39,8 +39,8 @@ from kwhen.kbuild.makefile import (
     Assign, Cond, Define, Export, Expr, Include, Undefine, find_reference_end,
     parse_makefile, split_args,
 )
-from kwhen.logic.names import comparison, make_unknown, module_var, quoted_value
 from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj, disj_all, neg, var
+from kwhen.logic.names import comparison, make_unknown, module_var, quoted_value
 
 __all__ = [
     "Evaluator", "Unknown", "SymVal", "Choice", "Lazy", "Var", "MAX_ALTS",

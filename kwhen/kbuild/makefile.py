@@ -223,7 +223,6 @@ def _find_op(text: str):
 
     Returns (kind, index, op) with kind "assign", "rule" or None.
     """
-    depth = 0
     n = len(text)
     i = 0
     while i < n:

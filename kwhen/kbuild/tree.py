@@ -48,9 +48,9 @@ from pathlib import Path
 from typing import Mapping
 
 from kwhen.exceptions import KwhenError
-from kwhen.kbuild.evaluate import Evaluator, Unknown, Var, _and, flatten
-from kwhen.logic.names import is_module_var, module_var, symbol_of
+from kwhen.kbuild.evaluate import Evaluator, Unknown, Var, flatten
 from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj, disj_all, from_data, neg, var
+from kwhen.logic.names import is_module_var, module_var, symbol_of
 
 __all__ = ["KbuildResult", "kbuild_conditions", "Dialect", "LINUX"]
 

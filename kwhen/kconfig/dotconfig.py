@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 
 from kwhen.exceptions import KwhenError
-from kwhen.kconfig.model import BOOL_TYPES, KconfigModel
+from kwhen.kconfig.model import KconfigModel
+from kwhen.logic.names import BOOL_TYPES
 from kwhen.readfile import read_text
 
 # A hex symbol is written as its user gave it, with or without 0x

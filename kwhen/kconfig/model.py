@@ -12,10 +12,8 @@ import json
 from dataclasses import dataclass, field
 
 from kwhen.logic.cnf import SegmentedClauses
-from kwhen.logic.names import module_var
 from kwhen.logic.formula import Formula, conj, disj, neg, var
-
-BOOL_TYPES = ("bool", "tristate")
+from kwhen.logic.names import BOOL_TYPES, module_var
 
 
 @dataclass
@@ -95,6 +93,30 @@ class KconfigModel:
             return disj(var(name), var(module_var(name)))
         return var(name)
 
+    def assignment_of(self, values: dict[str, str]) -> dict[str, bool]:
+        """Variable assignment (name -> bool) for symbol values (name -> y/m/n)."""
+        out = {}
+        for name, value in values.items():
+            info = self.symbols.get(name)
+            out[name] = value == "y"
+            if info is not None and info.type == "tristate":
+                out[module_var(name)] = value == "m"
+        return out
+
+    def values_of(self, assignment: dict[str, bool]) -> dict[str, str]:
+        """Symbol values (y/m/n) for every bool/tristate symbol in `assignment`."""
+        out = {}
+        for name, info in self.symbols.items():
+            if info.type not in BOOL_TYPES or name not in assignment:
+                continue
+            if assignment[name]:
+                out[name] = "y"
+            elif info.type == "tristate" and assignment.get(module_var(name)):
+                out[name] = "m"
+            else:
+                out[name] = "n"
+        return out
+
     def to_bytes(self) -> bytes:
         header = json.dumps({
             "arch": self.arch, "srcarch": self.srcarch,
@@ -120,26 +142,5 @@ class KconfigModel:
 
 
 def assignment_of_values(model: KconfigModel, values: dict[str, str]) -> dict[str, bool]:
-    """Variable assignment (name -> bool) for symbol values (name -> y/m/n)."""
-    out = {}
-    for name, value in values.items():
-        info = model.symbols.get(name)
-        out[name] = value == "y"
-        if info is not None and info.type == "tristate":
-            out[module_var(name)] = value == "m"
-    return out
-
-
-def values_of_assignment(model: KconfigModel, assignment: dict[str, bool]) -> dict[str, str]:
-    """Symbol values (y/m/n) for every bool/tristate symbol in `assignment`."""
-    out = {}
-    for name, info in model.symbols.items():
-        if info.type not in BOOL_TYPES or name not in assignment:
-            continue
-        if assignment[name]:
-            out[name] = "y"
-        elif info.type == "tristate" and assignment.get(module_var(name)):
-            out[name] = "m"
-        else:
-            out[name] = "n"
-    return out
+    """`model.assignment_of(values)`, for callers written before the method."""
+    return model.assignment_of(values)

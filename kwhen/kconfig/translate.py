@@ -27,14 +27,13 @@ import kconfiglib
 from kconfiglib import (AND, BOOL, EQUAL, GREATER, GREATER_EQUAL, HEX, INT, LESS,
                         LESS_EQUAL, NOT, OR, STRING, TRISTATE, UNEQUAL, Choice, Symbol)
 
-from kwhen.exceptions import KwhenError
 from kwhen.kconfig.arches import defconfig_path, resolve_arch
 from kwhen.kconfig.model import KconfigModel, SymbolInfo
 from kwhen.kconfig.parse import is_shell_marker, kwhen_error_of, load_kconfig
 from kwhen.logic.cnf import SegmentedClauses, Tseitin, VarPool
-from kwhen.logic.names import comparison, mentions_shell_unknown, module_var, quoted_value, shell_unknown
 from kwhen.logic.formula import (FALSE, TRUE, Formula, conj, conj_all, disj, disj_all,
                                  iff, implies, neg, var)
+from kwhen.logic.names import comparison, mentions_shell_unknown, module_var, quoted_value, shell_unknown
 
 __all__ = ["build_model", "build", "Built", "kconfig_values", "free_values",
            "satisfies", "violated_constraints", "shell_var_name"]

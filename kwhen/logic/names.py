@@ -21,6 +21,11 @@ from __future__ import annotations
 
 MODULE = "MODULE"            # defined while a file is compiled as a module
 
+# The symbol types whose values are variables: FOO for y, and for a
+# tristate FOO=m for m. Other types (string, int, hex) appear only in
+# comparisons.
+BOOL_TYPES = ("bool", "tristate")
+
 _MODULE_SUFFIX = "=m"
 _MAKE_PREFIX = "?make:"
 _SHELL_PREFIX = "?shell:"

@@ -11,19 +11,41 @@ whole architecture.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from pysat.examples.rc2 import RC2
 from pysat.formula import WCNF
 from pysat.solvers import Solver
 
-from kwhen.kconfig.model import BOOL_TYPES, KconfigModel, values_of_assignment
-from kwhen.logic.cnf import Tseitin, VarPool
-from kwhen.logic.names import is_module_var, module_var, split_module, symbol_of
+from kwhen.logic.cnf import SegmentedClauses, Tseitin, VarPool
 from kwhen.logic.formula import (FALSE, TRUE, Formula, conj, conj_all, disj_all, neg,
                                   push_negations, var)
+from kwhen.logic.names import BOOL_TYPES, is_module_var, module_var, split_module, symbol_of
 
 SOLVER_NAME = "glucose4"
+
+
+class ConfigModel(Protocol):
+    """What `ConfigSpace` needs of a configuration model
+    (`kwhen.kconfig.model.KconfigModel` is one): the clauses, in slices,
+    over numbered variables, the symbols with their type and whether a
+    user sets them, and a base configuration for witnesses."""
+    var_names: list                # var_names[i] names variable i (None: auxiliary)
+    cnf: SegmentedClauses
+    symbols: Mapping               # name -> object with .type and .prompt
+    base: dict                     # symbol -> "y", "m" or "n"
+    base_name: str
+
+    def pinned_units(self) -> list[list[int]]:
+        """Unit clauses true in every configuration, outside the slices."""
+
+    def symbol_value_formula(self, name: str, value: str) -> Formula:
+        """The formula for symbol `name` having `value` (y, m or n)."""
+
+    def values_of(self, assignment: dict[str, bool]) -> dict[str, str]:
+        """y/m/n of each bool/tristate symbol an assignment of variables gives."""
 
 
 @dataclass
@@ -95,7 +117,7 @@ def config_line(name: str, value: str) -> str:
 class ConfigSpace:
     """The valid configurations of one architecture."""
 
-    def __init__(self, model: KconfigModel):
+    def __init__(self, model: ConfigModel):
         self.model = model
         self.pool = VarPool()
         self.pool.names = list(model.var_names)
@@ -348,7 +370,7 @@ class ConfigSpace:
             if n < len(names) and names[n] is not None and \
                     (n >= len(defined) or defined[n] in inside or defined[n] < 0):
                 assignment[names[n]] = lit > 0
-        values = values_of_assignment(self.model, assignment)
+        values = self.model.values_of(assignment)
         changes = [(name, base.get(name, "n"), value) for name, value in values.items()
                    if value != base.get(name, "n")]
         # only the free propositions this condition depends on are worth showing
