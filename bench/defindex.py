@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kwhen import defindex  # noqa: E402
 from kwhen.cpp.definitions import find_definitions, function_spans  # noqa: E402
+from kwhen.sources import CODE_GLOBS  # noqa: E402
 from kwhen.sqldata import Cache  # noqa: E402
 
 _DEFINE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+([a-z_][a-z0-9_]*)\b", re.M)
@@ -41,7 +42,7 @@ _ASSIGNED = re.compile(r"\b([A-Za-z_]\w*)\s*(?:\[[^\]\n]*\]\s*)*(?:=|;)")
 
 
 def tracked_sources(root: Path) -> list[str]:
-    out = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--", *defindex.GLOBS],
+    out = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--", *CODE_GLOBS],
                          capture_output=True, check=True).stdout
     return sorted(os.fsdecode(p) for p in out.split(b"\0") if p)
 
@@ -90,7 +91,7 @@ def exact_definition_files(root: Path, names: list[str]) -> dict[str, set[str]]:
     # one pass; git grep -F with hundreds of -e patterns takes many minutes
     pattern = r"\b(?:" + "|".join(sorted(names, key=len, reverse=True)) + r")\b"
     out = subprocess.run(["git", "-C", str(root), "grep", "-z", "-o", "-a", "-P", pattern,
-                          "--", *defindex.GLOBS], capture_output=True).stdout
+                          "--", *CODE_GLOBS], capture_output=True).stdout
     mentions: dict[str, set[str]] = {}
     for line in out.split(b"\n"):
         path, _, name = line.partition(b"\0")
@@ -108,7 +109,7 @@ def exact_definition_files(root: Path, names: list[str]) -> dict[str, set[str]]:
 def mention_counts(root: Path, names: list[str]) -> dict[str, int]:
     pattern = r"\b(?:" + "|".join(sorted(names, key=len, reverse=True)) + r")\b"
     out = subprocess.run(["git", "-C", str(root), "grep", "-z", "-o", "-a", "-P", pattern,
-                          "--", *defindex.GLOBS], capture_output=True).stdout
+                          "--", *CODE_GLOBS], capture_output=True).stdout
     pairs = {tuple(line.split(b"\0", 1)) for line in out.split(b"\n") if b"\0" in line}
     counts: dict[str, int] = {}
     for _, name in pairs:

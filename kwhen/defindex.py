@@ -53,13 +53,12 @@ from kwhen import git
 from kwhen.exceptions import KwhenError
 from kwhen.git import WorkTreeStatus
 from kwhen.readfile import read_bytes
+from kwhen.sources import CODE_GLOBS, CODE_SUFFIXES
 
 __all__ = ["DefinitionIndex", "for_root", "covered"]
 
 KIND = "defindex"
 FORMAT = 1                 # bump when PATTERN or the stored layout changes
-SUFFIXES = (".c", ".h", ".S")
-GLOBS = ("*.c", "*.h", "*.S")
 _BUCKETS = 256             # names are stored in this many items
 _PATHS_PER_ITEM = 2048     # paths are stored in items of this many
 _KEEP_TREES = 3            # indexes of older HEAD trees kept in the cache
@@ -120,7 +119,7 @@ def _start_grep(root: Path, paths=None) -> git.Running:
     # -a: binary-looking files are searched too, as files_mentioning does.
     return _start(root, "grep", "-a", "-z", "--heading", "--break", "-o", "--no-color",
                   "--no-line-number", "--no-column", "-P", PATTERN, "--",
-                  *(paths if paths is not None else GLOBS))
+                  *(paths if paths is not None else CODE_GLOBS))
 
 
 # An index of an earlier HEAD tree is updated (the files the two trees
@@ -249,7 +248,7 @@ class DefinitionIndex:
                 kept = [renumber[i] for i in ids if i in renumber]
                 if kept:
                     new_names[name] = kept
-            grepped = [p for p in sorted(changed) if p.endswith(SUFFIXES)]
+            grepped = [p for p in sorted(changed) if p.endswith(CODE_SUFFIXES)]
             if grepped:
                 try:
                     extra_paths, extra = parse_grep(_finish(
@@ -357,7 +356,7 @@ class DefinitionIndex:
         files -= dirty
         words = [re.compile(rb"\b" + n.encode() + rb"\b") for n in names]
         for relpath in dirty:
-            if not relpath.endswith(SUFFIXES):
+            if not relpath.endswith(CODE_SUFFIXES):
                 continue
             try:
                 data = read_bytes(self.root / relpath, shown=relpath)

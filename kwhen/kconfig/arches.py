@@ -1,4 +1,5 @@
-"""Architectures of a Kconfig tree: ARCH/SRCARCH names and defconfigs.
+"""Architectures of a Kconfig tree: ARCH/SRCARCH names, the architecture
+that owns a path, and defconfigs.
 
 Nothing here runs make: the defconfig a Makefile names is read from its text.
 """
@@ -64,6 +65,13 @@ def list_arches(tree: Path) -> list[str]:
         return []
     return sorted(p.name for p in arch_dir.iterdir()
                   if p.is_dir() and (p / "Kconfig").is_file())
+
+
+def arch_of_path(relpath: str) -> str | None:
+    """The architecture (SRCARCH) that owns a path of the tree: <A> for a
+    file under arch/<A>/, which only A builds; None for generic code."""
+    parts = relpath.split("/")
+    return parts[1] if len(parts) > 2 and parts[0] == "arch" else None
 
 
 def resolve_arch(tree: Path, arch: str | None) -> tuple[str, str]:

@@ -1,0 +1,283 @@
+"""The models of one tree on one architecture, each loaded once and cached
+across runs: the Kconfig model, the Kbuild conditions of the files, the
+configuration space. `presence.Tree` asks them its questions.
+
+Loading stays lazy: a question that needs no Kbuild condition never reads
+one, and a warm start decodes only the cache items it asks for.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+
+from kwhen import __version__
+from kwhen.exceptions import KwhenError
+from kwhen.kconfig.model import KconfigModel
+from kwhen.sqldata import Cache, Unreadable
+
+__all__ = ["ArchModels", "resolved"]
+
+
+def resolved(path: Path, shown: str | None = None) -> Path:
+    """`path` with symbolic links resolved; a loop is bad input."""
+    try:
+        return Path(path).resolve()
+    except (RuntimeError, OSError):     # RuntimeError before Python 3.13
+        raise KwhenError("symbolic link loop", path=shown or str(path)) from None
+
+
+class ArchModels:
+    """The Kconfig and Kbuild models of the tree `root` on one architecture.
+
+    `model`, `kbuild` and `space` are loaded when first asked for, from the
+    cache when it holds them for the current files. `built_model` says
+    whether this process had to build the Kconfig model (a cold cache).
+    """
+
+    def __init__(self, root: Path, arch: str | None = None, trust_tree: bool = False,
+                 cache: Cache | None = None):
+        from kwhen.kconfig.arches import resolve_arch
+
+        root = resolved(root)
+        if not root.is_dir():
+            raise KwhenError("no such directory", path=str(root))
+        self.root = root
+        self.arch, self.srcarch = resolve_arch(root, arch)
+        self.trust_tree = trust_tree
+        self.cache = cache if cache is not None else Cache(enabled=False)
+        self.built_model = False
+
+    def _cache_key(self, *parts) -> str:
+        # (the cache itself holds only items of this kwhen's code: sqldata)
+        return "|".join([__version__, str(self.root), self.arch,
+                         "trusted" if self.trust_tree else "untrusted", *parts])
+
+    # -- Kconfig ----------------------------------------------------------------
+
+    @cached_property
+    def model(self) -> KconfigModel:
+        """The Kconfig model (with the architecture's own symbol pinned)."""
+        from kwhen.kconfig.arches import pin_arch_symbol
+
+        key = self._cache_key()
+        blob = self.cache.get("kconfig", key, self.root)
+        if blob is not None and self.cache.has_parts("kconfig", key):
+            model = KconfigModel.from_bytes(blob)
+            model.enable_loader = lambda: self._enable_data(key)
+        else:
+            started = time.time_ns()
+            model = self._build_model()
+            self.cache.put("kconfig", key, self.root, model.sources, model.to_bytes(),
+                           started, parts={"enable": model.enable_data})
+        pin_arch_symbol(model)
+        return model
+
+    def _build_model(self) -> KconfigModel:
+        from kwhen.kconfig.translate import build_model
+
+        self.built_model = True
+        try:
+            return build_model(self.root, self.arch, trust_tree=self.trust_tree,
+                               on_symbols=self._start_kbuild)
+        except BaseException:
+            self._stop_kbuild()
+            raise
+
+    def _enable_data(self, key: str) -> bytes:
+        """The model's enabling conditions, from the cache (or rebuilt)."""
+        try:
+            found = self.cache.get_part("kconfig", key, "enable")
+        except Unreadable:
+            found = None
+        if found is None:
+            from kwhen.kconfig.translate import build_model
+
+            found = build_model(self.root, self.arch, trust_tree=self.trust_tree).enable_data
+        return found
+
+    @cached_property
+    def symbol_types(self) -> dict[str, str]:
+        """Symbol name -> Kconfig type."""
+        return {name: info.type for name, info in self.model.symbols.items()}
+
+    @cached_property
+    def space(self):
+        """The `ConfigSpace` of the model: what the solver answers."""
+        from kwhen.logic.solver import ConfigSpace
+
+        return ConfigSpace(self.model)
+
+    # -- Kbuild -----------------------------------------------------------------
+
+    # Kbuild needs only the symbol table, which exists seconds before the
+    # Kconfig translation is done: on a cold start it is computed meanwhile
+    # in a forked process, on the machine's other core.
+    _kbuild_job = None
+
+    def _kbuild_key(self, types: dict) -> str:
+        import hashlib
+        import json
+
+        table = hashlib.blake2b(json.dumps(sorted(types.items())).encode(),
+                                digest_size=12).hexdigest()
+        return self._cache_key(table)
+
+    def _start_kbuild(self, symbols: dict) -> None:
+        import multiprocessing
+
+        if "kbuild" in self.__dict__ or (os.cpu_count() or 1) < 2:
+            return
+        types = {name: info.type for name, info in symbols.items()}
+        if self.cache.get("kbuild", self._kbuild_key(types), self.root) is not None:
+            return
+        try:
+            ctx = multiprocessing.get_context("fork")
+        except ValueError:
+            return
+        receiver, sender = ctx.Pipe(duplex=False)
+        job = ctx.Process(target=_kbuild_child, daemon=True,
+                          args=(self.root, self.srcarch, self.arch, symbols, sender))
+        job.start()
+        sender.close()
+        self._kbuild_job = (job, receiver, types, time.time_ns())
+
+    def _stop_kbuild(self) -> None:
+        if self._kbuild_job is not None:
+            self._kbuild_job[0].kill()
+            self._kbuild_job = None
+
+    def _collect_kbuild(self):
+        """The forked Kbuild result, or None to compute it here."""
+        import json
+
+        from kwhen.kbuild.tree import KbuildResult
+
+        job, receiver, types, started = self._kbuild_job
+        self._kbuild_job = None
+        try:
+            kind, payload = receiver.recv()
+        except (EOFError, OSError):
+            kind, payload = "lost", None
+        job.join()
+        if kind == "error":
+            raise KwhenError(*payload)
+        if kind != "ok" or types != self.symbol_types:
+            return None
+        data = json.loads(payload)
+        self._store_kbuild(self._kbuild_key(types), data, started)
+        return KbuildResult.from_data(data)
+
+    def _store_kbuild(self, key: str, data: dict, started: int) -> None:
+        """Kbuild conditions (`KbuildResult.to_data`) go in the cache one
+        file each, beside the rest, so a warm query decodes the file it asks
+        about and not 24,000."""
+        import json
+
+        rest = {name: value for name, value in data.items() if name != "files"}
+        parts = {path: json.dumps(pair).encode() for path, pair in data["files"].items()}
+        self.cache.put("kbuild", key, self.root, data["makefiles"],
+                       json.dumps(rest).encode(), started, parts=parts)
+
+    @cached_property
+    def kbuild(self):
+        """The `KbuildResult`: each source file's built-in and module condition."""
+        import json
+
+        from kwhen.kbuild.tree import KbuildResult, kbuild_conditions
+
+        # Kbuild conditions depend on the symbol table (which CONFIG_ names
+        # exist, and which are tristate), not on the rest of the model.
+        key = self._kbuild_key(self.symbol_types)
+        if self._kbuild_job is not None:
+            result = self._collect_kbuild()
+            if result is not None:
+                return result
+        blob = self.cache.get("kbuild", key, self.root)
+        if blob is not None:
+            data = json.loads(blob)
+            if self.cache.has_parts("kbuild", key):
+                def recompute():
+                    fresh = kbuild_conditions(self.root, self.srcarch, self.arch,
+                                              self.model.symbols)
+                    return fresh.to_data()["files"]
+                data["files"] = _CachedParts(self.cache, "kbuild", key, recompute)
+                return KbuildResult.from_data(data)
+        started = time.time_ns()
+        result = kbuild_conditions(self.root, self.srcarch, self.arch, self.model.symbols)
+        self._store_kbuild(key, result.to_data(), started)
+        return result
+
+
+class _CachedParts(Mapping):
+    """name -> decoded JSON of an item's parts, read from the cache one at a
+    time when asked. If a part cannot be trusted (damaged, or another kwhen
+    replaced the item meanwhile), the whole mapping is computed afresh by
+    `recompute` and used from then on: never a guess."""
+
+    def __init__(self, cache: Cache, kind: str, key: str, recompute):
+        self._cache, self._kind, self._key = cache, kind, key
+        self._recompute = recompute
+        self._fresh = None       # the recomputed mapping, once needed
+        self._names = None
+
+    def _fallback(self):
+        if self._fresh is None:
+            self._fresh = self._recompute()
+        return self._fresh
+
+    def _raw(self, name):
+        if self._fresh is None:
+            try:
+                return self._cache.get_part(self._kind, self._key, name)
+            except Unreadable:
+                pass
+        return self._fallback().get(name)
+
+    def __getitem__(self, name):
+        import json
+
+        raw = self._raw(name)
+        if raw is None:
+            raise KeyError(name)
+        return json.loads(raw) if isinstance(raw, bytes) else raw
+
+    def __contains__(self, name):
+        return self._raw(name) is not None
+
+    def _all_names(self) -> list:
+        if self._names is None:
+            try:
+                names = self._cache.part_names(self._kind, self._key) \
+                    if self._fresh is None else self._fresh
+            except Unreadable:
+                names = self._fallback()
+            self._names = sorted(names)
+        return self._names
+
+    def __iter__(self):
+        return iter(self._all_names())
+
+    def __len__(self):
+        return len(self._all_names())
+
+
+def _kbuild_child(root, srcarch, arch, symbols, sender) -> None:
+    """Body of the forked Kbuild process: send the result or the error."""
+    import json
+
+    from kwhen.kbuild.tree import kbuild_conditions
+
+    try:
+        result = kbuild_conditions(root, srcarch, arch, symbols)
+        sender.send(("ok", json.dumps(result.to_data())))
+    except KwhenError as e:
+        sender.send(("error", (e.message, e.path, e.line)))
+    except Exception as e:  # reported by the parent computing it again itself
+        sender.send(("failed", repr(e)))
+    finally:
+        sender.close()
+        os._exit(0)   # no atexit handlers, no flushing of the parent's SQLite
