@@ -1,5 +1,5 @@
 import sys
 
-from kwhen.cli import main
+from kwhen import cli
 
-sys.exit(main())
+sys.exit(cli.main())

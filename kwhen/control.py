@@ -1,23 +1,28 @@
-"""kwhen's Python API. The command line is a thin front over these calls.
+"""kwhen's Python API: every command of the CLI is a call here.
 
-    from kwhen.control import open_tree, line_query
-    tree = open_tree("/src/linux", arch="x86")
-    answer = line_query(tree, "arch/x86/kernel/setup_percpu.c", 170)
+    from kwhen import control
+    tree = control.open_tree("/src/linux", arch="x86")
+    answer = control.line_query(tree, "arch/x86/kernel/setup_percpu.c", 170)
     print(answer.status, answer.condition)
+
+    report = control.check("/src/linux", "HEAD")
+    print(control.render(report, "text"), end="")
 """
 
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kwhen.definitions import chosen_condition, collect_definitions, start_definition_index
+from kwhen.evaluation import Evaluation, config_assignment, evaluate_file, evaluate_line, residual
 from kwhen.exceptions import KwhenError
-from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj, disj_all, neg, var
-from kwhen.presence import FileCondition, Tree, find_tree
-from kwhen.readfile import read_text
+from kwhen.explain import explain_unknowns, makefile_lines
+from kwhen.logic.formula import FALSE, TRUE, conj, neg
+from kwhen.presence import Tree, find_tree
 from kwhen.sqldata import Cache
+from kwhen.wording import describe
 
 
 def open_tree(tree: str | Path | None = None, arch: str | None = None,
@@ -28,77 +33,7 @@ def open_tree(tree: str | Path | None = None, arch: str | None = None,
     return Tree(root, arch, trust_tree=trust_tree, cache=Cache(enabled=cache))
 
 
-# -- rendering conditions for people -------------------------------------------
-
-def describe(f: Formula, types: dict[str, str]) -> str:
-    """Kconfig-style text, with a tristate's states spelt out: ``FOO``
-    (y or m), ``FOO=y``, ``FOO=m``; ``!FOO`` means FOO=n."""
-    enabled = {}
-    for name in f.variables():
-        if name.endswith("=m") and types.get(name[:-2]) == "tristate":
-            sym = name[:-2]
-            enabled[disj(var(sym), var(name))] = var("\x00" + sym)
-    if enabled:
-        f = _replace(f, enabled)
-
-    def show(name: str) -> str:
-        if name.startswith("\x00"):
-            return name[1:]
-        if types.get(name) == "tristate":
-            return name + "=y"
-        return name
-
-    return f.render(show)
-
-
-def _replace(f: Formula, table: dict) -> Formula:
-    if f in table:
-        return table[f]
-    if f.op == "or":
-        kids = list(f.args)
-        for pair, replacement in table.items():
-            if all(k in kids for k in pair.args):
-                kids = [k for k in kids if k not in pair.args] + [replacement]
-        return disj_all(_replace(k, table) for k in kids)
-    if f.op == "and":
-        return conj(*(_replace(k, table) for k in f.args))
-    if f.op == "not":
-        return neg(_replace(f.args[0], table))
-    return f
-
-
-def explain_unknowns(tree: Tree, f: Formula) -> list[str]:
-    """Why each free proposition in `f` is free."""
-    out = []
-    for name in sorted(f.variables()):
-        if name in tree.model.symbols or (name.endswith("=m") and name[:-2] in tree.model.symbols):
-            continue
-        if name in tree.model.free:
-            out.append(f"{name}: {tree.model.free[name]}")
-        elif name.startswith("?make:"):
-            reason = next((r for p, l, r in tree.kbuild.unknowns if f"?make:{p}:{l}" == name), "")
-            out.append(f"{name}: a Makefile construct kwhen does not evaluate{': ' + reason if reason else ''}")
-        elif name.startswith(("defined(", "cpp(")):
-            out.append(f"{name}: a macro that is not a Kconfig symbol (either value is assumed possible)")
-        elif name == "MODULE":
-            out.append("MODULE: defined when the including file is compiled as a module")
-        else:
-            out.append(f"{name}: a comparison or value that Kconfig does not fix")
-    return out
-
-
 # -- answers -------------------------------------------------------------------
-
-@dataclass
-class Evaluation:
-    """The verdict under one concrete .config."""
-    built: str                  # "yes", "no", "unknown"
-    layer: str = ""             # the layer that excludes it: kconfig, kbuild, cpp
-    reason: str = ""
-
-    def to_json(self):
-        return {"built": self.built, "excluded_by": self.layer or None, "reason": self.reason or None}
-
 
 @dataclass
 class LineAnswer:
@@ -136,77 +71,6 @@ def _check_line(tree: Tree, relpath: str, line: int) -> None:
     count = tree.read_text(relpath).count("\n") + 1
     if not 1 <= line <= count:
         raise KwhenError(f"line {line} is outside the file (it has {count} lines)", path=relpath)
-
-
-def makefile_lines(tree: Tree, relpath: str) -> list:
-    """The lines of the directory's Kbuild/Makefile that name the object
-    built from `relpath`, for showing people where a condition comes from."""
-    p = Path(relpath)
-    obj = p.stem + ".o"
-    out = []
-    for directory in (p.parent, p.parent.parent):
-        for name in ("Kbuild", "Makefile"):
-            mk = tree.root / directory / name
-            if not mk.is_file():
-                continue
-            pattern = re.compile(r"(^|[\s/])" + re.escape(obj if directory == p.parent else
-                                                          f"{p.parent.name}/") + r"(\s|$|\\)")
-            try:
-                text = read_text(mk, what="Makefile")
-            except KwhenError:
-                continue
-            for n, text_line in enumerate(text.splitlines(), 1):
-                if pattern.search(text_line) and not text_line.lstrip().startswith("#"):
-                    out.append(((directory / name).as_posix(), n, text_line.strip()))
-            break  # Kbuild wins over Makefile, as in kbuild itself
-        if out:
-            break
-    return out
-
-
-def _residual(f: Formula, assignment: dict) -> Formula:
-    return f.substitute(lambda name: (TRUE if assignment[name] else FALSE)
-                        if name in assignment else None)
-
-
-def config_assignment(tree: Tree, config_path: str) -> dict:
-    from kwhen.kconfig.dotconfig import read_dotconfig, values_for_model
-    from kwhen.kconfig.model import assignment_of_values
-
-    values = values_for_model(tree.model, read_dotconfig(config_path))
-    return assignment_of_values(tree.model, values)
-
-
-def _kbuild_exclusion(tree: Tree, file: FileCondition, assignment: dict) -> Evaluation | None:
-    """The verdict when Kbuild alone excludes the file under `assignment`."""
-    if file.kind == "unreached":
-        return Evaluation("no", "kbuild", f"no Makefile on {tree.arch} compiles {file.path}")
-    if file.kind == "source" and _residual(file.built, assignment) is FALSE:
-        where = makefile_lines(tree, file.path)
-        at = f"{where[0][0]}:{where[0][1]}: {where[0][2]}: " if where else ""
-        return Evaluation("no", "kbuild", f"{at}the file's Kbuild condition "
-                                          f"{describe(file.built, tree.symbol_types)} is false")
-    return None
-
-
-def evaluate_line(tree: Tree, file: FileCondition, structure, line: int,
-                  assignment: dict) -> Evaluation:
-    """Built or not under a concrete configuration, and which layer decides."""
-    types = tree.symbol_types
-    verdict = _kbuild_exclusion(tree, file, assignment)
-    if verdict is not None:
-        return verdict
-    for block in structure.enclosing(line):
-        own = _residual(block.own.substitute({"MODULE": FALSE}) if file.kind != "header"
-                        else block.own, assignment)
-        if own is FALSE:
-            return Evaluation("no", "cpp", f"line {block.start}: {block.text.strip()} is false")
-    cond = _residual(tree.combine(file, structure.condition_at(line)), assignment)
-    if cond is TRUE:
-        return Evaluation("yes")
-    if cond is FALSE:
-        return Evaluation("no", "cpp", "the #if conditions around the line are false")
-    return Evaluation("unknown", "", f"depends on {describe(cond, types)}, which the .config does not fix")
 
 
 def line_query(tree: Tree, path: str, line: int, config: str | None = None,
@@ -277,7 +141,7 @@ def file_query(tree: Tree, path: str, config: str | None = None) -> FileAnswer:
                  "condition": describe(space.simplify(cond), types),
                  "status": space.status(cond)}
         if assignment is not None:
-            value = _residual(cond, assignment)
+            value = residual(cond, assignment)
             entry["built"] = "yes" if value is TRUE else "no" if value is FALSE else "unknown"
         blocks.append(entry)
     answer = FileAnswer(
@@ -289,21 +153,8 @@ def file_query(tree: Tree, path: str, config: str | None = None) -> FileAnswer:
         blocks=blocks, unknowns=explain_unknowns(tree, file.built),
     )
     if assignment is not None:
-        answer.evaluation = _evaluate_file(tree, file, assignment)
+        answer.evaluation = evaluate_file(tree, file, assignment)
     return answer
-
-
-def _evaluate_file(tree: Tree, file: FileCondition, assignment: dict) -> Evaluation:
-    """Compiled or not under a concrete configuration (Kbuild alone)."""
-    if file.kind == "header":
-        return Evaluation("yes", "", "headers are compiled wherever they are included")
-    verdict = _kbuild_exclusion(tree, file, assignment)
-    if verdict is not None:
-        return verdict
-    value = _residual(file.built, assignment)
-    if value is TRUE:
-        return Evaluation("yes")
-    return Evaluation("unknown", "", f"depends on {describe(value, tree.symbol_types)}")
 
 
 # -- definitions of a symbol ---------------------------------------------------------
@@ -342,104 +193,6 @@ class SymbolAnswer:
                 "definitions": [d.to_json() for d in self.definitions],
                 "conflicts": [{"first": a, "second": b, "witness": w.to_json() if w else None}
                               for a, b, w in self.conflicts]}
-
-
-def files_mentioning(root: Path, name: str | list) -> list[str]:
-    """Source files (.c, .h, .S) that contain `name` (or any of a list of
-    names) as a word.
-
-    Uses git grep in a git work tree and grep elsewhere: searching 1.5 GB of
-    kernel source in Python would take a minute; these take about a second.
-    Both only read files.
-    """
-    globs = ["*.c", "*.h", "*.S"]
-    names = [name] if isinstance(name, str) else list(name)
-    for n in names:
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n):
-            raise KwhenError(f"'{n}' is not a C identifier")
-    patterns = [arg for n in names for arg in ("-e", n)]
-    if (root / ".git").exists():
-        cmd = ["git", "-C", str(root), "grep", "-l", "-w", "-F", *patterns, "--", *globs]
-    else:
-        cmd = ["grep", "-r", "-l", "-w", "-F", *(f"--include={g}" for g in globs), *patterns, "."]
-    try:
-        done = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=600)
-    except (OSError, subprocess.SubprocessError) as e:
-        raise KwhenError(f"cannot search the tree: {e}")
-    if done.returncode not in (0, 1):
-        raise KwhenError(f"cannot search the tree: {done.stderr.strip()}")
-    return sorted(p[2:] if p.startswith("./") else p for p in done.stdout.splitlines())
-
-
-def files_defining(tree: Tree, name: str | list) -> list[str]:
-    """Source files of the tree (as on disk) that may define `name` (or any
-    of a list of names): a superset of those where `find_definitions` finds
-    one. From the cached definition index of a git work tree
-    (`kwhen.defindex`), else the files that mention the name."""
-    from kwhen import defindex
-
-    # A process that had to build the Kconfig model (a cold cache) greps
-    # rather than also build the index: the next one builds it.
-    index = defindex.for_root(tree.root, tree.cache, _work_tree(tree),
-                              build=getattr(tree, "model_was_cached", True))
-    found = index.files_defining(name) if index is not None else None
-    return found if found is not None else files_mentioning(tree.root, name)
-
-
-def start_definition_index(tree: Tree) -> None:
-    """Start, in the background, what `files_defining` will need (the list of
-    dirty files; the index build on a cold cache)."""
-    from kwhen import defindex
-
-    defindex.for_root(tree.root, tree.cache, _work_tree(tree))
-
-
-def _work_tree(tree: Tree):
-    """The work tree status a check's revision state already has, if any."""
-    return getattr(getattr(tree, "state", None), "work_tree", None)
-
-
-def collect_definitions(tree: Tree, name: str, candidates=None) -> list:
-    """Every definition of `name` in the tree, as (relpath, Definition, role,
-    condition) with role "alternative" (global or in a header), "weak",
-    "file-local" (static in a .c file) or "other-arch" (under another
-    arch/ directory: never built on this architecture)."""
-    from kwhen.cpp.definitions import find_definitions
-
-    # `candidates`: files that may define the name (a superset will do)
-    paths = set(candidates if candidates is not None else files_defining(tree, name))
-    if tree.state is not None:
-        # files the patch state changed: search their new text, not the disk's
-        changed = tree.state.changed_paths()
-        paths -= changed
-        for relpath in changed:
-            text = tree.state.read(relpath)
-            if text is not None and relpath.endswith((".c", ".h", ".S")) and name in text:
-                paths.add(relpath)
-    entries = []
-    for relpath in sorted(paths):
-        for d in find_definitions(tree.read_text(relpath), name, relpath):
-            parts = relpath.split("/")
-            if len(parts) > 2 and parts[0] == "arch" and parts[1] != tree.srcarch:
-                entries.append((relpath, d, "other-arch", FALSE))
-                continue
-            cond = tree.line_condition(relpath, d.line)
-            if relpath.endswith(".h") or not d.static:
-                role = "weak" if d.weak else "alternative"
-            else:
-                role = "file-local"
-            entries.append((relpath, d, role, cond))
-    return entries
-
-
-def chosen_condition(entries: list, entry) -> Formula:
-    """When `entry` is the definition that ends up in the kernel: a weak
-    definition only where no strong one is built."""
-    relpath, d, role, cond = entry
-    if role == "weak":
-        strong = disj_all(c for _, _, r, c in entries if r == "alternative")
-        return conj(cond, neg(strong))
-    return cond
 
 
 def symbol_query(tree: Tree, name: str, witnesses: bool = True) -> SymbolAnswer:

@@ -10,7 +10,8 @@ import pytest
 
 from conftest import committed, git, run_kwhen
 from kwhen import defindex
-from kwhen.control import files_defining, open_tree, symbol_query
+from kwhen.control import open_tree, symbol_query
+from kwhen.definitions import files_defining
 from kwhen.cpp.definitions import find_definitions
 from kwhen.sqldata import Cache
 

@@ -13,7 +13,8 @@ import re
 from kwhen.checker import witness_fields
 from kwhen.checks.lines import C_SUFFIXES, normalize
 from kwhen.checks.messages import Finding
-from kwhen.control import chosen_condition, collect_definitions, describe, files_defining
+from kwhen.definitions import chosen_condition, collect_definitions, files_defining
+from kwhen.wording import describe
 
 # A body that only returns a constant or nothing is a stub: it is meant to
 # differ from the real definition, and changing the real one does not call

@@ -8,7 +8,7 @@ from kwhen.checker import witness_fields
 from kwhen.checks.lines import changed_lines
 from kwhen.checks.messages import Finding
 from kwhen.checks.symbols_index import defined_symbols
-from kwhen.control import describe
+from kwhen.wording import describe
 
 _CONFIG_REF = re.compile(r"\bCONFIG_(\w+)")
 

@@ -9,7 +9,7 @@ from kwhen.checker import witness_fields
 from kwhen.checks.lines import changed_lines, is_significant
 from kwhen.checks.messages import Finding
 from kwhen.checks.wording import lost_condition, lost_text
-from kwhen.control import describe
+from kwhen.wording import describe
 
 
 # Lines edited while being moved still count as moved above this similarity.

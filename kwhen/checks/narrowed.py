@@ -8,7 +8,7 @@ from kwhen.checks.lines import C_SUFFIXES, is_code, is_directive, map_line
 from kwhen.checks.messages import Finding
 from kwhen.checks.symbols_index import _is_kconfig
 from kwhen.checks.wording import lost_condition, lost_text
-from kwhen.control import describe
+from kwhen.wording import describe
 from kwhen.logic.formula import FALSE, conj, neg
 
 

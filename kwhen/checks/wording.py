@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kwhen.control import describe
+from kwhen.wording import describe
 from kwhen.logic.formula import Formula, conj, neg, var
 
 # C code that a header hides from the assembler (`#ifndef __ASSEMBLY__`)

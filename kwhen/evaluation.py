@@ -1,0 +1,81 @@
+"""A line or a file under one concrete .config: built or not, and which
+layer (Kconfig, Kbuild, cpp) decides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kwhen.explain import makefile_lines
+from kwhen.logic.formula import FALSE, TRUE, Formula
+from kwhen.presence import FileCondition, Tree
+from kwhen.wording import describe
+
+
+@dataclass
+class Evaluation:
+    """The verdict under one concrete .config."""
+    built: str                  # "yes", "no", "unknown"
+    layer: str = ""             # the layer that excludes it: kconfig, kbuild, cpp
+    reason: str = ""
+
+    def to_json(self):
+        return {"built": self.built, "excluded_by": self.layer or None, "reason": self.reason or None}
+
+
+def residual(f: Formula, assignment: dict) -> Formula:
+    return f.substitute(lambda name: (TRUE if assignment[name] else FALSE)
+                        if name in assignment else None)
+
+
+def config_assignment(tree: Tree, config_path: str) -> dict:
+    from kwhen.kconfig.dotconfig import read_dotconfig, values_for_model
+    from kwhen.kconfig.model import assignment_of_values
+
+    values = values_for_model(tree.model, read_dotconfig(config_path))
+    return assignment_of_values(tree.model, values)
+
+
+def _kbuild_exclusion(tree: Tree, file: FileCondition, assignment: dict) -> Evaluation | None:
+    """The verdict when Kbuild alone excludes the file under `assignment`."""
+    if file.kind == "unreached":
+        return Evaluation("no", "kbuild", f"no Makefile on {tree.arch} compiles {file.path}")
+    if file.kind == "source" and residual(file.built, assignment) is FALSE:
+        where = makefile_lines(tree, file.path)
+        at = f"{where[0][0]}:{where[0][1]}: {where[0][2]}: " if where else ""
+        return Evaluation("no", "kbuild", f"{at}the file's Kbuild condition "
+                                          f"{describe(file.built, tree.symbol_types)} is false")
+    return None
+
+
+def evaluate_line(tree: Tree, file: FileCondition, structure, line: int,
+                  assignment: dict) -> Evaluation:
+    """Built or not under a concrete configuration, and which layer decides."""
+    types = tree.symbol_types
+    verdict = _kbuild_exclusion(tree, file, assignment)
+    if verdict is not None:
+        return verdict
+    for block in structure.enclosing(line):
+        own = residual(block.own.substitute({"MODULE": FALSE}) if file.kind != "header"
+                        else block.own, assignment)
+        if own is FALSE:
+            return Evaluation("no", "cpp", f"line {block.start}: {block.text.strip()} is false")
+    cond = residual(tree.combine(file, structure.condition_at(line)), assignment)
+    if cond is TRUE:
+        return Evaluation("yes")
+    if cond is FALSE:
+        return Evaluation("no", "cpp", "the #if conditions around the line are false")
+    return Evaluation("unknown", "", f"depends on {describe(cond, types)}, which the .config does not fix")
+
+
+
+def evaluate_file(tree: Tree, file: FileCondition, assignment: dict) -> Evaluation:
+    """Compiled or not under a concrete configuration (Kbuild alone)."""
+    if file.kind == "header":
+        return Evaluation("yes", "", "headers are compiled wherever they are included")
+    verdict = _kbuild_exclusion(tree, file, assignment)
+    if verdict is not None:
+        return verdict
+    value = residual(file.built, assignment)
+    if value is TRUE:
+        return Evaluation("yes")
+    return Evaluation("unknown", "", f"depends on {describe(value, tree.symbol_types)}")
