@@ -1,9 +1,9 @@
-"""The kwhen command line: parse arguments, call kwhen.control, render."""
+"""The kwhen command line: parse arguments, call kwhen.control, map the
+outcome to an exit status."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -79,76 +79,39 @@ def _split_location(text: str) -> tuple[str, int]:
 def run(args) -> int:
     if args.command == "check":
         return run_check(args)
-    from rich.console import Console
-
     from kwhen import control
-    from kwhen.report import querytext
 
-    console = Console(highlight=False, soft_wrap=True)
     tree = control.open_tree(args.tree, args.arch, trust_tree=args.trust_tree,
                              cache=not args.no_cache)
     try:
         if args.command == "line":
             path, line = _split_location(args.location)
             answer = control.line_query(tree, path, line, config=args.config)
-            render = querytext.render_line
         elif args.command == "file":
             answer = control.file_query(tree, args.path, config=args.config)
-            render = querytext.render_file
         else:
             answer = control.symbol_query(tree, args.name)
-            render = querytext.render_symbol
     finally:
         tree.cache.close()
-    if args.json:
-        print(json.dumps(answer.to_json(), indent=2))
-    else:
-        render(answer, console, explain=args.explain)
+    control.write_answer(answer, as_json=args.json, explain=args.explain)
     return EXIT_OK
 
 
 def run_check(args) -> int:
-    from kwhen.checker import CheckOptions, check
+    from kwhen import control
 
-    options = CheckOptions(arches=args.arch, all_arches=args.all_arches, base=args.base,
-                           verify=args.verify, trust_tree=args.trust_tree, cache=not args.no_cache)
+    options = control.CheckOptions(arches=args.arch, all_arches=args.all_arches, base=args.base,
+                                   verify=args.verify, trust_tree=args.trust_tree,
+                                   cache=not args.no_cache)
     stdin_text = None
     if args.target == "-":
         from kwhen.patch.diff import MAX_PATCH_BYTES
         from kwhen.readfile import read_stream
         stdin_text = read_stream(sys.stdin.buffer, MAX_PATCH_BYTES, what="patch").decode(
             "utf-8", errors="surrogateescape")
-    result = check(args.tree, args.target, options, stdin_text=stdin_text)
-    if args.format == "text" and not args.output:
-        from kwhen.report.text import write_text
-        write_text(result.findings, summary_of(result), sys.stdout)
-    else:
-        text = render_report(args.format, result)
-        if args.output:
-            with open(args.output, "w", encoding="utf-8") as f:
-                f.write(text)
-        else:
-            sys.stdout.write(text)
-    return EXIT_FINDINGS if result.findings else EXIT_OK
-
-
-def summary_of(result) -> dict:
-    return result.summary | {"arches": result.arches, "changes_checked": result.changes}
-
-
-def render_report(fmt: str, result) -> str:
-    summary = summary_of(result)
-    if fmt == "json":
-        from kwhen.report.jsonreport import render_json
-        return render_json(result.findings, summary)
-    if fmt == "sarif":
-        from kwhen.report.sarif import render_sarif
-        return render_sarif(result.findings, summary)
-    if fmt == "html":
-        from kwhen.report.html import render_html
-        return render_html(result.findings, summary)
-    from kwhen.report.text import format_text
-    return format_text(result.findings, summary)
+    report = control.check(args.tree, args.target, options, stdin_text=stdin_text)
+    control.write_report(report, args.format, args.output)
+    return EXIT_FINDINGS if report.findings else EXIT_OK
 
 
 def main(argv=None) -> int:

@@ -12,21 +12,29 @@
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kwhen.checks.options import CheckOptions
 from kwhen.definitions import chosen_condition, collect_definitions, start_definition_index
 from kwhen.evaluation import Evaluation, config_assignment, evaluate_file, evaluate_line, residual
 from kwhen.exceptions import KwhenError
 from kwhen.explain import explain_unknowns, makefile_lines
 from kwhen.logic.formula import FALSE, TRUE, conj, neg
 from kwhen.presence import Tree, find_tree
+from kwhen.report.core import Report
 from kwhen.sqldata import Cache
 from kwhen.wording import describe
 
 
 def open_tree(tree: str | Path | None = None, arch: str | None = None,
               trust_tree: bool = False, cache: bool = True) -> Tree:
+    """The tree at `tree` (default: the git top level of the working
+    directory) modelled for `arch` (a directory under arch/ or an alias such
+    as x86_64; default: the host's). `trust_tree` runs the Kconfig
+    $(shell,...) macros as the kernel would; `cache` keeps the models in
+    the SQLite cache. Models are built on first use."""
     root = Path(tree) if tree else find_tree()
     if not root.is_dir():
         raise KwhenError("no such directory", path=str(root))
@@ -37,6 +45,12 @@ def open_tree(tree: str | Path | None = None, arch: str | None = None,
 
 @dataclass
 class LineAnswer:
+    """When one line is built (`kwhen line`). Conditions are Kconfig-style
+    text (kwhen.wording.describe); `status` is always, sometimes or never;
+    `witness_built` / `witness_not_built` are kwhen.logic.solver.Witness
+    configurations (None when impossible); `unknowns` says why each free
+    proposition is free; `evaluation` is the verdict under --config."""
+
     path: str
     line: int
     arch: str
@@ -75,6 +89,9 @@ def _check_line(tree: Tree, relpath: str, line: int) -> None:
 
 def line_query(tree: Tree, path: str, line: int, config: str | None = None,
                witnesses: bool = True) -> LineAnswer:
+    """When line `line` of `path` (relative to the tree or absolute) is
+    built on the tree's architecture, and under the .config `config` if
+    given. `witnesses=False` skips the witness configurations."""
     relpath = tree.relpath(path)
     file = tree.file_condition(relpath)
     _check_line(tree, relpath, line)
@@ -106,6 +123,11 @@ def line_query(tree: Tree, path: str, line: int, config: str | None = None,
 
 @dataclass
 class FileAnswer:
+    """A file's Kbuild condition and its #if blocks (`kwhen file`): `kind`
+    is source, header or unreached; `builtin` and `module` the conditions
+    for obj-y and obj-m; `blocks` dicts with start, end, directive,
+    condition, status (and built under --config)."""
+
     path: str
     arch: str
     kind: str
@@ -129,6 +151,8 @@ class FileAnswer:
 
 
 def file_query(tree: Tree, path: str, config: str | None = None) -> FileAnswer:
+    """When `path` is compiled and when each of its #if blocks is, on the
+    tree's architecture (and under the .config `config` if given)."""
     relpath = tree.relpath(path)
     file = tree.file_condition(relpath)
     structure = tree.cpp(relpath)
@@ -161,6 +185,11 @@ def file_query(tree: Tree, path: str, config: str | None = None) -> FileAnswer:
 
 @dataclass
 class DefinitionAnswer:
+    """One definition of a symbol: where, what (`kind`, static, weak,
+    inline, signature), its `role` (alternative, weak, file-local,
+    other-arch), when it is compiled (`condition`, `status`) and when it is
+    the one built (`chosen_condition`, `chosen_status`, `witness`)."""
+
     path: str
     line: int
     end_line: int
@@ -183,6 +212,9 @@ class DefinitionAnswer:
 
 @dataclass
 class SymbolAnswer:
+    """Every definition of a C identifier (`kwhen symbol`), and `conflicts`:
+    pairs of definitions compiled together, which would not link."""
+
     name: str
     arch: str
     definitions: list
@@ -196,6 +228,8 @@ class SymbolAnswer:
 
 
 def symbol_query(tree: Tree, name: str, witnesses: bool = True) -> SymbolAnswer:
+    """Every definition of the function (or macro, variable) `name` in the
+    tree and when each is the one built on the tree's architecture."""
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
         raise KwhenError(f"'{name}' is not a C identifier")
     start_definition_index(tree)     # git runs while the model loads
@@ -230,3 +264,77 @@ def symbol_query(tree: Tree, name: str, witnesses: bool = True) -> SymbolAnswer:
     if not answers:
         raise KwhenError(f"no definition of '{name}' found in {tree.root}")
     return SymbolAnswer(name, tree.arch, answers, conflicts)
+
+
+def write_answer(answer, as_json: bool = False, explain: bool = False) -> None:
+    """Print a LineAnswer, FileAnswer or SymbolAnswer: as JSON, or as text
+    for people (`explain`: say why each free proposition is free)."""
+    if as_json:
+        import json
+        print(json.dumps(answer.to_json(), indent=2))
+        return
+    from rich.console import Console
+
+    from kwhen.report import querytext
+
+    render = {LineAnswer: querytext.render_line, FileAnswer: querytext.render_file,
+              SymbolAnswer: querytext.render_symbol}[type(answer)]
+    render(answer, Console(highlight=False, soft_wrap=True), explain=explain)
+
+
+# -- checking changes ----------------------------------------------------------
+
+def check(tree: str | Path | None = None, target: str | None = None,
+          options: CheckOptions | None = None, stdin_text: str | None = None) -> Report:
+    """Check `target` in `tree` for code that vanishes from configurations.
+
+    `target`: a revision (default HEAD), a range A..B (each commit in
+    order), a patch file, an mbox, or "-" with the text in `stdin_text`.
+    `tree`: the tree the target applies to (default: the git top level of
+    the working directory). `options`: a kwhen.checks.runner.CheckOptions.
+    The Report's `findings` are kwhen.checks.messages objects (kind,
+    arguments, wording); `render` turns it into text, JSON, SARIF or HTML.
+    """
+    from kwhen.checks.runner import check_changes
+    from kwhen.patch.target import resolve_target
+
+    root = Path(tree) if tree else find_tree()
+    if not root.is_dir():
+        raise KwhenError("no such directory", path=str(root))
+    changes = resolve_target(target, root, stdin_text=stdin_text)
+    done = check_changes(root, changes, options or CheckOptions())
+    return Report(done.findings, target or "HEAD", [c.id for c in changes], done.arches,
+                  tree=str(root.resolve()))
+
+
+REPORT_FORMATS = ("text", "json", "sarif", "html")
+
+
+def render(report: Report, fmt: str = "text") -> str:
+    """The report as text, json, sarif or html."""
+    if fmt == "json":
+        from kwhen.report.jsonreport import render_json
+        return render_json(report)
+    if fmt == "sarif":
+        from kwhen.report.sarif import render_sarif
+        return render_sarif(report)
+    if fmt == "html":
+        from kwhen.report.html import render_html
+        return render_html(report)
+    if fmt == "text":
+        from kwhen.report.text import format_text
+        return format_text(report)
+    raise KwhenError(f"unknown report format '{fmt}' (one of {', '.join(REPORT_FORMATS)})")
+
+
+def write_report(report: Report, fmt: str = "text", output: str | Path | None = None) -> None:
+    """Write the report to the file `output`, or to stdout (text in colour
+    on a terminal)."""
+    if output:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(render(report, fmt))
+    elif fmt == "text":
+        from kwhen.report.text import write_text
+        write_text(report, sys.stdout)
+    else:
+        sys.stdout.write(render(report, fmt))

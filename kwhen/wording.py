@@ -1,9 +1,8 @@
 """How kwhen writes conditions and configurations for people.
 
 One place for the wording every answer and every finding shares:
-`describe` (a condition as Kconfig-style text), `settings` (a conjunction
-as symbol settings, ``SMP=n, X86_32=y``) and `config_lines` (a witness's
-changes as .config lines).
+`describe` (a condition as Kconfig-style text) and `settings` (a
+conjunction as symbol settings, ``SMP=n, X86_32=y``).
 """
 
 from __future__ import annotations
@@ -149,11 +148,3 @@ def settings(f: Formula, types: dict) -> str:
             return describe(f, types)
     return ", ".join(parts)
 
-
-def config_lines(changes: dict | None) -> list[str]:
-    """Symbol settings (symbol -> y/m/n) as .config lines, by name."""
-    out = []
-    for sym, value in sorted((changes or {}).items()):
-        name = sym if sym.startswith("CONFIG_") else f"CONFIG_{sym}"
-        out.append(f"# {name} is not set" if str(value) == "n" else f"{name}={value}")
-    return out

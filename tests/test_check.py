@@ -7,7 +7,11 @@ from pathlib import Path
 import pytest
 
 from conftest import committed, git, run_kwhen
-from kwhen.checker import CheckOptions, check
+from kwhen.checks.messages import (AlternativeDefinition, DeadAdded, MovedNarrowed, NarrowedFile,
+                                   NarrowedLines, NarrowedSymbol, UndefinedReference,
+                                   UndefinedSymbol)
+from kwhen.control import CheckOptions, check
+from kwhen.logic.formula import conj, neg, var
 
 MOVE_PATCH = Path(__file__).resolve().parent.parent / "examples" / "seed-move-resync.patch"
 
@@ -50,12 +54,16 @@ def test_the_seed_move_and_its_partial_revert(repo):
     found, findings = kinds(repo)
     assert found == ["alternative-definition", "moved-narrowed"]
     moved = next(f for f in findings if f.kind == "moved-narrowed")
-    assert moved.file == "arch/x86/kernel/setup_percpu.c"
-    assert "no longer built when SMP=n" in moved.message
-    assert moved.witness["SMP"] == "n" and moved.witness_base == "x86_64_defconfig"
+    assert isinstance(moved, MovedNarrowed)
+    assert (moved.file, moved.line) == ("arch/x86/kernel/setup_percpu.c", 15)
+    assert (moved.source_file, moved.source_line) == ("arch/x86/kernel/setup.c", 13)
+    assert moved.before is var("X86_32") and moved.after is conj(var("SMP"), var("X86_32"))
+    assert moved.losing is neg(var("SMP"))             # no longer built when SMP=n
+    assert moved.witness_changes["SMP"] == "n" and moved.witness_base == "x86_64_defconfig"
     alternative = next(f for f in findings if f.kind == "alternative-definition")
-    assert alternative.related[0]["file"] == "mm/percpu.c"
-    assert "!SMP" in alternative.related[0]["message"]
+    assert isinstance(alternative, AlternativeDefinition)
+    assert alternative.function == "setup_per_cpu_areas"
+    assert alternative.alternatives == [("mm/percpu.c", 12, neg(var("SMP")))]
 
     # the partial revert: the call is back in setup_arch() as well
     commit(repo, "partial revert", {"arch/x86/kernel/setup.c": (
@@ -117,7 +125,9 @@ def test_narrowed_by_an_edited_ifdef(repo):
                                                         "#if defined(CONFIG_X86_32) && defined(CONFIG_SMP)\n")})
     found, findings = kinds(repo)
     assert found == ["narrowed"]
-    assert "SMP=n" in findings[0].message and findings[0].witness["SMP"] == "n"
+    (narrowed,) = findings
+    assert isinstance(narrowed, NarrowedLines) and narrowed.file == "arch/x86/kernel/setup.c"
+    assert narrowed.losing is neg(var("SMP")) and narrowed.witness_changes["SMP"] == "n"
 
 
 def test_narrowed_by_an_edited_makefile(repo):
@@ -125,7 +135,8 @@ def test_narrowed_by_an_edited_makefile(repo):
     found, findings = kinds(repo)
     assert "narrowed" in found
     narrowed = next(f for f in findings if f.kind == "narrowed")
-    assert narrowed.file == "mm/percpu.c" and "SMP=n" in narrowed.message
+    assert isinstance(narrowed, NarrowedFile)
+    assert narrowed.file == "mm/percpu.c" and narrowed.losing is neg(var("SMP"))
 
 
 def test_narrowed_by_a_kconfig_dependency(repo):
@@ -136,10 +147,12 @@ def test_narrowed_by_a_kconfig_dependency(repo):
     assert found == ["narrowed"]
     (narrowed,) = findings
     assert (narrowed.file, narrowed.line) == ("Kconfig", 10)     # config SMP
-    assert "SMP can no longer be enabled when X86_64=n" in narrowed.message
-    assert "arch/x86/kernel/setup_percpu.c" in narrowed.message
+    assert isinstance(narrowed, NarrowedSymbol) and narrowed.symbol == "SMP"
+    assert narrowed.losing is neg(var("X86_64"))      # no longer enabled when X86_64=n
+    assert narrowed.files == ["arch/x86/kernel/setup_percpu.c"]
     # a configuration that built it before: 32-bit with SMP
-    assert narrowed.witness.get("64BIT") == "n" and narrowed.witness.get("SMP", "y") == "y"
+    changes = narrowed.witness_changes
+    assert changes.get("64BIT") == "n" and changes.get("SMP", "y") == "y"
 
 
 def test_widened_or_unrelated_kconfig_edits_are_silent(repo):
@@ -161,7 +174,8 @@ def test_dead_code_under_an_undefined_symbol(repo):
     found, findings = kinds(repo)
     assert found == ["dead-added", "undefined-symbol"]
     dead = next(f for f in findings if f.kind == "dead-added")
-    assert "CONFIG_SMP_TYPO" in dead.message
+    assert isinstance(dead, DeadAdded)
+    assert (dead.reason, dead.symbols) == ("undefined", ["SMP_TYPO"])
 
 
 def test_dead_code_from_a_contradiction(repo):
@@ -173,7 +187,7 @@ def test_dead_code_from_a_contradiction(repo):
     # so alternative-definition is right to speak too
     assert found == ["alternative-definition", "dead-added"]
     dead = next(f for f in findings if f.kind == "dead-added")
-    assert "compiled only when SMP" in dead.message
+    assert (dead.reason, dead.built, dead.cpp) == ("conflict", var("SMP"), neg(var("SMP")))
 
 
 def test_dead_code_blames_the_contradiction_not_an_innocent_undefined_symbol(repo):
@@ -185,7 +199,7 @@ def test_dead_code_blames_the_contradiction_not_an_innocent_undefined_symbol(rep
         "\tup_only();\n#endif\n")})
     found, findings = kinds(repo)
     dead = next(f for f in findings if f.kind == "dead-added")
-    assert "compiled only when SMP" in dead.message and "TYPO_XYZ" not in dead.message
+    assert (dead.reason, dead.built, dead.symbols) == ("conflict", var("SMP"), [])
     assert "undefined-symbol" in found        # the typo is still reported as such
 
 
@@ -195,15 +209,17 @@ def test_undefined_symbol_in_makefile_and_kconfig(repo):
         "Kconfig": ("config HAVE_SETUP_PER_CPU_AREA\n\tbool\n",
                     "config HAVE_SETUP_PER_CPU_AREA\n\tbool\n\tdepends on NO_SUCH_SYMBOL\n")})
     found, findings = kinds(repo)
-    messages = " ".join(f.message for f in findings if f.kind == "undefined-symbol")
-    assert "CONFIG_PERCPU_STATS_TYPO" in messages and "CONFIG_NO_SUCH_SYMBOL" in messages
+    symbols = {(f.file, s) for f in findings if f.kind == "undefined-symbol" for s in f.symbols}
+    assert symbols == {("mm/Makefile", "PERCPU_STATS_TYPO"), ("Kconfig", "NO_SUCH_SYMBOL")}
 
 
 def test_removing_a_definition_leaves_references_dangling(repo):
     commit(repo, "drop symbol", {"Kconfig": ("config HAVE_SETUP_PER_CPU_AREA\n\tbool\n\n", "")})
     found, findings = kinds(repo)
-    files = {f.file for f in findings if f.kind == "undefined-symbol"}
-    assert "mm/percpu.c" in files        # #if ... CONFIG_HAVE_SETUP_PER_CPU_AREA
+    dangling = {f.file: f.references for f in findings if f.kind == "undefined-symbol"}
+    # #if ... CONFIG_HAVE_SETUP_PER_CPU_AREA
+    assert dangling["mm/percpu.c"] == [UndefinedReference("HAVE_SETUP_PER_CPU_AREA",
+                                                          removed_at="Kconfig:14")]
 
 
 def test_cli_formats_and_exit_status(repo, tmp_path):
@@ -258,8 +274,7 @@ def test_undefined_symbol_in_a_renamed_file(repo):
     found, findings = kinds(repo)
     hits = [f for f in findings if f.kind == "undefined-symbol"]
     assert [(f.file, f.line) for f in hits] == [("mm/percpu_stats.c", 1)]
-    assert "CONFIG_NO_SUCH_STATS" in hits[0].message
-    assert "renamed from mm/stats.c" in hits[0].message
+    assert hits[0].references == [UndefinedReference("NO_SUCH_STATS", renamed_from="mm/stats.c")]
 
 
 def test_undefined_symbol_on_a_kconfig_continuation_line(repo):
@@ -268,7 +283,7 @@ def test_undefined_symbol_on_a_kconfig_continuation_line(repo):
                                            "\tdepends on SMP || \\\n\t\tNO_SUCH_CONTINUED\n")})
     found, findings = kinds(repo)
     hits = [(f.file, f.line) for f in findings if f.kind == "undefined-symbol"
-            and "CONFIG_NO_SUCH_CONTINUED" in f.message]
+            and "NO_SUCH_CONTINUED" in f.symbols]
     assert hits == [("Kconfig", 17)]
 
 
@@ -292,7 +307,8 @@ def test_two_undefined_symbols_on_one_line(repo):
     found, findings = kinds(repo)
     hits = [f for f in findings if f.kind == "undefined-symbol"]
     assert [(f.file, f.line) for f in hits] == [("Kconfig", 16)]
-    assert "CONFIG_NO_SUCH_FIRST" in hits[0].message and "CONFIG_NO_SUCH_SECOND" in hits[0].message
+    assert isinstance(hits[0], UndefinedSymbol)
+    assert hits[0].symbols == ["NO_SUCH_FIRST", "NO_SUCH_SECOND"]
 
 
 def test_function_like_config_macros_are_not_symbols():

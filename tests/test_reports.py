@@ -15,84 +15,152 @@ from pathlib import Path
 import pytest
 
 from kwhen import __version__
-from kwhen.checks.messages import KINDS, Finding
+from kwhen.checks.messages import (KINDS, AlternativeDefinition, DeadAdded, MovedNarrowed,
+                                   NarrowedFile, NarrowedLines, NarrowedSymbol,
+                                   UndefinedReference, UndefinedSymbol)
+from kwhen.logic.formula import conj, disj, neg, var
+from kwhen.logic.solver import Witness
+from kwhen.report.core import Report
 from kwhen.report.html import render_html
 from kwhen.report.jsonreport import load_json, render_json
 from kwhen.report.sarif import build_sarif, render_sarif
 from kwhen.report.text import format_text, write_text
+from kwhen.wording import describe, settings
 
-SUMMARY = {"changes": 1, "arches": ["x86"], "target": "HEAD"}
+NO_SMP = Witness(base_name="x86_64_defconfig", values={"SMP": "n"}, changes=[("SMP", "y", "n")],
+                 free={})
 
 
 def _findings():
     return [
-        Finding(kind="narrowed", file="drivers/net/foo.c", line=42,
-                message="foo_init() is built in fewer configurations after the change",
-                arches=["x86"], condition_before="FOO", condition_after="FOO && SMP",
-                witness={"SMP": "n"}, witness_base="x86_64_defconfig",
-                witness_text="x86_64_defconfig + # CONFIG_SMP is not set",
-                related=[{"file": "drivers/net/foo.c", "line": 40,
-                          "message": "the #ifdef CONFIG_SMP that now encloses it"}],
-                change="abc123def456"),
-        Finding(kind="undefined-symbol", file="drivers/net/Makefile", line=7,
-                message="CONFIG_<script>alert(1)</script> is defined by no Kconfig & is odd",
-                arches=["x86"], condition_after="FALSE", change="abc123def456"),
+        MovedNarrowed(file="drivers/net/foo.c", line=42, source_file="drivers/net/foo.c",
+                      source_line=40, arches=["x86"], before=var("FOO"),
+                      after=conj(var("FOO"), var("SMP")), losing=neg(var("SMP")), witness=NO_SMP,
+                      change="abc123def456"),
+        UndefinedSymbol(file="drivers/net/Makefile", line=7, arches=["x86"],
+                        references=[UndefinedReference("<script>alert(1)</script>")],
+                        change="abc123def456"),
     ]
+
+
+def _report(findings=None, changes=("abc123def456",), arches=("x86",), target="HEAD"):
+    return Report(_findings() if findings is None else findings, target, list(changes),
+                  list(arches), tree="/tmp/src")
+
+
+# -- wording -------------------------------------------------------------------------
+
+def test_each_kind_words_its_arguments():
+    types = {"FOO": "tristate"}
+    moved, undefined = _findings()
+    assert moved.message == ("code moved here from drivers/net/foo.c:40 is built in fewer "
+                             "configurations: no longer built when SMP=n")
+    assert moved.related == [{"file": "drivers/net/foo.c", "line": 40,
+                              "message": "the code was here, built when FOO"}]
+    assert NarrowedLines(file="a.c", line=3, last=5, losing=neg(var("SMP"))).message == \
+        "lines 3-5 stay but the #if around them changed: no longer built when SMP=n"
+    assert NarrowedFile(file="a.c", line=1, losing=neg(var("FOO")), types=types).message == \
+        "the file stays but a Makefile changed: no longer built when FOO!=y"
+    symbol = NarrowedSymbol(file="Kconfig", line=10, symbol="SMP", losing=neg(var("X86_64")),
+                            files=["a.c", "b.c", "c.c", "d.c"])
+    assert symbol.message == ("SMP can no longer be enabled when X86_64=n, so a.c, b.c, c.c and "
+                              "1 more are no longer built then")
+    dead = DeadAdded(file="a.c", line=2, last=2, reason="conflict", built=var("SMP"),
+                     cpp=neg(var("SMP")), after=conj(var("SMP"), neg(var("SMP=m"))))
+    assert dead.message == ("added line 2 no configuration builds: the file is compiled only "
+                            "when SMP but the #if needs !SMP")
+    assert DeadAdded(file="a.c", line=2, last=4, reason="undefined", symbols=["X", "Y"]).message \
+        == "added lines 2-4 no configuration builds: CONFIG_X, CONFIG_Y is defined by no Kconfig file"
+    alternative = AlternativeDefinition(file="a.c", line=4, function="f",
+                                        alternatives=[("b.c", 12, neg(var("SMP")))])
+    assert alternative.message == ("f() is changed here, but b.c:12 defines it instead in other "
+                                   "configurations and is left unchanged")
+    assert alternative.related[0]["message"] == "f() defined here is the one built when !SMP"
+    assert undefined.message == "CONFIG_<script>alert(1)</script> is not defined by any Kconfig file"
+    two = UndefinedSymbol(file="Kconfig", line=16, references=[
+        UndefinedReference("A", renamed_from="old.c"), UndefinedReference("B", removed_at="Kconfig:3")])
+    assert two.symbols == ["A", "B"]
+    assert two.message == ("CONFIG_A is not defined by any Kconfig file (in a file renamed from "
+                           "old.c); CONFIG_B is still used here, but the change removed its "
+                           "definition (Kconfig:3)")
+    assert set(KINDS) == {"moved-narrowed", "narrowed", "dead-added", "alternative-definition",
+                          "undefined-symbol"}
+
+
+def test_conditions_in_words():
+    types = {"FOO": "tristate", "BAR": "tristate"}
+    either = disj(var("FOO"), var("FOO=m"))
+    assert describe(either, types) == "FOO"
+    assert describe(disj(var("A"), var("FOO"), var("FOO=m")), types) == "FOO || A"
+    assert describe(conj(neg(either), var("BAR")), types) == "!FOO && BAR=y"
+    assert describe(var("FOO=m"), types) == "FOO=m"
+    assert settings(conj(neg(var("SMP")), var("X86_32")), {}) == "SMP=n, X86_32=y"
+    assert settings(conj(neg(var("FOO")), neg(var("BAR=m"))), types) == "BAR!=m, FOO!=y"
 
 
 # -- text ----------------------------------------------------------------------------
 
 def test_text_report():
-    out = format_text(_findings(), SUMMARY)
+    out = format_text(_report())
     lines = out.splitlines()
-    assert "drivers/net/foo.c:42: warning: [narrowed] foo_init() is built in fewer configurations" \
-        " after the change" in lines
+    assert ("drivers/net/foo.c:42: warning: [moved-narrowed] code moved here from "
+            "drivers/net/foo.c:40 is built in fewer configurations: no longer built when SMP=n") \
+        in lines
     assert "  before: FOO" in lines
     assert "  after:  FOO && SMP" in lines
     assert "  arches: x86" in lines
     assert "  witness: x86_64_defconfig + # CONFIG_SMP is not set" in lines
-    assert "  note: drivers/net/foo.c:40: the #ifdef CONFIG_SMP that now encloses it" in lines
+    assert "  note: drivers/net/foo.c:40: the code was here, built when FOO" in lines
     assert lines[0].startswith("drivers/net/Makefile:7: warning: [undefined-symbol]")  # sorted
     assert lines[-1] == "kwhen: 2 findings in 1 change (x86)"
     assert "\x1b[" not in out
 
 
 def test_text_summary_without_findings_and_plain_stream():
-    assert format_text([], {"changes": 3, "arches": ["x86"], "target": "A..B"}) == \
+    assert format_text(_report([], changes=["a", "b", "c"], target="A..B")) == \
         "kwhen: no findings in 3 changes\n"
     stream = io.StringIO()                      # not a terminal: no colour
-    write_text(_findings(), SUMMARY, stream)
-    assert stream.getvalue() == format_text(_findings(), SUMMARY)
+    write_text(_report(), stream)
+    assert stream.getvalue() == format_text(_report())
 
 
 def test_text_colour_on_request_keeps_content():
     stream = io.StringIO()
-    write_text(_findings(), SUMMARY, stream, color=True)
+    write_text(_report(), stream, color=True)
     out = stream.getvalue()
     assert "\x1b[" in out
-    assert "[narrowed]" in out and "x86_64_defconfig + # CONFIG_SMP is not set" in out
+    assert "[moved-narrowed]" in out and "x86_64_defconfig + # CONFIG_SMP is not set" in out
 
 
-def test_text_witness_from_dict():
-    f = Finding(kind="dead-added", file="a.c", line=1, message="m", witness={"SMP": "n", "FOO": "m"},
-                witness_base="defconfig")
-    assert "  witness: defconfig + CONFIG_FOO=m, # CONFIG_SMP is not set" in format_text([f], SUMMARY)
+def test_witness_shown_by_its_decisions():
+    witness = Witness(base_name="defconfig", values={}, free={}, prompted=1,
+                      changes=[("SMP", "y", "n"), ("FOO", "y", "m")])
+    f = DeadAdded(file="a.c", line=1, last=1, reason="undefined", symbols=["X"], witness=witness)
+    assert "  witness: defconfig + # CONFIG_SMP is not set (and 1 symbol that follows)" \
+        in format_text(_report([f]))
+    assert "<code>defconfig + # CONFIG_SMP is not set (and 1 symbol that follows)</code>" \
+        in render_html(_report([f]))                # the same words in HTML
 
 
 # -- JSON ----------------------------------------------------------------------------
 
 def test_json_round_trip():
-    text = render_json(_findings(), SUMMARY)
+    text = render_json(_report())
     data = json.loads(text)
     assert data["version"] == 1
-    assert data["summary"] == SUMMARY
+    summary = {"target": "HEAD", "changes": 1, "findings": 2, "arches": ["x86"],
+               "changes_checked": ["abc123def456"]}
+    assert data["summary"] == summary
     assert len(data["findings"]) == 2
     documented = {"kind", "file", "line", "message", "arches", "condition_before", "condition_after",
                   "witness", "witness_base", "witness_text", "related", "change", "verified"}
     assert all(set(f) == documented for f in data["findings"])
-    findings, summary = load_json(text)
-    assert summary == SUMMARY
-    assert sorted(findings, key=lambda f: f.sort_key) == sorted(_findings(), key=lambda f: f.sort_key)
+    moved = data["findings"][1]
+    assert moved["witness"] == {"SMP": "n"} and moved["witness_base"] == "x86_64_defconfig"
+    assert moved["condition_after"] == "FOO && SMP"
+    findings, loaded_summary = load_json(text)
+    assert loaded_summary == summary
+    assert findings == [f.to_json() for f in _report().sorted_findings]
 
 
 # -- SARIF ---------------------------------------------------------------------------
@@ -142,15 +210,15 @@ def sarif_validator():
 
 
 def test_sarif_validates(sarif_validator):
-    doc = json.loads(render_sarif(_findings(), SUMMARY))
+    doc = json.loads(render_sarif(_report()))
     errors = list(sarif_validator.iter_errors(doc))
     assert not errors, [e.message for e in errors]
-    empty = build_sarif([], {"changes": 0, "arches": [], "target": "HEAD", "tree": "/tmp"})
+    empty = build_sarif(_report([], changes=[], arches=[]))
     assert not list(sarif_validator.iter_errors(empty))
 
 
 def test_sarif_invalid_tweak_fails(sarif_validator):
-    doc = build_sarif(_findings(), SUMMARY)
+    doc = build_sarif(_report())
     for tweak in ("no-version", "bad-level", "line-zero"):
         bad = copy.deepcopy(doc)
         if tweak == "no-version":
@@ -163,46 +231,47 @@ def test_sarif_invalid_tweak_fails(sarif_validator):
 
 
 def test_sarif_content():
-    doc = build_sarif(_findings(), SUMMARY)
+    doc = build_sarif(_report())
     assert doc["version"] == "2.1.0"
     (run,) = doc["runs"]
     driver = run["tool"]["driver"]
     assert driver["name"] == "kwhen" and driver["version"] == __version__
     assert {r["id"]: r["shortDescription"]["text"] for r in driver["rules"]} == KINDS
+    assert run["originalUriBaseIds"] == {"SRCROOT": {"uri": "file:///tmp/src/"}}
     by_rule = {r["ruleId"]: r for r in run["results"]}
-    narrowed = by_rule["narrowed"]
+    narrowed = by_rule["moved-narrowed"]
     assert narrowed["level"] == "warning"
-    assert narrowed["message"]["text"].startswith("foo_init()")
+    assert narrowed["message"]["text"].startswith("code moved here from drivers/net/foo.c:40")
     loc = narrowed["locations"][0]["physicalLocation"]
     assert loc == {"artifactLocation": {"uri": "drivers/net/foo.c", "uriBaseId": "SRCROOT"},
                    "region": {"startLine": 42}}
     assert narrowed["relatedLocations"][0]["physicalLocation"]["region"]["startLine"] == 40
-    assert narrowed["relatedLocations"][0]["message"]["text"].startswith("the #ifdef")
+    assert narrowed["relatedLocations"][0]["message"]["text"].startswith("the code was here")
     props = narrowed["properties"]
     assert props["arches"] == ["x86"]
     assert props["conditions"] == {"before": "FOO", "after": "FOO && SMP"}
     assert props["witness"]["text"] == "x86_64_defconfig + # CONFIG_SMP is not set"
-    assert driver["rules"][narrowed["ruleIndex"]]["id"] == "narrowed"
+    assert driver["rules"][narrowed["ruleIndex"]]["id"] == "moved-narrowed"
 
 
 # -- HTML ----------------------------------------------------------------------------
 
 def test_html_report():
-    page = render_html(_findings(), SUMMARY)
+    page = render_html(_report())
     assert page.startswith("<!DOCTYPE html>")
     assert "<script" not in page.lower()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "drivers/net/foo.c:42" in page and "drivers/net/Makefile:7" in page
     assert "FOO &amp;&amp; SMP" in page
-    assert "# CONFIG_SMP is not set" in page              # the witness as .config lines
+    assert "# CONFIG_SMP is not set" in page              # the witness, as the text shows it
     assert "x86_64_defconfig" in page
     assert "drivers/net/foo.c:40" in page                 # related location
     assert "http://" not in page and "https://" not in page   # nothing from the network
     assert "<style>" in page
-    for kind in ("narrowed", "undefined-symbol"):
+    for kind in ("moved-narrowed", "undefined-symbol"):
         assert f">{kind}</td>" in page                    # the summary table by kind
 
 
 def test_html_without_findings():
-    page = render_html([], {"changes": 2, "arches": ["x86", "arm64"], "target": "A..B"})
+    page = render_html(_report([], changes=["a", "b"], arches=["x86", "arm64"], target="A..B"))
     assert "No findings" in page and "kwhen: no findings in 2 changes" in page

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import committed, git
-from kwhen.checker import CheckOptions, check
+from kwhen.control import CheckOptions, check
 from kwhen.checks.symbols_index import DEFINITION, SYMBOL
 from kwhen.kconfig.arches import defconfig_path
 from kwhen.logic.formula import TRUE, var

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import re
 
-from kwhen.checker import witness_fields
 from kwhen.checks.lines import C_SUFFIXES, normalize
-from kwhen.checks.messages import Finding
+from kwhen.checks.messages import AlternativeDefinition
 from kwhen.definitions import chosen_condition, collect_definitions, files_defining
-from kwhen.wording import describe
 
 # A body that only returns a constant or nothing is a stub: it is meant to
 # differ from the real definition, and changing the real one does not call
@@ -71,7 +69,8 @@ def changed_functions(change) -> list:
     return out
 
 
-def run(change, views) -> list[Finding]:
+def run(change, context) -> list[AlternativeDefinition]:
+    views = context.views
     functions = changed_functions(change)
     if not functions:
         return []
@@ -88,8 +87,8 @@ def run(change, views) -> list[Finding]:
     return findings
 
 
-def _check(view, path, name, start, end, touched, candidates) -> Finding | None:
-    tree, space, types = view.post, view.space, view.post.symbol_types
+def _check(view, path, name, start, end, touched, candidates) -> AlternativeDefinition | None:
+    tree, space = view.post, view.space
     # another architecture's copies are never built here: not read at all
     own = f"arch/{tree.srcarch}/"
     candidates = [c for c in candidates
@@ -98,7 +97,7 @@ def _check(view, path, name, start, end, touched, candidates) -> Finding | None:
     mine = next((e for e in entries if e[0] == path and start <= e[1].line <= end), None)
     if mine is None or mine[2] in ("file-local", "other-arch") or not space.possible(mine[3]):
         return None
-    related, witness = [], None
+    alternatives, witness = [], None
     for entry in entries:
         other_path, d, role, cond = entry
         if entry is mine or role in ("file-local", "other-arch"):
@@ -111,22 +110,12 @@ def _check(view, path, name, start, end, touched, candidates) -> Finding | None:
         chosen = chosen_condition(entries, entry)
         if not space.possible(chosen):
             continue
-        shown = describe(space.simplify(chosen), types)
         if witness is None:
             witness = view.witness(chosen)
-        related.append({"file": other_path, "line": d.line,
-                        "message": f"{name}() defined here is the one built when {shown}"})
-    if not related:
+        alternatives.append((other_path, d.line, space.simplify(chosen)))
+    if not alternatives:
         return None
-    others = ", ".join(f"{r['file']}:{r['line']}" for r in related)
-    return Finding(
-        kind="alternative-definition", file=path, line=mine[1].line,
-        message=(f"{name}() is changed here, but {others} "
-                 f"{'defines' if len(related) == 1 else 'define'} it instead in other "
-                 f"configurations and {'is' if len(related) == 1 else 'are'} left unchanged"),
-        arches=[view.arch],
-        condition_before=None,
-        condition_after=describe(space.simplify(mine[3]), types),
-        related=related,
-        **witness_fields(witness),
-    )
+    return AlternativeDefinition(
+        file=path, line=mine[1].line, function=name, alternatives=alternatives,
+        arches=[view.arch], types=tree.symbol_types, after=space.simplify(mine[3]),
+        witness=witness)

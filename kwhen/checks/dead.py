@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import re
 
-from kwhen.checker import witness_fields
 from kwhen.checks.lines import changed_lines
-from kwhen.checks.messages import Finding
+from kwhen.checks.messages import DeadAdded
 from kwhen.checks.symbols_index import defined_symbols
-from kwhen.wording import describe
 
 _CONFIG_REF = re.compile(r"\bCONFIG_(\w+)")
 
 
-def run(change, views, other_views=None) -> list[Finding]:
-    """`other_views(arches)` gives the change on `arches` (None: every
-    architecture not checked): a line of generic code must be dead on them
-    too before it is reported, a line under arch/<A>/ on A."""
+def run(change, context) -> list[DeadAdded]:
+    """`context.other_views(arches)` gives the change on `arches` (None:
+    every architecture not checked): a line of generic code must be dead on
+    them too before it is reported, a line under arch/<A>/ on A."""
+    views, other_views = context.views, context.other_views
     _, added = changed_lines(change.file_patches)
     if not added or not views:
         return []
@@ -66,23 +65,19 @@ def run(change, views, other_views=None) -> list[Finding]:
     return findings
 
 
-def _report(views, first, last) -> list[Finding]:
+def _report(views, first, last) -> list[DeadAdded]:
     """One finding for added lines first..last, all dead on every view."""
     view = views[0]
-    tree, space, types = view.post, view.space, view.post.symbol_types
+    tree = view.post
     file = tree.file_condition(first.path)
     structure = tree.cpp(first.path)
     cpp = structure.condition_at(first.line)
     reason = _reason(views, tree, file, structure, first.line, cpp)
     if reason is None:
         return []
-    span = f"lines {first.line}-{last.line}" if last.line != first.line else f"line {first.line}"
-    return [Finding(
-        kind="dead-added", file=first.path, line=first.line,
-        message=f"added {span} no configuration builds: {reason}",
-        arches=[v.arch for v in views],
-        condition_after=describe(tree.combine(file, cpp), types),
-    )]
+    return [DeadAdded(file=first.path, line=first.line, last=last.line,
+                      arches=[v.arch for v in views], types=tree.symbol_types,
+                      after=tree.combine(file, cpp), **reason)]
 
 
 def _would_live(view, tree, file, line, names) -> bool:
@@ -97,9 +92,10 @@ def _would_live(view, tree, file, line, names) -> bool:
     return view.space.possible(tree.combine(file, freed.condition_at(line)))
 
 
-def _reason(views, tree, file, structure, line, cpp) -> str | None:
-    """Why the line is dead, or None when it is only dead on the architectures
-    checked (code for another architecture is not a finding)."""
+def _reason(views, tree, file, structure, line, cpp) -> dict | None:
+    """Why the line is dead (the reason's arguments of a DeadAdded), or None
+    when it is only dead on the architectures checked (code for another
+    architecture is not a finding)."""
     directives = [b.text for b in structure.enclosing(line)]
     names = {m.group(1) for text in directives for m in _CONFIG_REF.finditer(text)}
     known = set()
@@ -113,13 +109,12 @@ def _reason(views, tree, file, structure, line, cpp) -> str | None:
                      not (n.endswith("_MODULE") and n[:-7] in everywhere)]
         if not undefined:
             return None   # defined on an architecture not checked here
-        return ", ".join(f"CONFIG_{n}" for n in undefined) + " is defined by no Kconfig file"
-    space, types = views[0].space, tree.symbol_types
+        return {"reason": "undefined", "symbols": undefined}
+    space = views[0].space
     if file.kind == "unreached":
-        return f"no Makefile on {', '.join(v.arch for v in views)} compiles {file.path}"
+        return {"reason": "unreached", "unreached_on": [v.arch for v in views]}
     if file.kind == "source" and space.possible(file.built) and space.possible(cpp):
-        return (f"the file is compiled only when {describe(space.simplify(file.built), types)} "
-                f"but the #if needs {describe(space.simplify(cpp), types)}")
+        return {"reason": "conflict", "built": space.simplify(file.built), "cpp": space.simplify(cpp)}
     if not space.possible(cpp):
-        return f"Kconfig admits no configuration with {describe(cpp, types)}"
-    return f"the file is compiled only when {describe(file.built, types)}, which Kconfig never allows"
+        return {"reason": "impossible-if", "cpp": cpp}
+    return {"reason": "impossible-file", "built": file.built}

@@ -1,38 +1,284 @@
-"""The kinds of finding `kwhen check` reports. Findings are data; checks
-produce them, reporters render them, nothing here prints."""
+"""The kinds of finding `kwhen check` reports, as data.
+
+As pyflakes' messages.py: one small class per kind of finding, holding its
+arguments (paths, lines, conditions as Formula objects, the witness
+configuration) and the template that words it. This module is the one
+place where findings become English; checks produce these objects and
+every renderer (text, JSON, SARIF, HTML) reads them through the same
+properties (`message`, `condition_before`, `condition_after`, `related`,
+`witness_changes`, `witness_base`, `witness_text`, `to_json`).
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
-KINDS = {
-    "moved-narrowed": "code moved to a place that is built in fewer configurations",
-    "narrowed": "code that stays put but is built in fewer configurations after the change",
-    "dead-added": "added code that no valid configuration builds",
-    "alternative-definition": "a definition changed while its alternatives were not",
-    "undefined-symbol": "a reference to a Kconfig symbol that no Kconfig defines",
-}
+from kwhen.logic.formula import Formula
+from kwhen.wording import describe, settings
 
 
-@dataclass
+@dataclass(kw_only=True, eq=False)
 class Finding:
-    kind: str                         # one of KINDS
+    """What every finding has: where, on which architectures, the witness
+    configuration that shows it, and the change it belongs to."""
+
+    kind = ""                         # the kind's name, e.g. "narrowed"
+    meaning = ""                      # one line on what the kind means
+
     file: str                         # path relative to the tree
     line: int                         # 1-based, in the post-image (pre-image for removals)
-    message: str                      # one sentence for people
     arches: list = field(default_factory=list)
-    condition_before: str | None = None
-    condition_after: str | None = None
-    witness: dict | None = None       # symbol -> y/m/n: the changes against witness_base
-    witness_base: str | None = None   # e.g. "x86_64_defconfig"
-    witness_text: str | None = None   # "x86_64_defconfig + # CONFIG_SMP is not set"
-    related: list = field(default_factory=list)  # [{"file", "line", "message"}]
+    types: dict = field(default_factory=dict, repr=False)   # symbol -> Kconfig type, for wording
+    before: Formula | None = None     # where the code was built before the change
+    after: Formula | None = None      # where it is built after
+    witness: object = None            # kwhen.logic.solver.Witness: a configuration showing it
     change: str | None = None         # commit id or patch subject the finding belongs to
     verified: bool | None = None      # --verify: witness survived make olddefconfig
+    verify_note: str | None = None    # --verify: what make olddefconfig did
 
-    def to_json(self) -> dict:
-        return asdict(self)
+    # -- wording (each kind words its own message and related locations) ------
+
+    @property
+    def message(self) -> str:
+        """One sentence for people."""
+        raise NotImplementedError
+
+    def related_locations(self) -> list[tuple[str, int, str]]:
+        """(file, line, message) of the other places the finding points at."""
+        return []
+
+    # -- what renderers read --------------------------------------------------
+
+    @property
+    def condition_before(self) -> str | None:
+        return describe(self.before, self.types) if self.before is not None else None
+
+    @property
+    def condition_after(self) -> str | None:
+        return describe(self.after, self.types) if self.after is not None else None
+
+    @property
+    def related(self) -> list[dict]:
+        out = [{"file": f, "line": n, "message": m} for f, n, m in self.related_locations()]
+        if self.verify_note is not None:
+            out.append({"file": self.file, "line": self.line, "message": f"--verify: {self.verify_note}"})
+        return out
+
+    @property
+    def witness_changes(self) -> dict | None:
+        """symbol -> y/m/n: the witness's changes against `witness_base`."""
+        if self.witness is None:
+            return None
+        return {name: new for name, _, new in self.witness.changes}
+
+    @property
+    def witness_base(self) -> str | None:
+        return self.witness.base_name if self.witness is not None else None
+
+    @property
+    def witness_text(self) -> str | None:
+        """``x86_64_defconfig + # CONFIG_SMP is not set``: how every report
+        shows the witness."""
+        return self.witness.describe() if self.witness is not None else None
 
     @property
     def sort_key(self):
         return (self.change or "", self.file, self.line, self.kind)
+
+    def to_json(self) -> dict:
+        """The documented JSON fields of a finding."""
+        return {
+            "kind": self.kind, "file": self.file, "line": self.line, "message": self.message,
+            "arches": list(self.arches),
+            "condition_before": self.condition_before, "condition_after": self.condition_after,
+            "witness": self.witness_changes, "witness_base": self.witness_base,
+            "witness_text": self.witness_text, "related": self.related,
+            "change": self.change, "verified": self.verified,
+        }
+
+
+def _span(first: int, last: int) -> str:
+    return f"lines {first}-{last}" if last != first else f"line {first}"
+
+
+@dataclass(kw_only=True, eq=False)
+class MovedNarrowed(Finding):
+    """Code removed at `source_file:source_line` and added at `file:line`,
+    where it is built in fewer configurations (the seed's bug)."""
+
+    kind = "moved-narrowed"
+    meaning = "code moved to a place that is built in fewer configurations"
+
+    source_file: str
+    source_line: int
+    losing: Formula                   # what a configuration needs to lose the code, given `before`
+
+    @property
+    def message(self) -> str:
+        return (f"code moved here from {self.source_file}:{self.source_line} is built in fewer "
+                f"configurations: no longer built when {settings(self.losing, self.types)}")
+
+    def related_locations(self):
+        return [(self.source_file, self.source_line,
+                 f"the code was here, built when {self.condition_before}")]
+
+
+@dataclass(kw_only=True, eq=False)
+class NarrowedLines(Finding):
+    """Lines `line`..`last` that stay put but are built in fewer
+    configurations because the patch edited the #if around them."""
+
+    kind = "narrowed"
+    meaning = "code that stays put but is built in fewer configurations after the change"
+
+    last: int
+    losing: Formula
+
+    @property
+    def message(self) -> str:
+        verb = "stays" if self.last == self.line else "stay"
+        return (f"{_span(self.line, self.last)} {verb} but the #if around them changed: "
+                f"no longer built when {settings(self.losing, self.types)}")
+
+
+@dataclass(kw_only=True, eq=False)
+class NarrowedFile(Finding):
+    """A source file that a Makefile edit compiles in fewer configurations."""
+
+    kind = "narrowed"
+    meaning = NarrowedLines.meaning
+
+    losing: Formula
+
+    @property
+    def message(self) -> str:
+        return (f"the file stays but a Makefile changed: "
+                f"no longer built when {settings(self.losing, self.types)}")
+
+
+@dataclass(kw_only=True, eq=False)
+class NarrowedSymbol(Finding):
+    """A Kconfig symbol that can be enabled in fewer configurations after a
+    Kconfig edit (a `depends on` added, a select dropped), at its `config`
+    line, with the files built with it."""
+
+    kind = "narrowed"
+    meaning = NarrowedLines.meaning
+
+    symbol: str
+    files: list                       # source files built with the symbol
+    losing: Formula
+
+    @property
+    def message(self) -> str:
+        paths = self.files
+        shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+        return (f"{self.symbol} can no longer be enabled when {settings(self.losing, self.types)}, "
+                f"so {shown} {'is' if len(paths) == 1 else 'are'} no longer built then")
+
+
+@dataclass(kw_only=True, eq=False)
+class DeadAdded(Finding):
+    """Added lines `line`..`last` that no valid configuration builds, and why:
+    `reason` is one of
+      "undefined"        the #if names `symbols`, which no Kconfig defines
+      "unreached"        no Makefile on `unreached_on` compiles the file
+      "conflict"         the file's condition `built` and the #if's `cpp` never meet
+      "impossible-if"    Kconfig admits no configuration with the #if's `cpp`
+      "impossible-file"  Kconfig never allows the file's condition `built`
+    """
+
+    kind = "dead-added"
+    meaning = "added code that no valid configuration builds"
+
+    last: int
+    reason: str
+    symbols: list = field(default_factory=list)
+    unreached_on: list = field(default_factory=list)
+    built: Formula | None = None
+    cpp: Formula | None = None
+
+    @property
+    def message(self) -> str:
+        return f"added {_span(self.line, self.last)} no configuration builds: {self.why}"
+
+    @property
+    def why(self) -> str:
+        show = (lambda f: describe(f, self.types))
+        if self.reason == "undefined":
+            return ", ".join(f"CONFIG_{n}" for n in self.symbols) + " is defined by no Kconfig file"
+        if self.reason == "unreached":
+            return f"no Makefile on {', '.join(self.unreached_on)} compiles {self.file}"
+        if self.reason == "conflict":
+            return f"the file is compiled only when {show(self.built)} but the #if needs {show(self.cpp)}"
+        if self.reason == "impossible-if":
+            return f"Kconfig admits no configuration with {show(self.cpp)}"
+        return f"the file is compiled only when {show(self.built)}, which Kconfig never allows"
+
+
+@dataclass(kw_only=True, eq=False)
+class AlternativeDefinition(Finding):
+    """Function `function` changed at `file:line` while `alternatives`,
+    other definitions built instead in other configurations, were not."""
+
+    kind = "alternative-definition"
+    meaning = "a definition changed while its alternatives were not"
+
+    function: str
+    alternatives: list                # [(file, line, Formula: when that one is built)]
+
+    @property
+    def message(self) -> str:
+        one = len(self.alternatives) == 1
+        others = ", ".join(f"{f}:{n}" for f, n, _ in self.alternatives)
+        return (f"{self.function}() is changed here, but {others} "
+                f"{'defines' if one else 'define'} it instead in other configurations and "
+                f"{'is' if one else 'are'} left unchanged")
+
+    def related_locations(self):
+        return [(f, n, f"{self.function}() defined here is the one built when "
+                       f"{describe(chosen, self.types)}")
+                for f, n, chosen in self.alternatives]
+
+
+@dataclass(frozen=True)
+class UndefinedReference:
+    """A reference to CONFIG_`symbol`, which no Kconfig file defines: in a
+    file renamed from `renamed_from`, or left dangling by the removal of
+    its definition at `removed_at` ("path:line")."""
+
+    symbol: str
+    renamed_from: str | None = None
+    removed_at: str | None = None
+
+    @property
+    def sentence(self) -> str:
+        if self.removed_at is not None:
+            return (f"CONFIG_{self.symbol} is still used here, but the change removed its "
+                    f"definition ({self.removed_at})")
+        where = f" (in a file renamed from {self.renamed_from})" if self.renamed_from else ""
+        return f"CONFIG_{self.symbol} is not defined by any Kconfig file{where}"
+
+
+@dataclass(kw_only=True, eq=False)
+class UndefinedSymbol(Finding):
+    """References on one line to Kconfig symbols that no Kconfig defines
+    (`depends on A || B` may name two)."""
+
+    kind = "undefined-symbol"
+    meaning = "a reference to a Kconfig symbol that no Kconfig defines"
+
+    references: list                  # [UndefinedReference]
+
+    @property
+    def symbols(self) -> list[str]:
+        return [r.symbol for r in self.references]
+
+    @property
+    def message(self) -> str:
+        return "; ".join(r.sentence for r in self.references)
+
+
+# The kinds, in the order reports list them, with what each means.
+KINDS = {cls.kind: cls.meaning for cls in (MovedNarrowed, NarrowedLines, DeadAdded,
+                                           AlternativeDefinition, UndefinedSymbol)}

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import difflib
 
-from kwhen.checker import witness_fields
 from kwhen.checks.lines import changed_lines, is_significant
-from kwhen.checks.messages import Finding
-from kwhen.checks.wording import lost_condition, lost_text
-from kwhen.wording import describe
+from kwhen.checks.loss import lost_condition, losing
+from kwhen.checks.messages import MovedNarrowed
 
 
 # Lines edited while being moved still count as moved above this similarity.
@@ -65,22 +63,22 @@ def blocks(pairs) -> list[list]:
     return out
 
 
-def run(change, views) -> list[Finding]:
+def run(change, context) -> list[MovedNarrowed]:
     removed, added = changed_lines(change.file_patches)
     pairs = match_moves(removed, added)
     if not pairs:
         return []
     findings = []
     for block in blocks(pairs):
-        for view in views:
+        for view in context.views:
             finding = _check_block(view, block)
             if finding is not None:
                 findings.append(finding)
     return findings
 
 
-def _check_block(view, block) -> Finding | None:
-    space, types = view.space, view.post.symbol_types
+def _check_block(view, block) -> MovedNarrowed | None:
+    space = view.space
     for r, a in block:
         old = view.pre_line(r.path, r.line)
         new = view.post_line(a.path, a.line)
@@ -89,17 +87,10 @@ def _check_block(view, block) -> Finding | None:
         lost = lost_condition(old, new)
         if not space.possible(lost):
             continue
-        witness = view.witness(lost)
         first_r, first_a = block[0]
-        return Finding(
-            kind="moved-narrowed", file=first_a.path, line=first_a.line,
-            message=(f"code moved here from {first_r.where} is built in fewer configurations: "
-                     f"no longer built when {lost_text(space, old, new, types)}"),
-            arches=[view.arch],
-            condition_before=describe(space.simplify(old), types),
-            condition_after=describe(space.simplify(new), types),
-            related=[{"file": first_r.path, "line": first_r.line,
-                      "message": f"the code was here, built when {describe(space.simplify(old), types)}"}],
-            **witness_fields(witness),
-        )
+        return MovedNarrowed(
+            file=first_a.path, line=first_a.line, source_file=first_r.path,
+            source_line=first_r.line, arches=[view.arch], types=view.post.symbol_types,
+            before=space.simplify(old), after=space.simplify(new),
+            losing=losing(space, old, new), witness=view.witness(lost))
     return None

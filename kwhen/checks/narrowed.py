@@ -3,18 +3,16 @@ configurations, because the patch edited an #if, a Makefile or Kconfig."""
 
 from __future__ import annotations
 
-from kwhen.checker import witness_fields
 from kwhen.checks.lines import C_SUFFIXES, is_code, is_directive, map_line
-from kwhen.checks.messages import Finding
+from kwhen.checks.loss import lost_condition, losing
+from kwhen.checks.messages import Finding, NarrowedFile, NarrowedLines, NarrowedSymbol
 from kwhen.checks.symbols_index import _is_kconfig
-from kwhen.checks.wording import lost_condition, lost_text
-from kwhen.wording import describe
 from kwhen.logic.formula import FALSE, conj, neg
 
 
-def run(change, views) -> list[Finding]:
+def run(change, context) -> list[Finding]:
     findings = []
-    for view in views:
+    for view in context.views:
         findings.extend(_directive_edits(change, view))
         if view.pre.root != view.post.root:
             findings.extend(_kbuild_edits(change, view))
@@ -49,7 +47,8 @@ def _directive_edits(change, view) -> list[Finding]:
             if old is not new:
                 groups.setdefault((old, new), []).append(new_number)
         for (old, new), lines in groups.items():
-            finding = _finding(view, fp.new_path, lines, old, new, "the #if around them changed")
+            finding = _finding(view, NarrowedLines, fp.new_path, min(lines), old, new,
+                               last=max(lines))
             if finding:
                 out.append(finding)
     return out
@@ -67,7 +66,7 @@ def _kbuild_edits(change, view) -> list[Finding]:
         new = after[0] | after[1]
         if old is new:
             continue
-        finding = _finding(view, path, [1], old, new, "a Makefile changed", span="the file")
+        finding = _finding(view, NarrowedFile, path, 1, old, new)
         if finding:
             out.append(finding)
     return out
@@ -100,36 +99,22 @@ def _kconfig_edits(view) -> list[Finding]:
         paths = sorted(gated[name])
         where = (view.post.model.symbols[name].locations or [f"{paths[0]}:1"])[0]
         file, _, line = where.rpartition(":")
-        shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
         witness = view.pre.space.witness(conj(lost, view.pre.model.enabled(name)),
                                          base=view.base_values, base_name=view.base_name)
-        out.append(Finding(
-            kind="narrowed", file=file, line=int(line),
-            message=(f"{name} can no longer be enabled when "
-                     f"{lost_text(view.space, old, new, types)}, so {shown} "
-                     f"{'is' if len(paths) == 1 else 'are'} no longer built then"),
-            arches=[view.arch],
-            condition_before=describe(view.space.simplify(old), types),
-            condition_after=describe(view.space.simplify(new), types),
-            **witness_fields(witness),
-        ))
+        out.append(NarrowedSymbol(
+            file=file, line=int(line), symbol=name, files=paths, arches=[view.arch], types=types,
+            before=view.space.simplify(old), after=view.space.simplify(new),
+            losing=losing(view.space, old, new), witness=witness))
     return out
 
 
-def _finding(view, path, lines, old, new, cause, span=None) -> Finding | None:
-    space, types = view.space, view.post.symbol_types
+def _finding(view, kind, path, line, old, new, **arguments) -> Finding | None:
+    """A finding of `kind` at path:line if code built under `old` is lost
+    under `new` in some configuration."""
+    space = view.space
     lost = lost_condition(old, new)
     if not space.possible(lost):
         return None
-    first, last = min(lines), max(lines)
-    if span is None:
-        span = f"lines {first}-{last}" if last != first else f"line {first}"
-    verb = "stays" if span == "the file" or first == last else "stay"
-    return Finding(
-        kind="narrowed", file=path, line=first,
-        message=f"{span} {verb} but {cause}: no longer built when {lost_text(space, old, new, types)}",
-        arches=[view.arch],
-        condition_before=describe(space.simplify(old), types),
-        condition_after=describe(space.simplify(new), types),
-        **witness_fields(view.witness(lost)),
-    )
+    return kind(file=path, line=line, arches=[view.arch], types=view.post.symbol_types,
+                before=space.simplify(old), after=space.simplify(new),
+                losing=losing(space, old, new), witness=view.witness(lost), **arguments)

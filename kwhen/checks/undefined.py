@@ -15,7 +15,7 @@ import re
 import subprocess
 
 from kwhen.checks.lines import patch_lines
-from kwhen.checks.messages import Finding
+from kwhen.checks.messages import UndefinedReference, UndefinedSymbol
 from kwhen.checks.symbols_index import DEFINITION, SYMBOL, _is_kconfig, defined_symbols
 from kwhen.exceptions import KwhenError
 from kwhen.readfile import read_text
@@ -113,50 +113,37 @@ def _undefined(symbol: str, defined: set) -> bool:
     return not (symbol.endswith("_MODULE") and symbol[:-7] in defined)
 
 
-def run(change, views, root) -> list[Finding]:
+def run(change, context) -> list[UndefinedSymbol]:
+    """One finding per line that refers to symbols no Kconfig defines: each
+    reference once per file, those on one line together (`depends on
+    A || B` may name two)."""
+    views, root = context.views, context.root
     defined = defined_symbols(root, change.post, views[0].post.cache if views else None)
-    arches = [v.arch for v in views]
-    findings, seen = [], set()
+    by_line: dict = {}                  # (path, line) -> [UndefinedReference]
+    seen = set()
     for path, line, symbol, renamed_from in _new_references(change):
         if _undefined(symbol, defined) and (path, symbol) not in seen:
             seen.add((path, symbol))
-            where = f" (in a file renamed from {renamed_from})" if renamed_from else ""
-            findings.append(Finding(
-                kind="undefined-symbol", file=path, line=line,
-                message=f"CONFIG_{symbol} is not defined by any Kconfig file{where}",
-                arches=arches))
-    findings.extend(_orphaned(change, root, defined, arches))
-    return _one_per_line(findings)
+            by_line.setdefault((path, line), []).append(UndefinedReference(symbol, renamed_from))
+    for path, line, reference in _orphaned(change, root, defined):
+        by_line.setdefault((path, line), []).append(reference)
+    arches = [v.arch for v in views]
+    return [UndefinedSymbol(file=path, line=line, references=references, arches=list(arches))
+            for (path, line), references in by_line.items()]
 
 
-def _one_per_line(findings: list[Finding]) -> list[Finding]:
-    """The findings with those on one line joined: kwhen check keeps one
-    finding per file, line and kind, and `depends on A || B` may name two
-    undefined symbols."""
-    by_line: dict = {}
-    for f in findings:
-        first = by_line.setdefault((f.file, f.line), f)
-        if first is not f:
-            first.message += "; " + f.message
-    return list(by_line.values())
-
-
-def _orphaned(change, root, defined, arches) -> list[Finding]:
-    """References that a removed definition leaves dangling."""
+def _orphaned(change, root, defined):
+    """(path, line, reference) of the references that a removed definition
+    leaves dangling."""
     gone = {}
     for path, line, text in patch_lines(change.file_patches, "-"):
         if _is_kconfig(path):
             for symbol in DEFINITION.findall(text + "\n"):
                 if symbol not in defined:
                     gone[symbol] = (path, line)
-    findings = []
     for symbol, (kpath, kline) in sorted(gone.items()):
         for path, line in _references_in_tree(root, change.post, symbol):
-            findings.append(Finding(
-                kind="undefined-symbol", file=path, line=line,
-                message=f"CONFIG_{symbol} is still used here, but the change removed its "
-                        f"definition ({kpath}:{kline})", arches=arches))
-    return findings
+            yield path, line, UndefinedReference(symbol, removed_at=f"{kpath}:{kline}")
 
 
 def _references_in_tree(root, state, symbol: str) -> list:

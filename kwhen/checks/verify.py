@@ -41,17 +41,17 @@ def verify_witness(tree_root: Path, arch: str, base: dict, changes: dict, out_di
     return True, "olddefconfig kept every changed symbol"
 
 
-def run(findings, views, root: Path, scratch: Path) -> None:
+def run(findings, views, scratch: Path) -> None:
+    """Verify the witness of each finding on the first of its
+    architectures, recording the verdict and make's word on the finding."""
     by_arch = {v.arch: v for v in views}
     for n, finding in enumerate(findings):
-        if not finding.witness or not finding.arches:
+        if not finding.witness_changes or not finding.arches:
             continue
         view = by_arch.get(finding.arches[0])
         if view is None:
             continue
         base = view.base_values or view.post.model.base
         arch = view.post.arch
-        finding.verified, note = verify_witness(view.post.root, arch, base, finding.witness,
-                                                scratch / f"verify-{n}")
-        finding.related.append({"file": finding.file, "line": finding.line,
-                                "message": f"--verify: {note}"})
+        finding.verified, finding.verify_note = verify_witness(
+            view.post.root, arch, base, finding.witness_changes, scratch / f"verify-{n}")

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections import Counter
 from html import escape
 
-from kwhen import __version__
 from kwhen.checks.messages import KINDS, Finding
-from kwhen.report.text import summary_line, witness_lines
+from kwhen.report.core import Report
+from kwhen.report.text import summary_line, verification
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; padding: 0 1.5em; max-width: 70em; color: #222; }
@@ -44,37 +44,31 @@ def _finding(f: Finding, n: int) -> str:
         parts.append(f"<dt>after</dt><dd><code>{escape(f.condition_after)}</code></dd>")
     if f.arches:
         parts.append(f"<dt>arches</dt><dd>{escape(', '.join(map(str, f.arches)))}</dd>")
-    if f.witness_base or f.witness or f.witness_text:
-        base = f"<div>{escape(f.witness_base)} plus:</div>" if f.witness_base else ""
-        lines = witness_lines(f.witness)
-        body = f"<pre>{escape(chr(10).join(lines))}</pre>" if lines else (
-            f"<code>{escape(f.witness_text)}</code>" if f.witness_text else "")
-        verified = ""
-        if f.verified is not None:
-            verified = "<div>" + ("verified with make olddefconfig" if f.verified
-                                  else "not confirmed by make olddefconfig") + "</div>"
-        parts.append(f"<dt>witness</dt><dd>{base}{body}{verified}</dd>")
+    if f.witness_text:
+        verdict = verification(f)
+        verified = f"<div>{escape(verdict)}</div>" if verdict else ""
+        parts.append(f"<dt>witness</dt><dd><code>{escape(f.witness_text)}</code>{verified}</dd>")
     if f.related:
-        items = "".join(f'<li><span class="loc">{_loc(r.get("file", ""), r.get("line"))}</span>: '
-                        f'{escape(str(r.get("message", "")))}</li>' for r in f.related)
+        items = "".join(f'<li><span class="loc">{_loc(r["file"], r["line"])}</span>: '
+                        f'{escape(r["message"])}</li>' for r in f.related)
         parts.append(f'<dt>related</dt><dd><ul class="related">{items}</ul></dd>')
     parts.append("</dl></div>")
     return "\n".join(parts)
 
 
-def render_html(findings: list[Finding], summary: dict) -> str:
-    findings = sorted(findings, key=lambda f: f.sort_key)
-    target = summary.get("target")
+def render_html(report: Report) -> str:
+    findings = report.sorted_findings
+    target = report.target
     title = "kwhen check" + (f": {target}" if target else "")
     counts = Counter(f.kind for f in findings)
     rows = "".join(f"<tr><td class=\"kind\">{escape(k)}</td><td>{escape(KINDS.get(k, ''))}</td>"
                    f"<td>{counts[k]}</td></tr>" for k in sorted(counts))
-    facts = [("target", target), ("changes checked", summary.get("changes")),
-             ("arches", ", ".join(map(str, summary.get("arches") or [])))]
+    facts = [("target", target), ("changes checked", len(report.changes)),
+             ("arches", ", ".join(map(str, report.arches)))]
     facts_html = "".join(f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>"
                          for k, v in facts if v not in (None, ""))
     body = [f"<h1>{escape(title)}</h1>", f"<table>{facts_html}</table>",
-            f"<p>{escape(summary_line(findings, summary))}</p>"]
+            f"<p>{escape(summary_line(report))}</p>"]
     if findings:
         body.append("<h2>By kind</h2><table><tr><th>kind</th><th>meaning</th><th>findings</th></tr>"
                     f"{rows}</table>")
@@ -82,7 +76,7 @@ def render_html(findings: list[Finding], summary: dict) -> str:
         body.extend(_finding(f, n) for n, f in enumerate(findings, 1))
     else:
         body.append('<p class="none">No findings.</p>')
-    body.append(f"<footer>kwhen {escape(__version__)}</footer>")
+    body.append(f"<footer>kwhen {escape(report.version)}</footer>")
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             f"<title>{escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
             + "\n".join(body) + "\n</body>\n</html>\n")

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 
-from kwhen import __version__
+from pathlib import Path
+
 from kwhen.checks.messages import KINDS, Finding
+from kwhen.report.core import Report
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -43,13 +45,14 @@ def _result(f: Finding, rule_index: dict) -> dict:
     if f.kind in rule_index:
         result["ruleIndex"] = rule_index[f.kind]
     related = [_location(r.get("file", ""), r.get("line"), r.get("message"), i)
-               for i, r in enumerate(f.related or [])]
+               for i, r in enumerate(f.related)]
     if related:
         result["relatedLocations"] = related
     props = {
         "arches": list(f.arches or []),
         "conditions": {"before": f.condition_before, "after": f.condition_after},
-        "witness": {"base": f.witness_base, "changes": f.witness or {}, "text": f.witness_text},
+        "witness": {"base": f.witness_base, "changes": f.witness_changes or {},
+                    "text": f.witness_text},
     }
     if f.change:
         props["change"] = f.change
@@ -59,23 +62,23 @@ def _result(f: Finding, rule_index: dict) -> dict:
     return result
 
 
-def build_sarif(findings: list[Finding], summary: dict) -> dict:
+def build_sarif(report: Report) -> dict:
+    findings = report.sorted_findings
     kinds = list(KINDS) + sorted({f.kind for f in findings} - set(KINDS))
     rules = [{"id": k, "name": k, "shortDescription": {"text": KINDS.get(k, k)},
               "defaultConfiguration": {"level": "warning"}} for k in kinds]
     rule_index = {k: i for i, k in enumerate(kinds)}
     run: dict = {
-        "tool": {"driver": {"name": "kwhen", "version": __version__, "rules": rules}},
-        "results": [_result(f, rule_index) for f in sorted(findings, key=lambda f: f.sort_key)],
+        "tool": {"driver": {"name": "kwhen", "version": report.version, "rules": rules}},
+        "results": [_result(f, rule_index) for f in findings],
         "columnKind": "unicodeCodePoints",
-        "properties": {"summary": dict(summary)},
+        "properties": {"summary": report.summary},
     }
-    tree = summary.get("tree")
-    if tree:
-        from pathlib import Path
-        run["originalUriBaseIds"] = {"SRCROOT": {"uri": Path(tree).resolve().as_uri() + "/"}}
+    if report.tree:
+        # where the results' SRCROOT-relative locations are
+        run["originalUriBaseIds"] = {"SRCROOT": {"uri": Path(report.tree).resolve().as_uri() + "/"}}
     return {"$schema": SCHEMA_URI, "version": SARIF_VERSION, "runs": [run]}
 
 
-def render_sarif(findings: list[Finding], summary: dict) -> str:
-    return json.dumps(build_sarif(findings, summary), indent=2, default=str) + "\n"
+def render_sarif(report: Report) -> str:
+    return json.dumps(build_sarif(report), indent=2, default=str) + "\n"

@@ -1,4 +1,4 @@
-"""`kwhen check`: run every check on every change of a target.
+"""`kwhen check`: run every kind of check on every change of a target.
 
 For each change (a commit, or a patch of a series) and each architecture
 concerned, an `ArchView` holds the tree before and after the change. When a
@@ -13,32 +13,27 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from kwhen.checks import alternatives, dead, moved, narrowed, undefined
 from kwhen.checks.messages import Finding
-from kwhen.exceptions import KwhenError
+from kwhen.checks.options import CheckOptions
 from kwhen.logic.formula import Formula
 from kwhen.presence import Tree
 from kwhen.sqldata import Cache
 
 
-@dataclass
-class CheckOptions:
-    arches: list | None = None      # explicit --arch values
-    all_arches: bool = False
-    base: str | None = None         # --base .config instead of defconfig
-    verify: bool = False            # run make olddefconfig on witnesses
-    trust_tree: bool = False
-    cache: bool = True
+# The kinds of check, each a module with run(change, context) -> [Finding].
+KINDS_OF_CHECK = (moved, narrowed, alternatives, dead, undefined)
 
 
 @dataclass
-class CheckResult:
+class CheckRun:
+    """The findings of every change checked, and the architectures looked at."""
+
     findings: list
-    changes: list                   # ids of the changes checked
     arches: list
-    summary: dict = field(default_factory=dict)
 
 
 def is_build_file(relpath: str) -> bool:
@@ -83,11 +78,17 @@ class ArchView:
         return self.space.witness(f, base=self.base_values, base_name=self.base_name)
 
 
-def witness_fields(witness) -> dict:
-    if witness is None:
-        return {}
-    return {"witness": {name: new for name, _, new in witness.changes},
-            "witness_base": witness.base_name, "witness_text": witness.describe()}
+@dataclass
+class CheckContext:
+    """What a check of one change gets besides the change: its views (one per
+    architecture checked), the tree's root, the options, and
+    `other_views(only=None)`, the change on the architectures not checked
+    (or on those of `only`), made only when a check asks."""
+
+    views: list
+    root: Path
+    options: CheckOptions
+    other_views: object
 
 
 def merge_findings(findings: list) -> list:
@@ -212,33 +213,28 @@ class Checker:
     # -- running ---------------------------------------------------------------
 
     def check_change(self, change) -> list[Finding]:
-        from kwhen.checks import alternatives, dead, moved, narrowed, undefined
-
         views = self.views(change)
+        checked = [v.arch for v in views]
+        context = CheckContext(views, self.root, self.options,
+                               lambda only=None: self.other_views(change, checked, only))
         findings = []
-        for module in (moved, narrowed, alternatives):
-            findings.extend(module.run(change, views))
-        findings.extend(dead.run(change, views, lambda only=None: self.other_views(
-            change, [v.arch for v in views], only)))
-        findings.extend(undefined.run(change, views, self.root))
+        for kind in KINDS_OF_CHECK:
+            findings.extend(kind.run(change, context))
         if self.options.verify:
             from kwhen.checks import verify
-            verify.run(findings, views, self.root, Path(self._scratch.name))
+            verify.run(findings, views, Path(self._scratch.name))
         for f in findings:
             f.change = change.id
         return merge_findings(findings)
 
+    @property
+    def arches_modelled(self) -> list:
+        return sorted(self._base_trees)
 
-def check(tree: str | Path | None, target: str | None, options: CheckOptions,
-          stdin_text: str | None = None) -> CheckResult:
-    """Check `target` (a revision, range, patch file, mbox or "-") in `tree`."""
-    from kwhen.patch.target import resolve_target
-    from kwhen.presence import find_tree
 
-    root = Path(tree) if tree else find_tree()
-    if not root.is_dir():
-        raise KwhenError("no such directory", path=str(root))
-    changes = resolve_target(target, root, stdin_text=stdin_text)
+def check_changes(root: Path, changes: list, options: CheckOptions) -> CheckRun:
+    """Every kind of check on each of `changes` (in order) in the tree at
+    `root`."""
     checker = Checker(root, options)
     try:
         findings, arches = [], []
@@ -246,9 +242,6 @@ def check(tree: str | Path | None, target: str | None, options: CheckOptions,
             findings.extend(checker.check_change(change))
         for f in findings:
             arches.extend(a for a in f.arches if a not in arches)
-        return CheckResult(findings, [c.id for c in changes], arches or
-                           sorted(checker._base_trees),
-                           {"target": target or "HEAD", "changes": len(changes),
-                            "findings": len(findings)})
+        return CheckRun(findings, arches or checker.arches_modelled)
     finally:
         checker.close()
