@@ -7,6 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
+from kwhen import git
 from kwhen.exceptions import KwhenError
 from kwhen.logic.formula import FALSE, Formula, conj, disj_all, neg
 from kwhen.presence import Tree
@@ -16,7 +17,7 @@ def files_mentioning(root: Path, name: str | list) -> list[str]:
     """Source files (.c, .h, .S) that contain `name` (or any of a list of
     names) as a word.
 
-    Uses git grep in a git work tree and grep elsewhere: searching 1.5 GB of
+    Uses git grep (through kwhen.git) in a git work tree and grep elsewhere: searching 1.5 GB of
     kernel source in Python would take a minute; these take about a second.
     Both only read files.
     """
@@ -27,9 +28,9 @@ def files_mentioning(root: Path, name: str | list) -> list[str]:
             raise KwhenError(f"'{n}' is not a C identifier")
     patterns = [arg for n in names for arg in ("-e", n)]
     if (root / ".git").exists():
-        cmd = ["git", "-C", str(root), "grep", "-l", "-w", "-F", *patterns, "--", *globs]
-    else:
-        cmd = ["grep", "-r", "-l", "-w", "-F", *(f"--include={g}" for g in globs), *patterns, "."]
+        out = git.run(root, "grep", "-l", "-w", "-F", *patterns, "--", *globs, ok=(0, 1))
+        return sorted(out.decode("utf-8", "surrogateescape").splitlines())
+    cmd = ["grep", "-r", "-l", "-w", "-F", *(f"--include={g}" for g in globs), *patterns, "."]
     try:
         done = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=600)
     except (OSError, subprocess.SubprocessError) as e:

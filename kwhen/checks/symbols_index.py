@@ -7,10 +7,10 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 import time
 from pathlib import Path
 
+from kwhen import git
 from kwhen.exceptions import KwhenError
 from kwhen.readfile import read_text
 
@@ -32,10 +32,12 @@ def _is_kconfig(path: str) -> bool:
 def kconfig_files(root: Path) -> list[str]:
     """Kconfig files of the tree (git ls-files when it is a repository)."""
     if (root / ".git").exists():
-        out = subprocess.run(["git", "-C", str(root), "ls-files", "*Kconfig*"],
-                             capture_output=True, text=True)
-        if out.returncode == 0:
-            return [p for p in out.stdout.splitlines() if _is_kconfig(p)]
+        try:
+            out = git.run(root, "ls-files", "*Kconfig*").decode("utf-8", "surrogateescape")
+        except git.GitError:
+            pass            # not a work tree git can read: walk the directories
+        else:
+            return [p for p in out.splitlines() if _is_kconfig(p)]
     found = []
     for path in root.rglob("Kconfig*"):
         rel = path.relative_to(root).as_posix()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import subprocess
 
+from kwhen import git
 from kwhen.checks.lines import patch_lines
 from kwhen.checks.messages import UndefinedReference, UndefinedSymbol
 from kwhen.checks.symbols_index import DEFINITION, SYMBOL, _is_kconfig, defined_symbols
@@ -151,12 +152,14 @@ def _references_in_tree(root, state, symbol: str) -> list:
     tree as `state` has it."""
     # Not -w: in CONFIG_FOO the name FOO is no word of its own to grep.
     # references() below keeps only real references.
-    cmd = (["git", "-C", str(root), "grep", "-n", "-F", "-e", symbol] if (root / ".git").exists()
-           else ["grep", "-rnF", "--exclude-dir=.git", "-e", symbol, "."])
-    out = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+    if (root / ".git").exists():
+        hits = git.run(root, "grep", "-n", "-F", "-e", symbol, ok=None).decode("utf-8", "replace")
+    else:
+        hits = subprocess.run(["grep", "-rnF", "--exclude-dir=.git", "-e", symbol, "."], cwd=root,
+                              capture_output=True, text=True).stdout
     first: dict = {}
     kconfig_hits: dict = {}
-    for row in out.stdout.splitlines():
+    for row in hits.splitlines():
         path, _, rest = row.partition(":")
         number, _, text = rest.partition(":")
         path = path[2:] if path.startswith("./") else path
