@@ -222,21 +222,13 @@ CONTROLS = {
 # (test_partial_clone_fetches_nothing): credential.helper, core.sshCommand.
 
 
-# Until they go through kwhen.git, three call sites run git with the tree's
-# fsmonitor: control.files_mentioning (git grep), checks/undefined
-# (git grep) and checks/symbols_index (git ls-files).
-NOT_YET = pytest.mark.xfail(strict=True, reason="git run outside kwhen.git reads the index")
-
-
-@pytest.mark.parametrize("mechanism", [pytest.param(m, marks=NOT_YET) if m == "fsmonitor" else m
-                                       for m in sorted(CONTROLS)])
+@pytest.mark.parametrize("mechanism", sorted(CONTROLS))
 def test_tree_config_runs_nothing(hostile, mechanism):
     hostile.assert_ran_clean(mechanism)
     CONTROLS[mechanism](hostile.repo)
     hostile.assert_armed(mechanism)
 
 
-@NOT_YET
 def test_included_config_runs_nothing(included):
     included.assert_ran_clean("include")
     plain_git(included.repo, "status")
