@@ -165,8 +165,9 @@ def _base_environment(extra=()) -> dict[str, str]:
     env = dict(os.environ)
     env.update(_SAFE_ENVIRONMENT)
     # GIT_CONFIG_KEY_n/VALUE_n rather than -c: a driver's name may hold "=",
-    # which -c would split on. Appended after any the user set, so they win.
-    count = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
+    # which -c would split on. Appended after any the user set: the last wins.
+    given = env.get("GIT_CONFIG_COUNT", "")
+    count = int(given) if given.isdigit() else 0
     for n, (key, value) in enumerate((*_SAFE_SETTINGS, *extra), count):
         env[f"GIT_CONFIG_KEY_{n}"] = key
         env[f"GIT_CONFIG_VALUE_{n}"] = value

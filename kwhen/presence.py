@@ -38,6 +38,7 @@ class FileCondition:
 
     @property
     def built(self) -> Formula:
+        """When the file is compiled at all (built in or as a module)."""
         return disj(self.builtin, self.module)
 
 
@@ -78,22 +79,27 @@ class Tree:
 
     @property
     def root(self) -> Path:
+        """The tree's directory (symbolic links resolved)."""
         return self.models.root
 
     @property
     def arch(self) -> str:
+        """The ARCH asked for (x86_64, i386, arm64, ...)."""
         return self.models.arch
 
     @property
     def srcarch(self) -> str:
+        """Its directory under arch/ (SRCARCH: x86 for x86_64)."""
         return self.models.srcarch
 
     @property
     def trust_tree(self) -> bool:
+        """Whether Kconfig macros run as the kernel would (--trust-tree)."""
         return self.models.trust_tree
 
     @property
     def cache(self) -> Cache:
+        """The cache the models are loaded from and stored in."""
         return self.models.cache
 
     @property
@@ -103,6 +109,7 @@ class Tree:
 
     @property
     def symbol_types(self) -> dict[str, str]:
+        """Symbol name -> Kconfig type."""
         return self.models.symbol_types
 
     @property
@@ -117,7 +124,7 @@ class Tree:
 
     @property
     def model_was_cached(self) -> bool:
-        # (until control.files_defining reads `models.built_model` itself)
+        """Not `models.built_model` (until kwhen.definitions reads that)."""
         return not self.models.built_model
 
     # -- paths ----------------------------------------------------------------

@@ -61,6 +61,7 @@ class Unreadable(Exception):
 
 
 def default_cache_dir() -> Path:
+    """$KWHEN_CACHE_DIR, else kwhen/ in the XDG cache directory."""
     explicit = os.environ.get("KWHEN_CACHE_DIR")
     if explicit:
         return Path(explicit)
@@ -143,6 +144,7 @@ class Cache:
         return self._db is not None
 
     def close(self):
+        """Write what is pending and close the database."""
         self.flush()
         if self._db is not None:
             self._db.close()

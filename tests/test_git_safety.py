@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLE, committed, git, run_kwhen
+from kwhen import git as kwhen_git
 
 MOVE_PATCH = Path(__file__).resolve().parent.parent / "examples" / "seed-move-resync.patch"
 
@@ -246,3 +247,22 @@ def test_partial_clone_fetches_nothing(request, remote, marker):
     assert marker not in trapped.fired
     plain_git(trapped.repo, "cat-file", "-p", "HEAD~1:arch/x86/kernel/setup.c")
     trapped.assert_armed(marker)
+
+
+def test_tree_laid_out_as_a_bare_repository_is_none(tmp_path):
+    """A tree whose top holds HEAD, objects/, refs/ and a config is, for
+    git, a repository found by walking into it; its config (here making the
+    tree its own work tree, with an fsmonitor) must not be read."""
+    markers = new_markers(tmp_path)
+    tree = tmp_path / "seed"
+    shutil.copytree(EXAMPLE, tree)
+    subprocess.run(["git", "init", "-q", "--bare", str(tree)], check=True)
+    set_config(tree, ("core.bare", "false"), ("core.worktree", str(tree)),
+               ("core.fsmonitor", f"touch '{markers}/bare'"))
+    assert kwhen_git.toplevel(tree) is None     # not a repository to kwhen
+    for args in (["symbol", "setup_per_cpu_areas"], ["check", str(MOVE_PATCH)]):
+        done = run_kwhen(*args, cwd=tree)
+        assert done.returncode in (0, 1), (args, done.stderr)
+    assert not (markers / "bare").exists()
+    plain_git(tree, "status")
+    assert (markers / "bare").exists()

@@ -27,6 +27,7 @@ _GIT_BINARY = "GIT binary patch"
 
 @dataclass
 class Hunk:
+    """One hunk of a file's patch: its ranges and its lines, numbered."""
     old_start: int
     old_len: int
     new_start: int
@@ -39,19 +40,23 @@ class Hunk:
 
     @property
     def range_text(self) -> str:
+        """The hunk's "@@ -a,b +c,d @@" header, for messages."""
         return f"@@ -{self.old_start},{self.old_len} +{self.new_start},{self.new_len} @@"
 
     @property
     def old_lines(self) -> list[str]:
+        """The text the hunk expects (context and removed lines)."""
         return [text for tag, text, _o, _n in self.lines if tag in " -"]
 
     @property
     def new_lines(self) -> list[str]:
+        """The text the hunk leaves (context and added lines)."""
         return [text for tag, text, _o, _n in self.lines if tag in " +"]
 
 
 @dataclass
 class FilePatch:
+    """What a patch does to one file: its paths before and after, and hunks."""
     old_path: str | None              # None for /dev/null (an added file)
     new_path: str | None              # None for /dev/null (a deleted file)
     status: str                       # "added" | "deleted" | "modified" | "renamed"

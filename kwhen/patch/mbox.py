@@ -29,6 +29,7 @@ _PATCH_NAME = re.compile(r"\.(?:patch|diff)$", re.I)
 
 @dataclass
 class PatchMail:
+    """One mail of a series: who sent which patch, and the diff it carries."""
     subject: str                   # without the "[PATCH v2 3/5]" prefix
     author: str                    # "Name <address>"
     date: str | None

@@ -78,6 +78,8 @@ class TreeState:
     # -- reading --------------------------------------------------------------
 
     def read(self, relpath) -> str | None:
+        """The text of the file at `relpath` in this state, None if absent
+        (undecodable bytes kept as surrogate escapes)."""
         rel = _norm(relpath)
         if rel in self._overlay:
             value = self._overlay[rel]
@@ -98,6 +100,7 @@ class TreeState:
         return _decode(read_bytes(full, shown=rel))
 
     def read_bytes(self, relpath) -> bytes | None:
+        """The bytes of the file at `relpath`, None if absent."""
         text = self.read(relpath)
         return None if text is None else _encode(text)
 
@@ -111,12 +114,14 @@ class TreeState:
         return self.isdir(rel)
 
     def isfile(self, relpath) -> bool:
+        """A file is at `relpath` in this state."""
         rel = _norm(relpath)
         if rel in self._overlay:
             return self._overlay[rel] is not None
         return os.path.isfile(self.tree / rel)
 
     def isdir(self, relpath) -> bool:
+        """A directory is at `relpath` in this state (it holds a file)."""
         rel = _norm(relpath)
         if not rel:
             return True
@@ -343,6 +348,8 @@ class _GitRepo:
 
 @dataclass
 class Change:
+    """One change to check: a commit or a patch, with the states of the
+    tree before (`pre`) and after (`post`) it."""
     id: str                   # abbreviated commit id, or the patch's name
     title: str                # commit subject / mail subject
     author: str
@@ -353,6 +360,7 @@ class Change:
     message_id: str | None = None
 
     def paths(self) -> set[str]:
+        """Every path the change touches (old and new names)."""
         out = set()
         for fp in self.file_patches:
             out.update(p for p in (fp.old_path, fp.new_path) if p)
