@@ -9,8 +9,10 @@ from pathlib import Path
 
 from kwhen import git
 from kwhen.exceptions import KwhenError
+from kwhen.kconfig.arches import arch_of_path
 from kwhen.logic.formula import FALSE, Formula, conj, disj_all, neg
 from kwhen.presence import Tree
+from kwhen.sources import CODE_GLOBS, CODE_SUFFIXES
 
 
 def files_mentioning(root: Path, name: str | list) -> list[str]:
@@ -21,7 +23,7 @@ def files_mentioning(root: Path, name: str | list) -> list[str]:
     kernel source in Python would take a minute; these take about a second.
     Both only read files.
     """
-    globs = ["*.c", "*.h", "*.S"]
+    globs = CODE_GLOBS
     names = [name] if isinstance(name, str) else list(name)
     for n in names:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n):
@@ -50,7 +52,7 @@ def files_defining(tree: Tree, name: str | list) -> list[str]:
     # A process that had to build the Kconfig model (a cold cache) greps
     # rather than also build the index: the next one builds it.
     index = defindex.for_root(tree.root, tree.cache, _work_tree(tree),
-                              build=getattr(tree, "model_was_cached", True))
+                              build=not tree.models.built_model)
     found = index.files_defining(name) if index is not None else None
     return found if found is not None else files_mentioning(tree.root, name)
 
@@ -83,13 +85,12 @@ def collect_definitions(tree: Tree, name: str, candidates=None) -> list:
         paths -= changed
         for relpath in changed:
             text = tree.state.read(relpath)
-            if text is not None and relpath.endswith((".c", ".h", ".S")) and name in text:
+            if text is not None and relpath.endswith(CODE_SUFFIXES) and name in text:
                 paths.add(relpath)
     entries = []
     for relpath in sorted(paths):
         for d in find_definitions(tree.read_text(relpath), name, relpath):
-            parts = relpath.split("/")
-            if len(parts) > 2 and parts[0] == "arch" and parts[1] != tree.srcarch:
+            if arch_of_path(relpath) not in (None, tree.srcarch):
                 entries.append((relpath, d, "other-arch", FALSE))
                 continue
             cond = tree.line_condition(relpath, d.line)

@@ -122,11 +122,6 @@ class Tree:
         """The Kbuild conditions of the files (`KbuildResult`)."""
         return self.models.kbuild
 
-    @property
-    def model_was_cached(self) -> bool:
-        """Not `models.built_model` (until kwhen.definitions reads that)."""
-        return not self.models.built_model
-
     # -- paths ----------------------------------------------------------------
 
     def relpath(self, path: str | os.PathLike) -> str:

@@ -53,7 +53,8 @@ def fresh_index(root: Path, cache_dir: Path) -> defindex.DefinitionIndex:
 
 def tree_of(root: Path, cache_dir: Path):
     """What files_defining needs of a Tree (these repos have no Kconfig)."""
-    return SimpleNamespace(root=root, cache=Cache(cache_dir))
+    return SimpleNamespace(root=root, cache=Cache(cache_dir),
+                           models=SimpleNamespace(built_model=False))
 
 
 @pytest.fixture
@@ -200,9 +201,11 @@ def test_symbol_output_same_with_and_without_cache(seed_repo, tmp_path):
 
 
 def test_a_process_that_built_the_model_greps_and_leaves_the_index_to_the_next(styles, tmp_path):
-    cold = SimpleNamespace(root=styles, cache=Cache(tmp_path / "cache"), model_was_cached=False)
+    cold = SimpleNamespace(root=styles, cache=Cache(tmp_path / "cache"),
+                           models=SimpleNamespace(built_model=True))
     assert files_defining(cold, "split_line") == ["split.c", "user.c"]    # grep: mentions
     index = fresh_index(styles, tmp_path / "cache")
     assert index._grep is not None          # nothing was stored: this one builds
-    warm = SimpleNamespace(root=styles, cache=Cache(tmp_path / "cache"), model_was_cached=True)
+    warm = SimpleNamespace(root=styles, cache=Cache(tmp_path / "cache"),
+                           models=SimpleNamespace(built_model=False))
     assert files_defining(warm, "split_line") == ["split.c"]

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 
-from kwhen.checks.lines import C_SUFFIXES, normalize
+from kwhen.checks.lines import normalize
 from kwhen.checks.messages import AlternativeDefinition
 from kwhen.definitions import chosen_condition, collect_definitions, files_defining
+from kwhen.kconfig.arches import arch_of_path
+from kwhen.sources import CODE_SUFFIXES
 
 # A body that only returns a constant or nothing is a stub: it is meant to
 # differ from the real definition, and changing the real one does not call
@@ -42,7 +44,7 @@ def changed_functions(change) -> list:
 
     out = []
     for fp in change.file_patches:
-        if fp.new_path is None or not fp.new_path.endswith(C_SUFFIXES):
+        if fp.new_path is None or not fp.new_path.endswith(CODE_SUFFIXES):
             continue
         post_text = change.post.read(fp.new_path) or ""
         pre_text = change.pre.read(fp.old_path) if fp.old_path else None
@@ -90,9 +92,8 @@ def run(change, context) -> list[AlternativeDefinition]:
 def _check(view, path, name, start, end, touched, candidates) -> AlternativeDefinition | None:
     tree, space = view.post, view.space
     # another architecture's copies are never built here: not read at all
-    own = f"arch/{tree.srcarch}/"
     candidates = [c for c in candidates
-                  if c == path or not c.startswith("arch/") or c.startswith(own)]
+                  if c == path or arch_of_path(c) in (None, tree.srcarch)]
     entries = collect_definitions(tree, name, candidates)
     mine = next((e for e in entries if e[0] == path and start <= e[1].line <= end), None)
     if mine is None or mine[2] in ("file-local", "other-arch") or not space.possible(mine[3]):

@@ -7,6 +7,7 @@ import re
 from kwhen.checks.lines import changed_lines
 from kwhen.checks.messages import DeadAdded
 from kwhen.checks.symbols_index import defined_symbols
+from kwhen.kconfig.arches import arch_of_path
 
 _CONFIG_REF = re.compile(r"\bCONFIG_(\w+)")
 
@@ -28,8 +29,7 @@ def run(change, context) -> list[DeadAdded]:
             return False
         if other_views is None:
             return True
-        parts = a.path.split("/")
-        owner = parts[1] if parts[0] == "arch" and len(parts) > 2 else None
+        owner = arch_of_path(a.path)
         if owner in checked:
             return True
         # generic code must be dead on every architecture, and code under

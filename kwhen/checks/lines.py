@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-C_SUFFIXES = (".c", ".h", ".S")
+from kwhen.sources import CODE_SUFFIXES
 
 _LINE_COMMENT = re.compile(r"//.*$")
 _BLOCK_COMMENT = re.compile(r"/\*.*?\*/")
@@ -60,8 +60,8 @@ def changed_lines(file_patches) -> tuple[list[ChangedLine], list[ChangedLine]]:
     """(removed, added) code lines of C files in a list of FilePatch."""
     removed, added = [], []
     for fp in file_patches:
-        old_c = fp.old_path is not None and fp.old_path.endswith(C_SUFFIXES)
-        new_c = fp.new_path is not None and fp.new_path.endswith(C_SUFFIXES)
+        old_c = fp.old_path is not None and fp.old_path.endswith(CODE_SUFFIXES)
+        new_c = fp.new_path is not None and fp.new_path.endswith(CODE_SUFFIXES)
         for hunk in fp.hunks:
             for tag, text, old_no, new_no in hunk.lines:
                 if not is_code(text):

@@ -3,11 +3,12 @@ configurations, because the patch edited an #if, a Makefile or Kconfig."""
 
 from __future__ import annotations
 
-from kwhen.checks.lines import C_SUFFIXES, is_code, is_directive, map_line
+from kwhen.checks.lines import is_code, is_directive, map_line
 from kwhen.checks.loss import lost_condition, losing
 from kwhen.checks.messages import Finding, NarrowedFile, NarrowedLines, NarrowedSymbol
 from kwhen.checks.symbols_index import _is_kconfig
 from kwhen.logic.formula import FALSE, conj, neg
+from kwhen.sources import CODE_SUFFIXES
 
 
 def run(change, context) -> list[Finding]:
@@ -30,7 +31,7 @@ def _directive_edits(change, view) -> list[Finding]:
     """Kept lines of C files whose #if conditions the patch edited."""
     out = []
     for fp in change.file_patches:
-        if fp.old_path is None or fp.new_path is None or not fp.new_path.endswith(C_SUFFIXES):
+        if fp.old_path is None or fp.new_path is None or not fp.new_path.endswith(CODE_SUFFIXES):
             continue
         if not _touches_directives(fp):
             continue

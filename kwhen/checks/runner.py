@@ -123,7 +123,7 @@ class Checker:
     # -- architectures ---------------------------------------------------------
 
     def arches_for(self, paths) -> list[str]:
-        from kwhen.kconfig.arches import list_arches, resolve_arch
+        from kwhen.kconfig.arches import arch_of_path, list_arches, resolve_arch
 
         if self.options.arches:
             return [resolve_arch(self.root, a)[0] for a in self.options.arches]
@@ -133,10 +133,10 @@ class Checker:
         chosen = []
         generic = False
         for path in paths:
-            parts = path.split("/")
-            if len(parts) > 2 and parts[0] == "arch" and parts[1] in available:
-                if parts[1] not in chosen:
-                    chosen.append(parts[1])
+            owner = arch_of_path(path)
+            if owner in available:
+                if owner not in chosen:
+                    chosen.append(owner)
             else:
                 generic = True
         if generic or not chosen:
