@@ -284,7 +284,8 @@ def test_result_round_trips_through_json():
 
 def words_of(text: str, setup: str = "", symbols: dict | None = None, tmp=None) -> dict:
     """Expand `text` after running the makefile text `setup`: word -> condition."""
-    from kwhen.kbuild.evaluate import Evaluator, Unknown, flatten
+    from kwhen.kbuild.evaluate import Evaluator
+    from kwhen.kbuild.values import Unknown, flatten
     from kwhen.kbuild.makefile import parse_makefile as parse
     ev = Evaluator(tmp or FIXTURES, symbols or {})
     ev.path = "M"

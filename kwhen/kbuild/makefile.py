@@ -14,14 +14,14 @@ unterminated ``$(``) raises `KwhenError` naming the file and line.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from kwhen.exceptions import KwhenError
+from kwhen.kbuild.text import check_references, find_reference_end, split_args
 
 __all__ = [
     "Assign", "Export", "Include", "Expr", "Cond", "Test", "Define",
-    "Undefine", "parse_makefile", "find_reference_end", "split_args",
+    "Undefine", "parse_makefile",
 ]
 
 
@@ -92,62 +92,6 @@ _DIRECTIVES = {
     "-include", "sinclude", "define", "endef", "export", "unexport",
     "override", "undefine", "vpath", "private",
 }
-
-
-_PARENS = re.compile(r"[(){}]")
-
-
-def find_reference_end(text: str, start: int) -> int:
-    """Index just past the reference that starts with ``$(`` or ``${`` at
-    `start`, or -1 if it is not terminated."""
-    opener = text[start + 1]
-    closer = ")" if opener == "(" else "}"
-    depth = 0
-    for m in _PARENS.finditer(text, start + 1):
-        ch = m.group()
-        if ch == opener:
-            depth += 1
-        elif ch == closer:
-            depth -= 1
-            if depth == 0:
-                return m.end()
-    return -1
-
-
-def check_references(text: str, path: str, line: int) -> None:
-    """Raise if a ``$(`` or ``${`` in `text` is not terminated."""
-    i = text.find("$")
-    while i != -1 and i + 1 < len(text):
-        nxt = text[i + 1]
-        if nxt == "$":
-            i = text.find("$", i + 2)
-            continue
-        if nxt in "({":
-            end = find_reference_end(text, i)
-            if end < 0:
-                raise KwhenError("unterminated variable reference", path=path, line=line)
-            # nested references are checked by the same scan
-        i = text.find("$", i + 1)
-
-
-def split_args(text: str, limit: int | None = None) -> list[str]:
-    """Split function arguments at top-level commas (at most `limit` splits
-    are made: the last argument keeps its commas, as make does)."""
-    out = []
-    depth = 0
-    start = 0
-    for i, ch in enumerate(text):
-        if ch in "({":
-            depth += 1
-        elif ch in ")}":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            if limit is not None and len(out) >= limit:
-                continue
-            out.append(text[start:i])
-            start = i + 1
-    out.append(text[start:])
-    return out
 
 
 def _strip_comment(text: str) -> str:

@@ -48,9 +48,10 @@ from pathlib import Path
 from typing import Mapping
 
 from kwhen.exceptions import KwhenError
-from kwhen.kbuild.evaluate import Evaluator, Unknown, Var, flatten
-from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj, disj_all, from_data, neg, var
-from kwhen.logic.names import is_module_var, module_var, symbol_of
+from kwhen.kbuild.evaluate import Evaluator
+from kwhen.kbuild.values import Unknown, Var, flatten
+from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj_all, from_data, neg
+from kwhen.logic.simplify import TristateSimplifier, disj_factored
 
 __all__ = ["KbuildResult", "kbuild_conditions", "Dialect", "LINUX"]
 
@@ -152,162 +153,6 @@ def _join(d: str, w: str) -> str:
     return p
 
 
-def _any(fs) -> Formula:
-    """Disjunction, with common conjuncts factored out."""
-    if not isinstance(fs, (list, tuple)):
-        fs = list(fs)
-    if not fs:
-        return FALSE
-    if len(fs) == 1:
-        return fs[0]
-    return _absorb(disj_all(fs))
-
-
-class Simplifier:
-    """Simplifies formulas knowing that a tristate's ``X`` and ``X=m`` are
-    exclusive: ``X=m && !X`` becomes ``X=m``, ``X && X=m`` becomes FALSE,
-    literals of an enclosing conjunction are propagated into its operands,
-    and ``A || (A && B)`` becomes ``A``. The result is equivalent to the
-    input on every assignment that Kconfig can produce."""
-
-    def __init__(self, symbols: Mapping):
-        self.tristate = {n for n, i in symbols.items() if getattr(i, "type", None) == "tristate"}
-        self.memo: dict = {}
-        self.memo2: dict = {}
-
-    def __call__(self, f: Formula) -> Formula:
-        if f.op in ("const", "var"):
-            return f
-        got = self.memo.get(f)
-        if got is None:
-            if not self._needs(f):
-                # without both X and X=m, only absorption can apply
-                got = _absorb(f) if f.op == "or" else f
-            else:
-                got = self._simp(f, {})
-            self.memo[f] = got
-            self.memo[got] = got
-        return got
-
-    def conj2(self, outer: Formula, c: Formula) -> Formula:
-        """``outer && c`` for a (large, already simplified) directory
-        condition and a (small) local one: the literals of `c` are
-        propagated into `outer` only when they concern its variables."""
-        if outer is TRUE or c is FALSE:
-            return c
-        if c is TRUE or outer is FALSE:
-            return outer
-        lits = c.args if c.op == "and" else (c,)
-        env = {}
-        vs = outer.variables()
-        hit = False
-        for lit in lits:
-            if lit.op == "var":
-                n, val = lit.name, True
-            elif lit.op == "not" and lit.args[0].op == "var":
-                n, val = lit.args[0].name, False
-            else:
-                continue
-            env[n] = val
-            x = self._excl(n)
-            if n in vs or (x is not None and x in vs):
-                hit = True
-        if not hit:
-            return conj(outer, c)
-        for n, val in list(env.items()):
-            if val:
-                x = self._excl(n)
-                if x is not None:
-                    if env.get(x) is True:
-                        return FALSE
-                    env[x] = False
-        key = (outer, tuple(sorted(env.items())))
-        got = self.memo2.get(key)
-        if got is None:
-            got = self._simp(outer, env)
-            self.memo2[key] = got
-        return conj(got, c)
-
-    @staticmethod
-    def _needs(f: Formula) -> bool:
-        vs = f.variables()
-        for n in vs:
-            if is_module_var(n) and symbol_of(n) in vs:
-                return True
-        return False
-
-    def _excl(self, name: str):
-        if is_module_var(name):
-            base = symbol_of(name)
-            return base if base in self.tristate else None
-        return module_var(name) if name in self.tristate else None
-
-    def _simp(self, f: Formula, env: dict) -> Formula:
-        op = f.op
-        if op == "const":
-            return f
-        if op == "var":
-            v = env.get(f.name)
-            return f if v is None else (TRUE if v else FALSE)
-        if op == "not":
-            return neg(self._simp(f.args[0], env))
-        if op == "and":
-            lits = {}
-            others = []
-            for a in f.args:
-                if a.op == "var":
-                    lits[a.name] = True
-                elif a.op == "not" and a.args[0].op == "var":
-                    lits[a.args[0].name] = False
-                else:
-                    others.append(a)
-            env2 = dict(env)
-            for n, val in lits.items():
-                e = env2.get(n)
-                if e is not None and e != val:
-                    return FALSE
-                env2[n] = val
-            for n, val in lits.items():
-                if val:
-                    x = self._excl(n)
-                    if x is not None:
-                        if env2.get(x) is True:
-                            return FALSE
-                        env2[x] = False
-            kept = []
-            for n, val in lits.items():
-                if n in env:
-                    continue
-                if not val:
-                    x = self._excl(n)
-                    if x is not None and (lits.get(x) is True or env.get(x) is True):
-                        continue
-                kept.append(var(n) if val else neg(var(n)))
-            rest = [self._simp(o, env2) for o in others]
-            return conj(*kept, *rest)
-        args = [self._simp(a, env) for a in f.args]
-        return _absorb(disj(*args))
-
-
-def _absorb(f: Formula) -> Formula:
-    """Drop disjuncts that contain all the conjuncts of another one, and
-    factor out conjuncts common to all: (A && B) || (A && C) is
-    A && (B || C)."""
-    if f.op != "or" or len(f.args) > 64:
-        return f
-    sets = [frozenset(a.args) if a.op == "and" else frozenset((a,)) for a in f.args]
-    common = frozenset.intersection(*sets)
-    if common:
-        rest = [conj(*(s - common)) for s in sets]
-        return conj(*common, _absorb(disj(*rest)))
-    keep = []
-    for j, sj in enumerate(sets):
-        if any(i != j and si < sj for i, si in enumerate(sets)):
-            continue
-        keep.append(f.args[j])
-    return f if len(keep) == len(f.args) else disj(*keep)
-
-
 class _DirLocal:
     """What one directory's makefile lists, under local conditions."""
     __slots__ = ("objs", "subs")
@@ -325,7 +170,8 @@ class _Walker:
         self.dialect = dialect
         self.makefiles: list = []
         self.ev = Evaluator(tree, symbols, self.makefiles)
-        self.simp = Simplifier(symbols)
+        self.simp = TristateSimplifier(n for n, i in symbols.items()
+                                       if getattr(i, "type", None) == "tristate")
         self.generated: set = set()
         self._sources: dict = {}
         self.missing: list = []
@@ -377,7 +223,7 @@ class _Walker:
         dir_env = dict(base)
         dir_env.update(exported)
         ev.env["ARCH_CORE"] = Var(False, ev.lookup("core-y"))
-        ev.env["ARCH_LIB"] = Var(False, ev._apply("filter", [((TRUE, "%/"),), ev.lookup("libs-y")]))
+        ev.env["ARCH_LIB"] = Var(False, ev.apply_function("filter", [((TRUE, "%/"),), ev.lookup("libs-y")]))
         ev.env["ARCH_DRIVERS"] = Var(False, ev.lookup("drivers-y") + ev.lookup("drivers-m"))
         for n in ("ARCH_CORE", "ARCH_LIB", "ARCH_DRIVERS"):
             dir_env[n] = ev.env[n]
@@ -659,17 +505,17 @@ class _Walker:
         need_builtin = self.dialect.need_builtin
         c2 = simp.conj2
         for d in topo + cyclic * 4:
-            b = _any(B.get(d, {}).values())
-            m = _any(M.get(d, {}).values())
-            dd = _any(D.get(d, {}).values())
+            b = disj_factored(B.get(d, {}).values())
+            m = disj_factored(M.get(d, {}).values())
+            dd = disj_factored(D.get(d, {}).values())
             done_b[d], done_m[d], done_d[d] = b, m, dd
             bb = b if need_builtin else dd
             for sub, (cy, cm, cs) in edges.get(d, {}).items():
                 if cy:
-                    B.setdefault(sub, {})[d] = c2(bb, simp(_any(cy)))
+                    B.setdefault(sub, {})[d] = c2(bb, simp(disj_factored(cy)))
                 if cy or cm:
-                    M.setdefault(sub, {})[d] = c2(m, simp(_any(cy + cm)))
-                D.setdefault(sub, {})[d] = c2(dd, simp(_any(cy + cm + cs)))
+                    M.setdefault(sub, {})[d] = c2(m, simp(disj_factored(cy + cm)))
+                D.setdefault(sub, {})[d] = c2(dd, simp(disj_factored(cy + cm + cs)))
         order = [d for d in order if locals_.get(d) is not None]
         result = KbuildResult()
         builtin: dict = {}
@@ -687,16 +533,16 @@ class _Walker:
             for src, (ys, ms, xs) in here.items():
                 parts = []
                 if ys:
-                    parts.append(c2(b, simp(_any(ys))))
+                    parts.append(c2(b, simp(disj_factored(ys))))
                 if xs:
-                    parts.append(c2(dd, simp(_any(xs))))
+                    parts.append(c2(dd, simp(disj_factored(xs))))
                 if parts:
-                    builtin.setdefault(src, []).append(_any(parts))
+                    builtin.setdefault(src, []).append(disj_factored(parts))
                 if ms:
-                    module.setdefault(src, []).append(c2(m, simp(_any(ms))))
+                    module.setdefault(src, []).append(c2(m, simp(disj_factored(ms))))
         for src in sorted(set(builtin) | set(module)):
-            bf = _any(builtin.get(src, ()))
-            mf = _any(module.get(src, ()))
+            bf = disj_factored(builtin.get(src, ()))
+            mf = disj_factored(module.get(src, ()))
             if bf is FALSE and mf is FALSE:
                 continue
             result.files[src] = (bf, mf)

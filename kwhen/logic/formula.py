@@ -303,3 +303,27 @@ def from_data(data) -> Formula:
     if op == "or":
         return disj(*children)
     raise ValueError(f"not a formula: {data!r}")
+
+
+def conj_pair(a: Formula, b: Formula) -> Formula:
+    """``a && b``, as `conj` builds it, with the constant and identical
+    operands answered first: Kbuild's evaluation makes millions of these."""
+    if a is TRUE:
+        return b
+    if b is TRUE or a is b:
+        return a
+    if a is FALSE or b is FALSE:
+        return FALSE
+    return conj(a, b)
+
+
+def disj_pair(a: Formula, b: Formula) -> Formula:
+    """``a || b``, as `disj` builds it, with the constant and identical
+    operands answered first."""
+    if a is FALSE:
+        return b
+    if b is FALSE or a is b:
+        return a
+    if a is TRUE or b is TRUE:
+        return TRUE
+    return disj(a, b)
