@@ -30,6 +30,8 @@ __all__ = ["Definition", "find_definitions", "function_spans"]
 
 @dataclass(frozen=True)
 class Definition:
+    """One definition of `name` in a C file: a function, a macro or a variable, with its
+    lines."""
     name: str
     line: int          # line of `name(` (or of the #define, or of the variable's name)
     end_line: int      # line of the closing `}` (or of the `;`, or the macro's last line)

@@ -73,6 +73,8 @@ class Block:
 
 @dataclass
 class CppStructure:
+    """The conditional blocks of a C file, and the condition of each line
+    (`condition_at`)."""
     path: str
     blocks: list[Block]
     guard: str | None = None

@@ -71,6 +71,7 @@ class Evaluator(MakeFunctions):
     # -- unknowns -----------------------------------------------------------
 
     def unknown(self, reason: str) -> Unknown:
+        """An unknown word at the current file and line, for `reason`."""
         return Unknown(self.path, self.line, reason)
 
     def note(self, u: Unknown) -> Formula:
@@ -94,6 +95,7 @@ class Evaluator(MakeFunctions):
         return names
 
     def exists(self, rel: str) -> bool:
+        """Whether `rel` (relative to the tree) exists (directory listings are cached)."""
         d, _, base = rel.rpartition("/")
         names = self._listdir.get(d)
         if names is None:
@@ -101,9 +103,11 @@ class Evaluator(MakeFunctions):
         return base in names
 
     def is_file(self, rel: str) -> bool:
+        """Whether `rel` (relative to the tree) is a regular file."""
         return self.exists(rel) and os.path.isfile(os.path.join(self.tree, rel))
 
     def parsed(self, rel: str) -> list:
+        """The statements of makefile `rel` (parsed once), recorded as read."""
         got = self._parsed.get(rel)
         if got is None:
             text = read_text(os.path.join(self.tree, rel), shown=rel, what="Makefile")
@@ -117,6 +121,8 @@ class Evaluator(MakeFunctions):
     # -- variables ----------------------------------------------------------
 
     def config_value(self, name: str) -> tuple:
+        """The value of ``$(CONFIG_FOO)``: y, m or empty by the symbol's variables; a
+        `SymVal` for int/hex/string; empty for a symbol the architecture lacks."""
         got = self._config_cache.get(name)
         if got is not None:
             if type(got) is str:
@@ -188,6 +194,7 @@ class Evaluator(MakeFunctions):
                 self._expanding.discard(name)
 
     def is_defined(self, name: str) -> Formula:
+        """Condition under which variable `name` is defined."""
         v = self.env.get(name)
         if v is not None:
             return v.defined
@@ -198,6 +205,8 @@ class Evaluator(MakeFunctions):
         return FALSE
 
     def set_var(self, name: str, value: tuple, recursive: bool, cond: Formula, append: bool = False):
+        """Assign (or with `append`, append to) variable `name` where `cond` holds;
+        elsewhere it keeps its old value."""
         if name in self.command_line:
             return      # a command-line variable overrides the makefiles' assignments
         old = self.env.get(name)
@@ -222,6 +231,7 @@ class Evaluator(MakeFunctions):
     # -- expansion ----------------------------------------------------------
 
     def expand(self, text: str) -> tuple:
+        """The value of raw make `text`, expanded here."""
         try:
             parsed = parse_text(text)
         except ValueError:
@@ -229,6 +239,7 @@ class Evaluator(MakeFunctions):
         return self.expand_parsed(parsed)
 
     def expand_parsed(self, parsed) -> tuple:
+        """The value of text already parsed by `parse_text`."""
         if parsed[0] == "const":
             return tuple((TRUE, w) for w in parsed[1])
         out = []
@@ -350,6 +361,7 @@ class Evaluator(MakeFunctions):
         return out
 
     def eval_node(self, node) -> tuple:
+        """The value of one reference, function call or substitution reference."""
         kind = node[0]
         if kind == "ref":
             names = self.name_alternatives(node[1])
@@ -462,6 +474,7 @@ class Evaluator(MakeFunctions):
             self.path, self.line = saved
 
     def run(self, stmts: list, cond: Formula) -> None:
+        """Evaluate statements under the path condition `cond`."""
         for st in stmts:
             self.line = st.line
             t = type(st)
@@ -555,6 +568,8 @@ class Evaluator(MakeFunctions):
                 self.set_var(name, self._lazy(st.body), True, where)
 
     def test(self, t) -> Formula:
+        """Condition under which a conditional's test (ifeq, ifneq, ifdef, ifndef)
+        holds."""
         if t.kind in ("ifdef", "ifndef"):
             conds = []
             for c, n in self.name_alternatives(parse_text(t.a)):

@@ -38,6 +38,7 @@ _CONFIGURED = frozenset((".config", "include/config/auto.conf"))
 # -- make's word rules on strings ---------------------------------------------
 
 def pat_split(pat: str):
+    """A make pattern cut at its ``%``: (before, after), or None without one."""
     i = pat.find("%")
     if i < 0:
         return None
@@ -45,6 +46,7 @@ def pat_split(pat: str):
 
 
 def pat_match(split, pat: str, word: str) -> bool:
+    """Whether `word` matches pattern `pat` (`split` is ``pat_split(pat)``)."""
     if split is None:
         return word == pat
     pre, suf = split
@@ -52,6 +54,7 @@ def pat_match(split, pat: str, word: str) -> bool:
 
 
 def patsubst_word(split, pat: str, rep: str, word: str) -> str:
+    """One word of ``$(patsubst pat,rep,...)``."""
     if split is None:
         return rep if word == pat else word
     pre, suf = split
@@ -181,6 +184,7 @@ def map_fn(value: tuple, fn) -> tuple:
     return tuple(out)
 
 def raw_words(value: tuple) -> tuple:
+    """``$(value ...)``: the words of a value with recursive text left unexpanded."""
     out = []
     for seg in value:
         t = type(seg)
@@ -197,6 +201,8 @@ class MakeFunctions:
     """The ``$(name ...)`` builtins, as methods of the `Evaluator`."""
 
     def call_function(self, name: str, args: list) -> tuple:
+        """The value of ``$(name args...)``, `args` raw text (make expands them itself
+        for if, or, and, foreach, call)."""
         if name == "if":
             cond = self.nonempty(self.expand(args[0]))
             then = args[1] if len(args) > 1 else ""
@@ -273,6 +279,7 @@ class MakeFunctions:
         return self.apply_function(name, values)
 
     def apply_function(self, name: str, values: list) -> tuple:
+        """The value of function `name` on expanded argument `values`."""
         if name == "wildcard":
             out = []
             for c, w in flatten(values[0]):

@@ -27,6 +27,7 @@ __all__ = [
 
 @dataclass(slots=True)
 class Assign:
+    """``name op value``, with ``export``/``override`` if given."""
     line: int
     name: str          # raw, may contain references
     op: str            # "=", ":=", "::=", ":::=", "+=", "?=", "!="
@@ -37,6 +38,7 @@ class Assign:
 
 @dataclass(slots=True)
 class Define:
+    """A ``define name [op] ... endef`` block."""
     line: int
     name: str
     op: str            # as Assign ("=" when none given)
@@ -46,6 +48,7 @@ class Define:
 
 @dataclass(slots=True)
 class Export:
+    """``export``/``unexport`` of names."""
     line: int
     names: str | None  # raw list of names; None: "export" alone (all)
     unexport: bool = False
@@ -53,12 +56,14 @@ class Export:
 
 @dataclass(slots=True)
 class Undefine:
+    """``undefine name``."""
     line: int
     name: str
 
 
 @dataclass(slots=True)
 class Include:
+    """``include``, ``-include`` or ``sinclude`` of raw paths."""
     line: int
     paths: str         # raw
     optional: bool     # -include / sinclude
@@ -73,6 +78,7 @@ class Expr:
 
 @dataclass(slots=True)
 class Test:
+    """The test of one branch of a conditional."""
     line: int
     kind: str          # ifeq, ifneq, ifdef, ifndef
     a: str             # ifdef/ifndef: the variable name (raw)

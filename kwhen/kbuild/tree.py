@@ -72,6 +72,7 @@ class KbuildResult:
         return self.files.get(path, (FALSE, FALSE))
 
     def to_data(self) -> dict:
+        """The result as JSON data (formulas as `Formula.to_data`), for the cache."""
         return {
             "files": {p: [b.to_data(), m.to_data()] for p, (b, m) in self.files.items()},
             "dirs": {d: f.to_data() for d, f in self.dirs.items()},
@@ -83,6 +84,7 @@ class KbuildResult:
 
     @classmethod
     def from_data(cls, data: dict) -> "KbuildResult":
+        """The result `to_data` wrote."""
         # Formulas are rebuilt on first use: a query needs a handful of the
         # tree's 24,000 file conditions, and rebuilding all takes seconds.
         return cls(

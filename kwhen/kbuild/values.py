@@ -40,7 +40,7 @@ MAKEFLAGS MFLAGS CURDIR abs_srctree abs_objtree O V W C M
 
 
 class TooManyAlternatives(Exception):
-    pass
+    """A value has more than `MAX_ALTS` alternatives (it becomes unknown)."""
 
 
 class Unknown:
@@ -74,6 +74,7 @@ class Unknown:
 
     @property
     def name(self) -> str:
+        """Its free variable, ``?make:PATH:LINE``."""
         return make_unknown(self.path, self.line)
 
     def __repr__(self):
@@ -130,12 +131,15 @@ class Var:
 
     @property
     def defined(self) -> Formula:
+        """Condition under which the variable is defined."""
         d = self._defined
         if type(d) is tuple:
             d = self._defined = disj_all(d)
         return d
 
     def defined_or(self, cond: Formula):
+        """The `defined` conditions with `cond` added (kept as a tuple, joined when
+        asked)."""
         d = self._defined
         if d is TRUE or cond is TRUE:
             return TRUE
@@ -166,6 +170,8 @@ def flatten(value, outer: Formula = TRUE, out=None) -> list:
 
 
 def glue(a: tuple, b: tuple) -> tuple:
+    """Two word tuples with the last word of `a` and the first of `b` joined into one
+    word (make text without space between)."""
     if not a:
         return b
     if not b:
@@ -290,4 +296,5 @@ def choice(alts: list) -> tuple:
 
 
 def words_value(words) -> tuple:
+    """A value of words present in every configuration."""
     return tuple((TRUE, w) for w in words)

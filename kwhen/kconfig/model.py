@@ -58,6 +58,8 @@ class KconfigModel:
     enable_loader: object = None
 
     def enable_conditions(self) -> dict[str, Formula]:
+        """When each symbol can be other than n (symbol -> Formula), decoded on first
+        use."""
         found = self.__dict__.get("_enable")
         if found is None:
             from kwhen.logic.formula import from_data
@@ -69,6 +71,7 @@ class KconfigModel:
         return found
 
     def pinned_units(self) -> list[list[int]]:
+        """Unit clauses fixing the pinned symbols to y."""
         return [[self.var_names.index(name)] for name in self.pinned]
 
     @property
@@ -118,6 +121,7 @@ class KconfigModel:
         return out
 
     def to_bytes(self) -> bytes:
+        """The model for the cache (without `enable_data`, stored apart)."""
         header = json.dumps({
             "arch": self.arch, "srcarch": self.srcarch,
             "symbols": {n: [s.type, s.prompt, s.locations] for n, s in self.symbols.items()},
@@ -129,6 +133,7 @@ class KconfigModel:
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> "KconfigModel":
+        """The model `to_bytes` wrote."""
         size = int.from_bytes(blob[:8], "little")
         meta = json.loads(blob[8:8 + size])
         cnf = SegmentedClauses.from_bytes(blob[8 + size:])

@@ -405,4 +405,5 @@ def load_kconfig(tree: Path, arch: str, srcarch: str, trust_tree: bool = False) 
 
 
 def is_shell_marker(name: str) -> bool:
+    """Whether `name` is a marker standing for a $(shell,...) result kwhen did not run."""
     return _MARKER_RE.fullmatch(name) is not None

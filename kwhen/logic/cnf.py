@@ -22,6 +22,7 @@ class VarPool:
             self.id(name)
 
     def id(self, name: str) -> int:
+        """The number of variable `name`, numbering it if new."""
         found = self.ids.get(name)
         if found is None:
             found = len(self.names)
@@ -30,14 +31,17 @@ class VarPool:
         return found
 
     def fresh(self) -> int:
+        """A new unnamed (auxiliary) variable."""
         self.names.append(None)
         return len(self.names) - 1
 
     @property
     def top(self) -> int:
+        """The highest variable number in use."""
         return len(self.names) - 1
 
     def name(self, number: int) -> str | None:
+        """The name of the variable of literal `number` (None if auxiliary)."""
         return self.names[abs(number)]
 
 
@@ -162,6 +166,7 @@ class SegmentedClauses:
 
     @property
     def count(self) -> int:
+        """How many segments there are."""
         return len(self.offsets) - 1
 
     def closure(self, variables: Iterable[int], seen: bytearray) -> list[int]:
@@ -196,12 +201,14 @@ class SegmentedClauses:
         return out
 
     def to_bytes(self) -> bytes:
+        """The clauses as bytes (arrays, no per-clause encoding), for the cache."""
         parts = [self.flat, self.offsets, self.defining]
         head = array("q", [len(p) for p in parts]).tobytes()
         return head + b"".join(p.tobytes() for p in parts)
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> "SegmentedClauses":
+        """The clauses `to_bytes` wrote."""
         sizes = array("q")
         sizes.frombytes(blob[:24])
         parts, at = [], 24

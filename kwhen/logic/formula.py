@@ -112,6 +112,7 @@ class Formula:
         return self._vars
 
     def is_const(self) -> bool:
+        """Whether this is TRUE or FALSE."""
         return self.op == "const"
 
     def evaluate(self, assignment: Mapping[str, bool], default: bool | None = None) -> bool:
@@ -207,10 +208,12 @@ FALSE = Formula._make("const", (), False)
 
 
 def var(name: str) -> Formula:
+    """The formula true when variable `name` is."""
     return Formula._make("var", (), name)
 
 
 def neg(f: Formula) -> Formula:
+    """``!f``, with double negations and constants removed."""
     if f is TRUE:
         return FALSE
     if f is FALSE:
@@ -245,26 +248,32 @@ def _junction(op: str, unit: Formula, zero: Formula, operands: Iterable[Formula]
 
 
 def conj(*operands: Formula) -> Formula:
+    """``a && b && ...``, flattened, deduplicated, TRUE when empty."""
     return _junction("and", TRUE, FALSE, operands)
 
 
 def disj(*operands: Formula) -> Formula:
+    """``a || b || ...``, flattened, deduplicated, FALSE when empty."""
     return _junction("or", FALSE, TRUE, operands)
 
 
 def conj_all(operands: Iterable[Formula]) -> Formula:
+    """`conj` of an iterable of formulas."""
     return _junction("and", TRUE, FALSE, operands)
 
 
 def disj_all(operands: Iterable[Formula]) -> Formula:
+    """`disj` of an iterable of formulas."""
     return _junction("or", FALSE, TRUE, operands)
 
 
 def implies(a: Formula, b: Formula) -> Formula:
+    """``a -> b``, as ``!a || b``."""
     return disj(neg(a), b)
 
 
 def iff(a: Formula, b: Formula) -> Formula:
+    """``a <-> b``."""
     if a is b:
         return TRUE
     return conj(disj(neg(a), b), disj(a, neg(b)))

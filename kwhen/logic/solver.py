@@ -82,6 +82,7 @@ class Witness:
         return text
 
     def to_json(self) -> dict:
+        """The witness as JSON data: base, changes (symbol -> value), free propositions."""
         return {
             "base": self.base_name,
             "changes": {name: new for name, _, new in self.changes},
@@ -109,6 +110,7 @@ def _add_all(solver: Solver, clauses: list) -> None:
 
 
 def config_line(name: str, value: str) -> str:
+    """The .config line setting symbol `name` to `value` (y, m or n)."""
     if value == "n":
         return f"# CONFIG_{name} is not set"
     return f"CONFIG_{name}={value}"
@@ -135,6 +137,7 @@ class ConfigSpace:
         self._witnesses: dict = {}    # (formula, base) -> Witness: MaxSAT is the costly call
 
     def close(self):
+        """Free the SAT solver."""
         self._solver.delete()
 
     # -- the primitive: satisfiability under assumptions ------------------
@@ -187,6 +190,7 @@ class ConfigSpace:
         return self._consistent
 
     def possible(self, f: Formula, *also: Formula) -> bool:
+        """Whether some valid configuration satisfies `f` and all of `also`."""
         return self._solve([f, *also]) is not None
 
     def certain(self, f: Formula, given: Formula = TRUE) -> bool:
@@ -194,6 +198,7 @@ class ConfigSpace:
         return self._solve([given, neg(f)]) is None
 
     def equivalent(self, a: Formula, b: Formula) -> bool:
+        """Whether `a` and `b` agree in every valid configuration."""
         return self.certain(a, b) and self.certain(b, a)
 
     def status(self, f: Formula) -> str:
