@@ -8,6 +8,7 @@ from pathlib import Path
 
 from kwhen.exceptions import KwhenError
 from kwhen.logic.formula import Formula
+from kwhen.logic.names import is_cpp_unknown
 from kwhen.presence import Tree
 from kwhen.readfile import read_text
 
@@ -50,6 +51,9 @@ def explain_unknowns(tree: Tree, f: Formula) -> list[str]:
         elif name.startswith("?make:"):
             reason = next((r for p, l, r in tree.kbuild.unknowns if f"?make:{p}:{l}" == name), "")
             out.append(f"{name}: a Makefile construct kwhen does not evaluate{': ' + reason if reason else ''}")
+        elif is_cpp_unknown(name):
+            out.append(f"{name}: a preprocessor condition too large for kwhen to keep exactly "
+                       "(either value is assumed possible)")
         elif name.startswith(("defined(", "cpp(")):
             out.append(f"{name}: a macro that is not a Kconfig symbol (either value is assumed possible)")
         elif name == "MODULE":

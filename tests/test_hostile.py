@@ -160,3 +160,93 @@ def test_symlink_loops_are_exit_2(example):
 def test_check_of_a_missing_patch_file_says_so(example):
     line = one_line_exit_2(run_kwhen("check", "/nonexistent.patch", "--tree", example))
     assert "no such file" in line and "unknown revision" not in line
+
+
+# -- bounded work ---------------------------------------------------------------------
+
+def nested_guards(depth: int) -> str:
+    """`#ifndef G` / `#define G` nested `depth` deep under `#ifndef A`."""
+    return ("#ifndef A\n" + "#ifndef G\n#define G\n" * depth + "int x;\n"
+            + "#endif\n" * (depth + 1))
+
+
+def macro_chain(depth: int) -> str:
+    """M(k+1) is defined when M(k) is or when X(k) is: written out, the
+    condition of M(depth) doubles with each level."""
+    out = []
+    for k in range(depth):
+        out += [f"#if defined(M{k})", f"#define M{k + 1}", "#endif",
+                f"#if !defined(M{k}) && defined(X{k})", f"#define M{k + 1}", "#endif"]
+    return "\n".join(out + [f"#ifdef M{depth}", "int x;", "#endif", ""])
+
+
+@pytest.mark.parametrize("text", [nested_guards(40), macro_chain(40)], ids=["guards", "chain"])
+def test_cpp_conditions_stay_small_in_time_and_memory(text):
+    import time
+    import tracemalloc
+
+    from kwhen.cpp.directives import scan
+    from kwhen.logic.formula import tree_size
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        structure = scan(text, "deep.c")
+        sizes = [tree_size(b.condition, 10 ** 6) for b in structure.blocks]
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert time.perf_counter() - started < 5
+    assert peak < 64 << 20
+    assert max(sizes) < 10 ** 5
+
+
+def test_nested_guards_are_dead_exactly():
+    from kwhen.cpp.directives import scan
+    from kwhen.logic.formula import FALSE
+    structure = scan(nested_guards(40), "deep.c")
+    assert structure.condition_at(40 * 2 + 2) is FALSE       # the second #ifndef G is dead
+
+
+def test_cpp_condition_past_the_budget_is_free_and_explained(example):
+    (example / "mm" / "chain.c").write_text(macro_chain(40))
+    mk = example / "mm" / "Makefile"
+    mk.write_text(mk.read_text() + "obj-y += chain.o\n")
+    done = run_kwhen("line", f"mm/chain.c:{40 * 6 + 2}", "--tree", example, "--arch", "x86",
+                     "--explain")
+    assert done.returncode == 0, done.stderr
+    assert "?cpp:mm/chain.c:" in done.stdout and "too large" in done.stdout
+
+
+def test_formula_absorption():
+    from kwhen.logic.formula import FALSE, TRUE, conj, disj, neg, var
+    a, b, x = var("a"), var("b"), var("x")
+    assert conj(a, b, neg(disj(x, conj(a, b)))) is FALSE
+    assert conj(a, neg(disj(x, a))) is FALSE
+    assert disj(a, b, neg(conj(x, disj(a, b)))) is TRUE
+    assert conj(a, neg(disj(x, b))) is not FALSE
+
+
+def test_makefile_value_doubling_is_refused_with_its_line(example):
+    mk = example / "mm" / "Makefile"
+    mk.write_text(mk.read_text() + "X := a.o\n" + "X := $(X) $(X)\n" * 40 + "obj-y += $(X)\n")
+    line = one_line_exit_2(run_kwhen("file", "mm/percpu.c", "--tree", example, "--arch", "x86",
+                                     "--no-cache"))
+    assert "mm/Makefile:" in line and "words" in line
+
+
+def test_unterminated_comment_in_c_is_an_error_with_its_line():
+    from kwhen.cpp.directives import scan
+    with pytest.raises(KwhenError) as info:
+        scan("int a;\n/* never closed\n#if X\n#endif\n", "open.c")
+    assert (info.value.path, info.value.line) == ("open.c", 2)
+    assert "unterminated comment" in info.value.message
+    assert scan('char *s = "/*";\n', "ok.c").blocks == []
+
+
+def test_patch_larger_than_the_cap_is_refused(example, monkeypatch):
+    big = example / "big.patch"
+    big.write_bytes(b"x" * 2048)
+    import kwhen.patch.target as target
+    monkeypatch.setattr(target, "MAX_PATCH_BYTES", 1024)
+    with pytest.raises(KwhenError, match="too large"):
+        target.resolve_target(str(big), example)

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from kwhen.exceptions import KwhenError
-from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj, neg
+from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj, neg, tree_size, var
+from kwhen.logic.names import cpp_unknown
 
 from kwhen.cpp.expression import condition_of, defined_condition
 
@@ -34,6 +35,13 @@ _STRING = re.compile(r'"(?:[^"\\\n]|\\(?:\r?\n|.))*"')
 _CHAR = re.compile(r"'(?:[^'\\\n]|\\(?:\r?\n|.))*'")
 _KEYWORD = re.compile(r"\s*([A-Za-z_]\w*)?")
 _IDENT = re.compile(r"[A-Za-z_]\w*")
+
+# The largest condition (in nodes, written out) a test or a macro's
+# definedness may have before it is replaced by the free ?cpp:PATH:LINE.
+# A file that redefines macros under conditions over themselves can make
+# these grow exponentially: Linux 6.1's arch/arm/include/asm/glue-proc.h
+# builds one of 75 million nodes (glue-cache.h, 9,218, stays exact).
+MAX_CONDITION_NODES = 10000
 
 _CONDITIONALS = frozenset(("if", "ifdef", "ifndef", "elif", "elifdef", "elifndef", "else", "endif"))
 
@@ -101,10 +109,23 @@ class CppStructure:
         return [b for b in self.blocks if b.start < line < b.end]
 
 
-def _skip_comment(text: str, pos: int) -> int:
-    """`pos` is just after ``/*``; the position after ``*/`` (or the end)."""
+class UnterminatedComment(Exception):
+    """A ``/*`` without its ``*/``; `offset` is where the comment starts."""
+
+    def __init__(self, offset: int):
+        super().__init__(offset)
+        self.offset = offset
+
+
+def _skip_comment(text: str, pos: int, strict: bool = False) -> int:
+    """`pos` is just after ``/*``; the position after ``*/`` (or the end,
+    unless `strict`: then an unterminated comment raises, as gcc's does)."""
     end = text.find("*/", pos)
-    return len(text) if end < 0 else end + 2
+    if end < 0:
+        if strict:
+            raise UnterminatedComment(pos - 2)
+        return len(text)
+    return end + 2
 
 
 def _line_end(text: str, pos: int) -> int:
@@ -122,7 +143,7 @@ def _line_end(text: str, pos: int) -> int:
         return end
 
 
-def _read_directive(text: str, pos: int) -> tuple[str, int]:
+def _read_directive(text: str, pos: int, strict: bool = False) -> tuple[str, int]:
     """Read a directive whose text starts at `pos` (after the ``#``).
 
     Returns the body (comments replaced by a space, continuations joined)
@@ -144,7 +165,7 @@ def _read_directive(text: str, pos: int) -> tuple[str, int]:
             pos = m.end()
         elif tok == "/*":
             parts.append(" ")
-            pos = _skip_comment(text, m.end())
+            pos = _skip_comment(text, m.end(), strict)
         elif tok == "//":
             end = _line_end(text, m.start())
             return "".join(parts), end
@@ -165,11 +186,13 @@ def _blank(region: str) -> str:
     return "\n".join(" " * len(part) for part in region.split("\n"))
 
 
-def lex(text: str, clean: bool = False) -> tuple[list[Directive], str | None]:
+def lex(text: str, clean: bool = False,
+        strict: bool = False) -> tuple[list[Directive], str | None]:
     """All directives of `text`, and with `clean` the text with comments,
     string and character literals and directive lines blanked. The cleaned
     text has the same length and newlines as `text`, so offsets and line
-    numbers carry over; a literal keeps a ``0`` in its first column."""
+    numbers carry over; a literal keeps a ``0`` in its first column. With
+    `strict`, an unterminated comment raises `UnterminatedComment`."""
     directives: list[Directive] = []
     pieces: list[str] | None = [] if clean else None
     pos = 0          # scanning position
@@ -185,7 +208,7 @@ def lex(text: str, clean: bool = False) -> tuple[list[Directive], str | None]:
         start = m.start()
         keep = ""
         if tok == "/*":
-            end = _skip_comment(text, m.end())
+            end = _skip_comment(text, m.end(), strict)
         elif tok == "//":
             end = _line_end(text, start)
         elif tok == '"' or tok == "'":
@@ -197,7 +220,7 @@ def lex(text: str, clean: bool = False) -> tuple[list[Directive], str | None]:
             keep = "0"
         else:
             hash_at = m.end()
-            body, end = _read_directive(text, hash_at)
+            body, end = _read_directive(text, hash_at, strict)
             line += text.count("\n", counted, start)
             counted = start
             end_line = line + text.count("\n", start, end)
@@ -259,7 +282,10 @@ def scan(text: str, path: str, symbols: Mapping[str, str] | None = None,
     `symbols` and `facts` are passed to `condition_of`. Raises KwhenError
     for unbalanced conditionals or a malformed expression in a live branch.
     """
-    directives, _ = lex(text)
+    try:
+        directives, _ = lex(text, strict=True)
+    except UnterminatedComment as exc:
+        raise KwhenError("unterminated comment", path, text.count("\n", 0, exc.offset) + 1) from None
     guard = _guard_of(directives)
     try:
         return _structure(directives, path, symbols, facts, guard)
@@ -324,6 +350,11 @@ def _structure(directives, path, symbols, facts, guard) -> CppStructure:
         f = defined(words[0])
         return neg(f) if kw.endswith("ndef") else f
 
+    def bounded(f: Formula, line: int) -> Formula:
+        if f.op in ("var", "const") or tree_size(f, MAX_CONDITION_NODES) <= MAX_CONDITION_NODES:
+            return f
+        return var(cpp_unknown(path, line))     # free: less precise, never wrong
+
     def close_branch(group: _Group, end: int):
         start, kind, text, own, cond, index = group.branch
         blocks[index] = Block(start, end, kind, text, own, cond, group.depth)
@@ -344,9 +375,9 @@ def _structure(directives, path, symbols, facts, guard) -> CppStructure:
                             old = (defined_condition(name, symbols, facts)
                                    if name in tested else FALSE)
                         if kw == "define":
-                            local[name] = disj(old, current)
+                            local[name] = bounded(disj(old, current), d.line)
                         else:
-                            local[name] = conj(old, neg(current))
+                            local[name] = bounded(conj(old, neg(current)), d.line)
             continue
         line = d.line
         text = f"#{kw} {' '.join(d.body.split())}".rstrip()
@@ -356,7 +387,7 @@ def _structure(directives, path, symbols, facts, guard) -> CppStructure:
                 test = TRUE
                 guard_group = group
             else:
-                test = test_of(d, current is FALSE)
+                test = bounded(test_of(d, current is FALSE), line)
             cond = conj(current, test)
             group.taken = [test]
             group.branch = [line, kw, text, test, cond, len(blocks)]
@@ -386,7 +417,7 @@ def _structure(directives, path, symbols, facts, guard) -> CppStructure:
             own = conj(*(neg(t) for t in group.taken))
         else:
             none_before = conj(*(neg(t) for t in group.taken))
-            test = test_of(d, group.parent is FALSE or none_before is FALSE)
+            test = bounded(test_of(d, group.parent is FALSE or none_before is FALSE), line)
             own = conj(none_before, test)
             group.taken.append(test)
         cond = conj(group.parent, own)

@@ -24,7 +24,7 @@ from kwhen.kbuild.functions import MakeFunctions, const_text, map_words, pat_spl
 from kwhen.kbuild.makefile import Assign, Cond, Define, Export, Expr, Include, Undefine, parse_makefile
 from kwhen.kbuild.text import parse_text
 from kwhen.kbuild.values import (
-    MAX_ALTS, MAX_DEPTH, UNKNOWN_VARS, Choice, Lazy, SymVal, TooManyAlternatives, Unknown, Var,
+    MAX_ALTS, MAX_DEPTH, MAX_WORDS, UNKNOWN_VARS, Choice, Lazy, SymVal, TooManyAlternatives, Unknown, Var,
     alternatives, choice, flatten, glue, merge_alternatives, restrict, words_value,
 )
 from kwhen.logic.formula import FALSE, TRUE, Formula, conj, conj_pair, disj_all, disj_pair, neg, var
@@ -259,6 +259,9 @@ class Evaluator(MakeFunctions):
                 out.extend(restrict(words_value(res[0][1]), res[0][0]))
             else:
                 out.append(Choice([(c, words_value(ws)) for c, ws in res], True))
+        if len(out) > MAX_WORDS:
+            raise KwhenError(f"a value of more than {MAX_WORDS} words", path=self.path,
+                             line=self.line)
         return tuple(out)
 
     def group_alternatives(self, group):

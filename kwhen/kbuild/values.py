@@ -18,10 +18,15 @@ from __future__ import annotations
 
 import re
 
+from kwhen.exceptions import KwhenError
 from kwhen.logic.formula import FALSE, TRUE, Formula, conj, conj_pair, disj_all, disj_pair, neg
 from kwhen.logic.names import make_unknown
 
 MAX_ALTS = 64
+# A value of more words is refused: `X := $(X) $(X)` forty times is 2**40
+# words (make itself would run out of memory). Linux's longest lists of
+# objects hold a few thousand.
+MAX_WORDS = 1 << 18
 MAX_DEPTH = 60      # nested includes and $(call)s
 
 # Variables the top Makefile sets from the environment or the toolchain:
@@ -160,6 +165,8 @@ def flatten(value, outer: Formula = TRUE, out=None) -> list:
                 c = conj_pair(outer, c) if c is not TRUE else outer
             if c is not FALSE:
                 out.append((c, seg[1]))
+                if len(out) > MAX_WORDS:
+                    raise KwhenError(f"a Makefile value of more than {MAX_WORDS} words")
         else:
             for c, v in seg.alts:
                 if outer is not TRUE:

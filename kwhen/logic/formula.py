@@ -241,10 +241,31 @@ def _junction(op: str, unit: Formula, zero: Formula, operands: Iterable[Formula]
         other = c.args[0] if c.op == "not" else interned.get(("not", (c,), None))
         if other is not None and other in seen:
             return zero
+        if other is not None and c.op == "not" and other.op != op and other.op != "var" \
+                and _absorbs(other, op, seen):
+            return zero
     if len(seen) == 1:
         return next(iter(seen))
     args = tuple(sorted(seen, key=lambda f: f.sort_key))
     return Formula._make(op, args)
+
+
+def _absorbs(inner: Formula, op: str, seen: dict) -> bool:
+    """Whether the `op` junction of `seen`, which holds ``!inner`` (inner
+    being the dual junction), is its zero: an operand of `inner` is among
+    `seen`, or is an `op` junction of operands all among `seen`.
+
+    ``a && b && !(x || (a && b))`` is FALSE; ``a || !(x && (a || b)) || b``
+    is TRUE. A file that ``#define``s the macro it tests (include guards
+    nested in each other) builds exactly these, and without this rule they
+    grow exponentially with the nesting.
+    """
+    for d in inner.args:
+        if d in seen:
+            return True
+        if d.op == op and all(a in seen for a in d.args):
+            return True
+    return False
 
 
 def conj(*operands: Formula) -> Formula:
@@ -293,6 +314,31 @@ def push_negations(f: Formula) -> Formula:
     if inner.op == "or":
         return conj_all(push_negations(neg(a)) for a in inner.args)
     return f
+
+
+def tree_size(f: Formula, limit: int) -> int:
+    """The number of nodes of `f` written out as a tree (what `render` and
+    `to_data` produce, exponential in the shared graph at worst), counted in
+    time linear in the graph; counting stops soon after `limit`."""
+    memo: dict = {}
+    stack = [(f, False)]
+    while stack:
+        g, done = stack.pop()
+        if g in memo:
+            continue
+        if not done:
+            stack.append((g, True))
+            stack.extend((a, False) for a in g.args if a not in memo)
+            continue
+        n = 1
+        for a in g.args:
+            n += memo[a]
+            if n > limit:
+                break
+        memo[g] = n
+        if n > limit:
+            return n
+    return memo[f]
 
 
 def from_data(data) -> Formula:

@@ -11,7 +11,9 @@ the same thing whichever layer wrote them (DEVELOPERS.md, "Variables"):
   (`defined_macro`, `cpp_value`);
 - ``?shell:COMMAND``: a Kconfig macro kwhen did not run (`shell_unknown`);
 - ``?make:PATH:LINE``: a Makefile construct kwhen could not evaluate
-  (`make_unknown`).
+  (`make_unknown`);
+- ``?cpp:PATH:LINE``: a preprocessor condition too large to keep exactly
+  (`cpp_unknown`).
 
 A layer builds and reads names only through these helpers, so a rule is
 changed here and nowhere else.
@@ -29,6 +31,7 @@ BOOL_TYPES = ("bool", "tristate")
 _MODULE_SUFFIX = "=m"
 _MAKE_PREFIX = "?make:"
 _SHELL_PREFIX = "?shell:"
+_CPP_PREFIX = "?cpp:"
 
 
 # -- tristate symbols --------------------------------------------------------
@@ -126,3 +129,14 @@ def parse_make_unknown(name: str) -> tuple[str, int] | None:
         return None
     path, _, line = name[len(_MAKE_PREFIX):].rpartition(":")
     return (path, int(line)) if path and line.isdigit() else None
+
+
+def cpp_unknown(path: str, line: int) -> str:
+    """The free variable standing for the condition at path:line of a C
+    file when it grew past kwhen's budget: ``?cpp:PATH:LINE``."""
+    return f"{_CPP_PREFIX}{path}:{line}"
+
+
+def is_cpp_unknown(name: str) -> bool:
+    """Whether `name` is a ``?cpp:`` variable."""
+    return name.startswith(_CPP_PREFIX)
