@@ -5,14 +5,20 @@ the list of files it was computed from and each file's content digest. It is
 reused only while every one of those files still has that digest, so an
 edited Kconfig invalidates the Kconfig models that read it and nothing else.
 
-Digests are themselves cached by (path, mtime, size), as git's index does, so
-checking a model built from 4,000 files costs 4,000 stat calls, not 4,000
-reads.
+Digests are themselves cached by the file's stat stamp (mtime, ctime, inode
+and size, in nanoseconds, as git's index does), so checking a model built
+from 4,000 files costs 4,000 stat calls, not 4,000 reads. The ctime is what
+no edit can restore (`touch -d` and `os.utime` set it to now): an edit of
+the same size with its mtime put back still changes the stamp. A stamp
+taken within `RACY_NS` of a change is kept for this process only, so an
+edit in the same clock tick as kwhen's read is never trusted later.
 
 The cache is an optimisation and must never change an answer or stop kwhen:
-a corrupt database is moved aside and rebuilt, a locked one (another kwhen
-process writing) is simply not written to, and every stored blob carries a
-checksum that is verified before use.
+a damaged database (any error reading it but a lock: a bad page, a header
+that no longer decodes) is moved aside and rebuilt with a one-line notice,
+a locked one (another kwhen process writing) is simply not written to, an
+unusable cache directory gives one notice and a run without cache, and
+every stored blob carries a checksum that is verified before use.
 """
 
 from __future__ import annotations
@@ -21,15 +27,22 @@ import hashlib
 import json
 import os
 import sqlite3
+import sys
+import time
 import zlib
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+from kwhen.exceptions import KwhenError
+from kwhen.readfile import read_bytes
 
+SCHEMA_VERSION = 2
+
+_TABLES = ("file_stamp", "item", "part_set", "part")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS file_stamp (
-    path TEXT PRIMARY KEY, mtime_ns INTEGER, size INTEGER, digest TEXT);
+    path TEXT PRIMARY KEY, mtime_ns INTEGER, size INTEGER, ctime_ns INTEGER, ino INTEGER,
+    digest TEXT);
 CREATE TABLE IF NOT EXISTS item (
     kind TEXT, key TEXT, deps BLOB, data BLOB, checksum TEXT,
     PRIMARY KEY (kind, key));
@@ -56,6 +69,42 @@ def code_digest() -> str:
     return _code[0]
 
 
+# A stamp this close to the file's last change may not see a second change
+# in the same clock tick (coarse file-system timestamps): not kept.
+RACY_NS = 2_000_000_000
+
+# What reading a damaged database can raise besides sqlite3's own errors:
+# text columns that no longer decode, values of the wrong type.
+_DAMAGE = (sqlite3.Error, UnicodeError, ValueError, TypeError, OverflowError, zlib.error)
+
+_noticed: set = set()
+
+
+def _notice(message: str) -> None:
+    """One line on stderr, once per process: the cache never stops a run,
+    but a user should know why it is slow."""
+    if message not in _noticed:
+        _noticed.add(message)
+        sys.stderr.write(f"kwhen: notice: {message}\n")
+
+
+def _is_busy(exc: BaseException) -> bool:
+    """Whether a database error is another process's lock, not damage."""
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
+def _is_unusable_place(exc: BaseException) -> bool:
+    """Whether an error opening the database says the place is unusable
+    (no permission, read-only, full), not that the file is damaged."""
+    if isinstance(exc, OSError):
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and any(
+        s in text for s in ("unable to open", "readonly", "read-only", "disk i/o", "full",
+                            "permission"))
+
+
 class Unreadable(Exception):
     """A cached item's part cannot be trusted any more: compute afresh."""
 
@@ -73,6 +122,10 @@ def _digest_bytes(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+def _reason(exc: BaseException) -> str:
+    return (getattr(exc, "strerror", None) or str(exc) or type(exc).__name__).lower()
+
+
 class Cache:
     """Content-keyed storage of computed models.
 
@@ -86,36 +139,87 @@ class Cache:
         self._stamps: dict[str, tuple] = {}
         self._dirty_stamps: dict[str, tuple] = {}
         self._generations: dict[tuple, str] = {}   # (kind, key) -> parts read by get
+        self._healed = False
         if not enabled:
             return
         self.path = Path(directory or default_cache_dir()) / "kwhen.sqlite3"
-        try:
-            self._db = self._open()
-        except (sqlite3.Error, OSError):
-            self._db = None
+        self._db = self._open()
 
     def _open(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """The database, or None (locked by another kwhen; or unusable, said once)."""
         try:
-            db = self._connect()
-        except sqlite3.DatabaseError:
-            # Not a database any more (truncated, overwritten): start afresh.
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            return self._connect()
+        except _DAMAGE + (OSError,) as exc:
+            if _is_busy(exc):
+                return None
+            if _is_unusable_place(exc):
+                _notice(f"cannot use the cache in {self.path.parent} ({_reason(exc)}); "
+                        "running without it")
+                return None
+            return self._rebuild()
+
+    def _rebuild(self):
+        """Move a damaged database aside and start a new one (once a process)."""
+        self._healed = True
+        self._stamps.clear()
+        self._dirty_stamps.clear()
+        self._generations.clear()
+        try:
             self._move_aside()
             db = self._connect()
+        except _DAMAGE + (OSError,) as exc:
+            _notice(f"the cache {self.path} is damaged and cannot be rebuilt ({_reason(exc)}); "
+                    "running without it")
+            return None
+        _notice(f"the cache {self.path} was damaged: moved aside to {self.path.name}.corrupt "
+                "and rebuilt")
         return db
+
+    def _trouble(self, exc: BaseException) -> None:
+        """An error from the open database: a lock is waited out by going
+        without; anything else is damage, healed by a rebuild."""
+        if _is_busy(exc):
+            return
+        db, self._db = self._db, None
+        if db is not None:
+            try:
+                db.close()
+            except _DAMAGE:
+                pass
+        if not self._healed:
+            self._db = self._rebuild()
 
     def _connect(self):
         db = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
+        try:
+            return self._prepare(db)
+        except BaseException:
+            db.close()
+            raise
+
+    def _prepare(self, db):
         db.execute("PRAGMA busy_timeout = 5000")
         db.execute("PRAGMA journal_mode = WAL")
-        db.executescript(SCHEMA)
+        db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
         row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if row is not None and row[0] != str(SCHEMA_VERSION):
+            # an older layout: its tables are dropped, not migrated
+            try:
+                with db:
+                    db.execute("BEGIN IMMEDIATE")
+                    for table in _TABLES:
+                        db.execute(f"DROP TABLE IF EXISTS {table}")
+                    db.execute("DELETE FROM meta")
+            except sqlite3.OperationalError as exc:
+                if _is_busy(exc):
+                    db.close()
+                    return None
+                raise
+            row = None
+        db.executescript(SCHEMA)
         if row is None:
             db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-        elif row[0] != str(SCHEMA_VERSION):
-            db.execute("DELETE FROM item")
-            db.execute("DELETE FROM file_stamp")
-            db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
         # Items are what this kwhen computed: another kwhen's (another
         # version, or the code edited since) may be wrong for this one.
         row = db.execute("SELECT value FROM meta WHERE key = 'code'").fetchone()
@@ -156,10 +260,12 @@ class Cache:
         if self._stamps or self._db is None:
             return
         try:
-            for path, mtime, size, digest in self._db.execute("SELECT * FROM file_stamp"):
-                self._stamps[path] = (mtime, size, digest)
-        except sqlite3.Error:
-            pass
+            for path, mtime, size, ctime, ino, digest in self._db.execute(
+                    "SELECT path, mtime_ns, size, ctime_ns, ino, digest FROM file_stamp"):
+                self._stamps[path] = (mtime, size, ctime, ino, digest)
+        except _DAMAGE as exc:
+            self._stamps.clear()
+            self._trouble(exc)
 
     def digest(self, path: str | os.PathLike) -> str | None:
         """Content digest of a file, or None if it cannot be read."""
@@ -170,16 +276,17 @@ class Cache:
             return None
         self._load_stamps()
         known = self._stamps.get(path)
-        if known is not None and known[0] == st.st_mtime_ns and known[1] == st.st_size:
-            return known[2]
+        if (known is not None and known[0] == st.st_mtime_ns and known[1] == st.st_size
+                and known[2] == st.st_ctime_ns and known[3] == st.st_ino):
+            return known[4]
         try:
-            with open(path, "rb") as f:
-                digest = _digest_bytes(f.read())
-        except OSError:
+            digest = _digest_bytes(read_bytes(path))
+        except KwhenError:
             return None
-        stamp = (st.st_mtime_ns, st.st_size, digest)
+        stamp = (st.st_mtime_ns, st.st_size, st.st_ctime_ns, st.st_ino, digest)
         self._stamps[path] = stamp
-        self._dirty_stamps[path] = stamp
+        if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > RACY_NS:
+            self._dirty_stamps[path] = stamp
         return digest
 
     def flush(self):
@@ -190,10 +297,11 @@ class Cache:
         try:
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")
-                self._db.executemany("INSERT OR REPLACE INTO file_stamp VALUES (?, ?, ?, ?)", rows)
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO file_stamp VALUES (?, ?, ?, ?, ?, ?)", rows)
             self._dirty_stamps.clear()
-        except sqlite3.Error:
-            pass  # another process holds the lock: digests are recomputed next time
+        except _DAMAGE as exc:
+            self._trouble(exc)  # (locked: the digests are recomputed next time)
 
     # -- items --------------------------------------------------------------
 
@@ -213,25 +321,22 @@ class Cache:
                 generation = self._db.execute(
                     "SELECT generation FROM part_set WHERE kind = ? AND key = ?",
                     (kind, key)).fetchone()
-        except sqlite3.Error:
+        except _DAMAGE as exc:
+            self._trouble(exc)
             return None
         if row is None:
             return None
         deps_blob, data, checksum = row
         try:
             deps = json.loads(zlib.decompress(deps_blob))
-        except (zlib.error, ValueError):
-            return None
-        top = os.fspath(root)
-        for relpath, digest in deps:
-            if self.digest(os.path.join(top, relpath)) != digest:
+            for relpath, digest in deps:
+                if self.digest(os.path.join(os.fspath(root), relpath)) != digest:
+                    return None
+            if _digest_bytes(data) != checksum:
                 return None
-        if _digest_bytes(data) != checksum:
-            return None
-        try:
             unpacked = zlib.decompress(data)
-        except zlib.error:
-            return None
+        except _DAMAGE:
+            return None         # a damaged item, not a damaged database: a miss
         if generation is not None:
             self._generations[(kind, key)] = generation[0]
         return unpacked
@@ -248,7 +353,8 @@ class Cache:
             row = self._db.execute(
                 "SELECT data, checksum FROM part WHERE kind = ? AND key = ? AND name = ?"
                 " AND generation = ?", (kind, key, name, generation)).fetchone()
-        except sqlite3.Error:
+        except _DAMAGE as exc:
+            self._trouble(exc)
             raise Unreadable(kind, key) from None
         if row is None:
             if not self.has_parts(kind, key):
@@ -267,7 +373,8 @@ class Cache:
             return self._db.execute(
                 "SELECT 1 FROM part_set WHERE kind = ? AND key = ? AND generation = ?",
                 (kind, key, generation)).fetchone() is not None
-        except sqlite3.Error:
+        except _DAMAGE as exc:
+            self._trouble(exc)
             return False
 
     def part_names(self, kind: str, key: str) -> list[str]:
@@ -280,7 +387,8 @@ class Cache:
             return [name for (name,) in self._db.execute(
                 "SELECT name FROM part WHERE kind = ? AND key = ? AND generation = ?",
                 (kind, key, generation))]
-        except sqlite3.Error:
+        except _DAMAGE as exc:
+            self._trouble(exc)
             raise Unreadable(kind, key) from None
 
     def put(self, kind: str, key: str, root: Path, deps, data: bytes,
@@ -327,8 +435,8 @@ class Cache:
                         "INSERT INTO part VALUES (?, ?, ?, ?, ?, ?)",
                         ((kind, key, name, generation, blob, _digest_bytes(blob))
                          for name, blob in parts.items()))
-        except sqlite3.Error:
-            pass
+        except _DAMAGE as exc:
+            self._trouble(exc)
         self.flush()
 
     # -- groups of items written together (the definition index) --------------
@@ -357,5 +465,5 @@ class Cache:
                     self._db.executemany("DELETE FROM item WHERE kind = ? AND key = ?",
                                          [(kind, k) for k in old])
                 self._db.executemany("INSERT OR REPLACE INTO item VALUES (?, ?, ?, ?, ?)", rows)
-        except sqlite3.Error:
-            pass
+        except _DAMAGE as exc:
+            self._trouble(exc)

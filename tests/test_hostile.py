@@ -250,3 +250,87 @@ def test_patch_larger_than_the_cap_is_refused(example, monkeypatch):
     monkeypatch.setattr(target, "MAX_PATCH_BYTES", 1024)
     with pytest.raises(KwhenError, match="too large"):
         target.resolve_target(str(big), example)
+
+
+# -- the cache never lies and always heals ----------------------------------------------
+
+def cached_answer(example):
+    """The condition of the seed's SMP-only line, through the on-disk cache."""
+    from kwhen.control import line_query, open_tree
+    tree = open_tree(example, "x86")
+    try:
+        return line_query(tree, "arch/x86/kernel/setup_percpu.c", 9).condition
+    finally:
+        tree.cache.close()
+
+
+def test_same_size_edit_with_mtime_restored_is_seen(example):
+    import kwhen.sqldata
+    mk = example / "arch/x86/kernel/Makefile"
+    old = os.stat(mk)
+    os.utime(mk, ns=(old.st_atime_ns, old.st_mtime_ns - 10 ** 10))   # not racy: 10 s old
+    assert cached_answer(example) == "SMP"
+    text = mk.read_text()
+    edited = text.replace("obj-$(CONFIG_SMP)\t", "obj-$(CONFIG_X86)\t")
+    assert edited != text and len(edited) == len(text)
+    before = os.stat(mk)
+    mk.write_text(edited)
+    os.utime(mk, ns=(before.st_atime_ns, before.st_mtime_ns))         # mtime put back
+    assert os.stat(mk).st_mtime_ns == before.st_mtime_ns
+    assert cached_answer(example) != "SMP"
+    assert kwhen.sqldata.RACY_NS > 0
+
+
+def cache_file():
+    from kwhen.sqldata import default_cache_dir
+    return default_cache_dir() / "kwhen.sqlite3"
+
+
+def damage(path, offset, count=64):
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        data = bytearray(f.read(count))
+        f.seek(offset)
+        f.write(bytes(b ^ 0x5A for b in data))
+
+
+def test_first_page_corruption_is_moved_aside_and_rebuilt(example, tmp_path, monkeypatch):
+    monkeypatch.setenv("KWHEN_CACHE_DIR", str(tmp_path / "cache"))
+    assert cached_answer(example) == "SMP"
+    damage(cache_file(), 16, 80)                  # the header page: sizes, encoding
+    for _ in range(2):                            # healed: the second run is quiet
+        done = run_kwhen("line", "arch/x86/kernel/setup_percpu.c:9", "--tree", example,
+                         "--arch", "x86", "--json")
+        assert done.returncode == 0, done.stderr
+        assert '"condition": "SMP"' in done.stdout
+        if _ == 0:
+            assert "notice" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+        else:
+            assert done.stderr == ""
+    assert (cache_file().parent / "kwhen.sqlite3.corrupt").exists()
+
+
+def test_random_page_corruption_never_changes_an_answer(example, tmp_path, monkeypatch):
+    import random
+    monkeypatch.setenv("KWHEN_CACHE_DIR", str(tmp_path / "cache"))
+    assert cached_answer(example) == "SMP"
+    pristine = cache_file().read_bytes()
+    page = 4096
+    pages = len(pristine) // page
+    rng = random.Random(9)
+    for trial in range(12):
+        cache_file().write_bytes(pristine)
+        for suffix in ("-wal", "-shm"):
+            (cache_file().parent / ("kwhen.sqlite3" + suffix)).unlink(missing_ok=True)
+        damage(cache_file(), rng.randrange(1, pages) * page + rng.randrange(0, page - 64))
+        assert cached_answer(example) == "SMP", trial
+        assert cached_answer(example) == "SMP", trial     # and the next run too
+
+
+def test_unusable_cache_directory_is_one_notice_and_a_run(example, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    done = run_kwhen("line", "arch/x86/kernel/setup_percpu.c:9", "--tree", example, "--arch",
+                     "x86", env={"KWHEN_CACHE_DIR": str(blocker / "cache")})
+    assert done.returncode == 0, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "running without it" in done.stderr
