@@ -81,14 +81,26 @@ def _first_nonblank(lines: list[str]) -> int:
     return len(lines)
 
 
+# The email package parses a header when it is first read and, on a
+# malformed one (``From: t <``, ``From::;1``, a Date out of range), raises
+# whatever its parser hits: IndexError, AttributeError, ValueError... A mail
+# is untrusted input, so every read of a header or a part goes through the
+# two functions below, which fall back to the raw text.
+_EMAIL_PARSER_FAILURES = (Exception,)
+
+
 def _decode(part) -> str | None:
-    payload = part.get_payload(decode=True)
+    try:
+        payload = part.get_payload(decode=True)
+        charset = part.get_content_charset() or "utf-8"
+    except _EMAIL_PARSER_FAILURES:
+        raw = part.get_payload()
+        return raw if isinstance(raw, str) else None
     if payload is None:
         return None
-    charset = part.get_content_charset() or "utf-8"
     try:
         return payload.decode(charset, errors="surrogateescape")
-    except LookupError:
+    except (LookupError, ValueError):     # an unknown or malformed charset name
         return payload.decode("utf-8", errors="surrogateescape")
 
 
@@ -98,8 +110,11 @@ def _body_texts(msg) -> list[str]:
     for part in msg.walk():
         if part.is_multipart():
             continue
-        ctype = part.get_content_type()
-        name = part.get_filename() or ""
+        try:
+            ctype = part.get_content_type()
+            name = part.get_filename() or ""
+        except _EMAIL_PARSER_FAILURES:
+            ctype, name = "text/plain", ""
         if ctype.startswith("text/") or _PATCH_NAME.search(name) or ctype in (
                 "application/octet-stream", "application/x-patch", "application/x-diff"):
             text = _decode(part)
@@ -109,19 +124,21 @@ def _body_texts(msg) -> list[str]:
 
 
 def _header(msg, name: str) -> str | None:
-    value = msg.get(name)
-    if value is None:
+    try:
+        value = msg.get(name)
+        text = None if value is None else str(value)
+    except _EMAIL_PARSER_FAILURES:
+        text = next((v for k, v in msg.raw_items() if k.lower() == name.lower()), None)
+    if text is None:
         return None
-    return re.sub(r"\s*\n\s*", " ", str(value)).strip()
+    return re.sub(r"\s*\n\s*", " ", str(text)).strip()
 
 
 def _parse_message(start_line: int, text: str, source: str) -> PatchMail | None:
     msg = email.message_from_bytes(text.encode("utf-8", "surrogateescape"),
                                    policy=email.policy.default)
     raw_subject = _header(msg, "Subject") or ""
-    author = ""
-    if msg.get("From"):
-        author = _format_address(str(msg.get("From")))
+    author = _format_address(_header(msg, "From") or "")
     diff_text = None
     body = None
     for candidate in _body_texts(msg):
@@ -145,7 +162,7 @@ def _parse_message(start_line: int, text: str, source: str) -> PatchMail | None:
     subject = _PREFIX.sub("", raw_subject).strip() or raw_subject
 
     first_line = None
-    cte = str(msg.get("Content-Transfer-Encoding", "")).lower()
+    cte = (_header(msg, "Content-Transfer-Encoding") or "").lower()
     if not msg.is_multipart() and cte not in ("quoted-printable", "base64"):
         first_diff_line = diff_text.split("\n", 1)[0]
         for i, line in enumerate(text.split("\n")):
@@ -159,11 +176,23 @@ def _parse_message(start_line: int, text: str, source: str) -> PatchMail | None:
 
 
 def _format_address(value: str) -> str:
-    pairs = getaddresses([value])
+    try:
+        pairs = getaddresses([value])
+    except _EMAIL_PARSER_FAILURES:
+        return value.strip()
     if pairs and pairs[0][1]:
         name, addr = pairs[0]
         return f"{name} <{addr}>" if name else addr
     return value.strip()
+
+
+def _names_a_file(text: str) -> bool:
+    if "\n" in text or len(text) > 4096:
+        return False
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):       # a name too long, a NUL byte
+        return False
 
 
 def read_patches(path_or_text: str | Path, source: str | None = None) -> list[PatchMail]:
@@ -173,7 +202,7 @@ def read_patches(path_or_text: str | Path, source: str | None = None) -> list[Pa
     Cover letters ("[PATCH 0/N]") and mails without a diff are skipped; a
     series numbered "[PATCH k/N]" is sorted by k.
     """
-    if isinstance(path_or_text, Path) or ("\n" not in path_or_text and Path(path_or_text).is_file()):
+    if isinstance(path_or_text, Path) or _names_a_file(path_or_text):
         path = Path(path_or_text)
         source = source or str(path)
         data = read_bytes(path, limit=MAX_PATCH_BYTES, shown=source, what="patch")
