@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from kwhen.explain import makefile_lines
 from kwhen.logic.formula import FALSE, TRUE, Formula
+from kwhen.logic.names import MODULE
 from kwhen.presence import FileCondition, Tree
 from kwhen.wording import describe
 
@@ -55,7 +56,7 @@ def evaluate_line(tree: Tree, file: FileCondition, structure, line: int,
     if verdict is not None:
         return verdict
     for block in structure.enclosing(line):
-        own = residual(block.own.substitute({"MODULE": FALSE}) if file.kind != "header"
+        own = residual(block.own.substitute({MODULE: FALSE}) if file.kind != "header"
                         else block.own, assignment)
         if own is FALSE:
             return Evaluation("no", "cpp", f"line {block.start}: {block.text.strip()} is false")

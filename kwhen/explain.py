@@ -8,7 +8,7 @@ from pathlib import Path
 
 from kwhen.exceptions import KwhenError
 from kwhen.logic.formula import Formula
-from kwhen.logic.names import is_cpp_unknown
+from kwhen.logic.names import MODULE, is_cpp_unknown, is_free_cpp, is_make_unknown, make_unknown, symbol_of
 from kwhen.presence import Tree
 from kwhen.readfile import read_text
 
@@ -44,19 +44,19 @@ def explain_unknowns(tree: Tree, f: Formula) -> list[str]:
     """Why each free proposition in `f` is free."""
     out = []
     for name in sorted(f.variables()):
-        if name in tree.model.symbols or (name.endswith("=m") and name[:-2] in tree.model.symbols):
+        if symbol_of(name) in tree.model.symbols:
             continue
         if name in tree.model.free:
             out.append(f"{name}: {tree.model.free[name]}")
-        elif name.startswith("?make:"):
-            reason = next((r for p, l, r in tree.kbuild.unknowns if f"?make:{p}:{l}" == name), "")
+        elif is_make_unknown(name):
+            reason = next((r for p, l, r in tree.kbuild.unknowns if make_unknown(p, l) == name), "")
             out.append(f"{name}: a Makefile construct kwhen does not evaluate{': ' + reason if reason else ''}")
         elif is_cpp_unknown(name):
             out.append(f"{name}: a preprocessor condition too large for kwhen to keep exactly "
                        "(either value is assumed possible)")
-        elif name.startswith(("defined(", "cpp(")):
+        elif is_free_cpp(name):
             out.append(f"{name}: a macro that is not a Kconfig symbol (either value is assumed possible)")
-        elif name == "MODULE":
+        elif name == MODULE:
             out.append("MODULE: defined when the including file is compiled as a module")
         else:
             out.append(f"{name}: a comparison or value that Kconfig does not fix")

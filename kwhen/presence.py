@@ -16,6 +16,7 @@ from pathlib import Path
 from kwhen.exceptions import KwhenError
 from kwhen.git import toplevel
 from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj
+from kwhen.logic.names import MODULE
 from kwhen.models import ArchModels, resolved
 from kwhen.readfile import read_text
 from kwhen.sources import ASSEMBLY_SUFFIXES, HEADER_SUFFIXES, SOURCE_SUFFIXES
@@ -193,6 +194,6 @@ class Tree:
         """
         if file.kind == "header":
             return cpp_condition
-        builtin = conj(file.builtin, cpp_condition.substitute({"MODULE": FALSE}))
-        module = conj(file.module, cpp_condition.substitute({"MODULE": TRUE}))
+        builtin = conj(file.builtin, cpp_condition.substitute({MODULE: FALSE}))
+        module = conj(file.module, cpp_condition.substitute({MODULE: TRUE}))
         return disj(builtin, module)

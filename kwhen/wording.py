@@ -8,6 +8,7 @@ conjunction as symbol settings, ``SMP=n, X86_32=y``).
 from __future__ import annotations
 
 from kwhen.logic.formula import Formula
+from kwhen.logic.names import is_module_var, module_var, symbol_of
 
 # How tightly an operator binds, as Formula.render parenthesises.
 _BINDING = {"or": 1, "and": 2, "not": 3, "var": 4, "const": 4, "either": 4}
@@ -36,8 +37,8 @@ def describe(f: Formula, types: dict[str, str]) -> str:
     ``FOO`` and put before the other operands; everything else keeps the
     order Formula gives it.
     """
-    either = {name[:-2] for name in f.variables()
-              if name.endswith("=m") and types.get(name[:-2]) == "tristate"}
+    either = {symbol_of(name) for name in f.variables()
+              if is_module_var(name) and types.get(symbol_of(name)) == "tristate"}
     return _show(f, types, either).text
 
 
@@ -68,7 +69,7 @@ def _show(f: Formula, types: dict, either: set) -> _Shown:
     shown = []
     if op == "or":
         for sym in sorted(either):
-            pair = (_var_named(kids, sym), _var_named(kids, sym + "=m"))
+            pair = (_var_named(kids, sym), _var_named(kids, module_var(sym)))
             if None not in pair:
                 kids = [k for k in kids if k not in pair]
                 shown.append(_Shown("either", sym, (0, _FIRST + sym, 0), _FIRST + sym))
@@ -135,11 +136,11 @@ def settings(f: Formula, types: dict) -> str:
     for lit in f.literals_of_conjunction():
         if lit.op == "var":
             name = lit.name
-            parts.append(name if name.endswith("=m") else f"{name}=y")
+            parts.append(name if is_module_var(name) else f"{name}=y")
         elif lit.op == "not" and lit.args[0].op == "var":
             name = lit.args[0].name
-            if name.endswith("=m"):
-                parts.append(f"{name[:-2]}!=m")
+            if is_module_var(name):
+                parts.append(f"{symbol_of(name)}!=m")
             elif types.get(name) == "tristate":
                 parts.append(f"{name}!=y")
             else:

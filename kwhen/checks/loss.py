@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from kwhen.logic.formula import Formula, conj, neg, var
+from kwhen.logic.names import defined_macro
 
 # C code that a header hides from the assembler (`#ifndef __ASSEMBLY__`)
 # could never be assembled: losing it in assembly is no loss.
-_ASSEMBLER = conj(neg(var("defined(__ASSEMBLY__)")), neg(var("defined(__ASSEMBLER__)")))
+_ASSEMBLER = conj(neg(var(defined_macro("__ASSEMBLY__"))), neg(var(defined_macro("__ASSEMBLER__"))))
 
 
 def lost_condition(old: Formula, new: Formula) -> Formula:
