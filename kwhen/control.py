@@ -21,6 +21,7 @@ from kwhen.definitions import chosen_condition, collect_definitions, start_defin
 from kwhen.evaluation import Evaluation, config_assignment, evaluate_file, evaluate_line, residual
 from kwhen.exceptions import KwhenError
 from kwhen.explain import explain_unknowns, makefile_lines
+from kwhen.kconfig.arches import arch_of_path
 from kwhen.logic.formula import FALSE, TRUE, conj, neg
 from kwhen.presence import Tree, find_tree
 from kwhen.report.core import Report
@@ -245,7 +246,7 @@ def symbol_query(tree: Tree, name: str, witnesses: bool = True) -> SymbolAnswer:
             path=relpath, line=d.line, end_line=d.end_line, kind=d.kind, static=d.static,
             weak=d.weak, inline=d.inline, signature=d.signature, role=role,
             condition=describe(space.simplify(cond), types) if role != "other-arch"
-            else f"never on {tree.arch} (arch/{relpath.split('/')[1]} only)",
+            else f"never on {tree.arch} (arch/{arch_of_path(relpath)} only)",
             status=status,
             chosen_condition=describe(space.simplify(chosen), types) if role != "other-arch" else "n",
             chosen_status=chosen_status,
