@@ -66,6 +66,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trust-tree", action="store_true",
                    help="run the tree's Kconfig $(shell,...) macros as the kernel would")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the model cache")
+
+    p = sub.add_parser("scan", help="check every commit of a history; results in a database "
+                                    "(without a range: report the results stored)")
+    p.add_argument("revisions", nargs="*", metavar="RANGE",
+                   help="commits as git rev-list takes them: A..B, a branch, ...")
+    p.add_argument("--since", help="only commits made since this date (git's --since)")
+    p.add_argument("--max-count", "-n", type=int, metavar="N", help="only the newest N commits")
+    p.add_argument("--tree", help="the git work tree (default: git top level)")
+    p.add_argument("--db", required=True, help="the SQLite database of the results")
+    p.add_argument("--arch", action="append", help="architecture to check (repeatable)")
+    p.add_argument("--all-arches", action="store_true", help="check every architecture")
+    p.add_argument("--base", help="witnesses closest to this .config instead of the defconfig")
+    p.add_argument("--trust-tree", action="store_true",
+                   help="run the tree's Kconfig $(shell,...) macros as the kernel would")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the model cache")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on this Dask scheduler's workers (default: a local cluster)")
+    p.add_argument("--workers", type=int, help="local cluster: worker processes (default: cores)")
+    p.add_argument("--run-length", type=int, help="consecutive commits handed to a worker at once")
+    p.add_argument("--timeout", type=float, default=1800.0,
+                   help="seconds a commit may take before it is recorded as failed (default 1800)")
+    p.add_argument("--retries", type=int, default=2,
+                   help="times a commit is tried again when its worker dies (default 2)")
+    p.add_argument("--retry-failed", action="store_true", help="check failed commits again")
+    p.add_argument("--workdir", help="where workers keep their checkouts "
+                                     "(default: scan/ in each worker's kwhen cache)")
+    p.add_argument("--no-progress", action="store_true", help="no progress display")
+    p.add_argument("--format", choices=("text", "json", "sarif", "html"),
+                   help="write a report of the results (the default without a range: text)")
+    p.add_argument("--output", "-o", help="write the report to this file")
+    p.add_argument("--result-set", type=int, help="report on this result set of the database")
+    p.add_argument("--commit-url", metavar="TEMPLATE",
+                   help="HTML: link commits to TEMPLATE with {sha} replaced")
     return parser
 
 
@@ -79,6 +112,8 @@ def _split_location(text: str) -> tuple[str, int]:
 def run(args) -> int:
     if args.command == "check":
         return run_check(args)
+    if args.command == "scan":
+        return run_scan(args)
     from kwhen import control
 
     tree = control.open_tree(args.tree, args.arch, trust_tree=args.trust_tree,
@@ -112,6 +147,36 @@ def run_check(args) -> int:
     report = control.check(args.tree, args.target, options, stdin_text=stdin_text)
     control.write_report(report, args.format, args.output)
     return EXIT_FINDINGS if report.findings else EXIT_OK
+
+
+def run_scan(args) -> int:
+    from kwhen import control
+
+    options = {"arches": args.arch, "all_arches": args.all_arches, "base": args.base,
+               "trust_tree": args.trust_tree, "cache": not args.no_cache}
+    if args.revisions or args.since or args.max_count:
+        summary = control.scan(args.tree, args.revisions or ["HEAD"], args.db, options,
+                               since=args.since, max_count=args.max_count,
+                               scheduler=args.scheduler, workers=args.workers,
+                               run_length=args.run_length, retries=args.retries,
+                               timeout=args.timeout, workdir=args.workdir,
+                               progress=not args.no_progress, retry_failed=args.retry_failed)
+        rate = summary.done / summary.seconds if summary.seconds else 0.0
+        sys.stderr.write(
+            f"kwhen scan: {summary.total} commits: {summary.done} checked, {summary.failed} failed, "
+            f"{summary.skipped} skipped, {summary.already} recorded before; {summary.findings} "
+            f"findings; {summary.seconds:.1f} s with {summary.workers} workers "
+            f"({rate:.2f} commits/s); results in {args.db} (result set {summary.result_set})\n")
+        if not args.format and not args.output:
+            return EXIT_OK
+    text = control.scan_report(args.db, args.format or "text", result_set=args.result_set,
+                               options=options, commit_url=args.commit_url)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
 
 
 def main(argv=None) -> int:

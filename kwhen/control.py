@@ -339,3 +339,33 @@ def write_report(report: Report, fmt: str = "text", output: str | Path | None = 
         write_text(report, sys.stdout)
     else:
         sys.stdout.write(render(report, fmt))
+
+
+# -- scanning a history ----------------------------------------------------------
+
+def scan(tree: str | Path | None, revisions: list[str], db: str | Path, options: dict,
+         since: str | None = None, **how):
+    """Check every non-merge commit of `revisions` (as git rev-list takes
+    them) against its first parent with `kwhen check`'s checks and
+    `options` (arches, all_arches, base, trust_tree, cache), on a Dask
+    cluster; results in the SQLite database `db`. `how`: max_count,
+    scheduler, workers, run_length, retries, timeout, workdir, progress,
+    stream, retry_failed (see `kwhen.scan.driver.scan`). Returns a
+    `kwhen.scan.driver.ScanSummary`."""
+    from kwhen.scan.driver import scan as run_scan
+
+    root = Path(tree) if tree else find_tree()
+    if not root.is_dir():
+        raise KwhenError("no such directory", path=str(root))
+    return run_scan(root, list(revisions), Path(db), options, since=since, **how)
+
+
+def scan_report(db: str | Path, fmt: str = "text", result_set: int | None = None,
+                options: dict | None = None, commit_url: str | None = None) -> str:
+    """A report of the results in the scan database `db` (text, json,
+    sarif or html), without scanning: of `result_set`, else of this kwhen
+    and `options` when they have results, else of the result set used last."""
+    from kwhen.scan.export import render_scan
+
+    return render_scan(Path(db), fmt, result_set=result_set, options=options,
+                       commit_url=commit_url)

@@ -467,3 +467,213 @@ class Cache:
                 self._db.executemany("INSERT OR REPLACE INTO item VALUES (?, ?, ?, ?, ?)", rows)
         except _DAMAGE as exc:
             self._trouble(exc)
+
+
+# -- the results of `kwhen scan` (a database of its own, named by --db) ----------
+
+SCAN_SCHEMA_VERSION = 1
+
+SCAN_SCHEMA = """
+CREATE TABLE IF NOT EXISTS scan_meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS result_set (
+    id INTEGER PRIMARY KEY, version TEXT NOT NULL, options TEXT NOT NULL,
+    created REAL, used REAL, UNIQUE (version, options));
+CREATE TABLE IF NOT EXISTS scanned_commit (
+    result_set INTEGER NOT NULL, sha TEXT NOT NULL, parent TEXT, committed INTEGER,
+    position INTEGER, author TEXT, title TEXT,
+    status TEXT NOT NULL, reason TEXT, seconds REAL, worker TEXT, attempts INTEGER DEFAULT 0,
+    finished REAL, notes TEXT,
+    PRIMARY KEY (result_set, sha));
+CREATE TABLE IF NOT EXISTS scan_finding (
+    result_set INTEGER NOT NULL, sha TEXT NOT NULL, n INTEGER NOT NULL,
+    kind TEXT, file TEXT, line INTEGER, identity TEXT, new INTEGER, data TEXT,
+    PRIMARY KEY (result_set, sha, n));
+CREATE INDEX IF NOT EXISTS scan_finding_identity ON scan_finding (result_set, identity);
+"""
+
+# A commit's status in a result set: `pending` until the driver records what
+# became of it; the other three are final and never redone by a resumed scan.
+PENDING, DONE, FAILED, SKIPPED = "pending", "done", "failed", "skipped"
+
+
+class ScanStore:
+    """The results of `kwhen scan`: per result set (one kwhen version and one
+    set of check options: results of two are never mixed), each commit's
+    status and each finding.
+
+    Only the scan's driver writes, one transaction per commit, so a scan
+    killed at any point (kill -9, a machine restart) leaves every commit
+    either recorded whole or still pending. `synchronous = FULL`: a commit
+    recorded is on disk before the next is asked for.
+    """
+
+    def __init__(self, path: str | os.PathLike, create: bool = True):
+        from kwhen.exceptions import KwhenError
+
+        self.path = Path(path)
+        if not create and not self.path.is_file():
+            raise KwhenError("no such scan database", path=str(self.path))
+        try:
+            if create:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            self._db.execute("PRAGMA busy_timeout = 30000")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = FULL")
+            self._db.executescript(SCAN_SCHEMA)
+            row = self._db.execute("SELECT value FROM scan_meta WHERE key = 'schema'").fetchone()
+            if row is None:
+                self._db.execute("INSERT INTO scan_meta VALUES ('schema', ?)",
+                                 (str(SCAN_SCHEMA_VERSION),))
+            elif row[0] != str(SCAN_SCHEMA_VERSION):
+                raise KwhenError(f"a scan database of schema {row[0]}, not "
+                                 f"{SCAN_SCHEMA_VERSION}: use another --db", path=str(self.path))
+        except sqlite3.DatabaseError as e:
+            raise KwhenError(f"not a usable scan database: {e}", path=str(self.path)) from None
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    # -- result sets -----------------------------------------------------------
+
+    def result_set(self, version: str, options: dict, create: bool = True) -> int | None:
+        """The id of the result set of `version` and `options` (created when
+        missing, unless `create` is false)."""
+        import time
+
+        text = json.dumps(options, sort_keys=True)
+        row = self._db.execute("SELECT id FROM result_set WHERE version = ? AND options = ?",
+                               (version, text)).fetchone()
+        if row is not None:
+            self._db.execute("UPDATE result_set SET used = ? WHERE id = ?", (time.time(), row[0]))
+            return row[0]
+        if not create:
+            return None
+        now = time.time()
+        cur = self._db.execute("INSERT INTO result_set (version, options, created, used) "
+                               "VALUES (?, ?, ?, ?)", (version, text, now, now))
+        return cur.lastrowid
+
+    def result_sets(self) -> list[dict]:
+        """Every result set, the most recently used first, with its counts."""
+        out = []
+        for ident, version, options, created, used in self._db.execute(
+                "SELECT id, version, options, created, used FROM result_set ORDER BY used DESC, id DESC"):
+            counts = dict(self._db.execute(
+                "SELECT status, COUNT(*) FROM scanned_commit WHERE result_set = ? GROUP BY status",
+                (ident,)).fetchall())
+            out.append({"id": ident, "version": version, "options": json.loads(options),
+                        "created": created, "used": used, "commits": counts})
+        return out
+
+    # -- commits ----------------------------------------------------------------
+
+    def add_commits(self, result_set: int, commits) -> None:
+        """Register commits (dicts: sha, parent, committed, position, author,
+        title) as pending; those already known keep what they have."""
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany(
+                "INSERT OR IGNORE INTO scanned_commit (result_set, sha, parent, committed, position,"
+                " author, title, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(result_set, c["sha"], c.get("parent"), c.get("committed"), c.get("position"),
+                  c.get("author"), c.get("title"), PENDING) for c in commits])
+
+    def statuses(self, result_set: int) -> dict[str, str]:
+        """sha -> status of every commit of the result set."""
+        return dict(self._db.execute("SELECT sha, status FROM scanned_commit WHERE result_set = ?",
+                                     (result_set,)).fetchall())
+
+    def record(self, result_set: int, sha: str, status: str, reason: str | None = None,
+               seconds: float | None = None, worker: str | None = None, attempts: int = 1,
+               findings: list[dict] | None = None, notes: dict | None = None) -> None:
+        """What became of one commit, with its findings (each a dict as
+        `kwhen check --format json` gives it), in one transaction."""
+        import time
+
+        rows = []
+        for n, f in enumerate(findings or []):
+            rows.append((result_set, sha, n, f.get("kind"), f.get("file"), f.get("line"),
+                         finding_identity(f), None, json.dumps(f, sort_keys=True, default=str)))
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("DELETE FROM scan_finding WHERE result_set = ? AND sha = ?",
+                             (result_set, sha))
+            self._db.executemany("INSERT INTO scan_finding VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            cur = self._db.execute(
+                "UPDATE scanned_commit SET status = ?, reason = ?, seconds = ?, worker = ?,"
+                " attempts = ?, finished = ?, notes = ? WHERE result_set = ? AND sha = ?",
+                (status, reason, seconds, worker, attempts, time.time(),
+                 json.dumps(notes, sort_keys=True) if notes else None, result_set, sha))
+            if cur.rowcount == 0:
+                self._db.execute(
+                    "INSERT INTO scanned_commit (result_set, sha, status, reason, seconds, worker,"
+                    " attempts, finished, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (result_set, sha, status, reason, seconds, worker, attempts, time.time(),
+                     json.dumps(notes, sort_keys=True) if notes else None))
+
+    def commits(self, result_set: int, shas=None) -> list[dict]:
+        """The commits of a result set in history order (oldest first);
+        only those of `shas` when given."""
+        names = ("sha", "parent", "committed", "position", "author", "title", "status", "reason",
+                 "seconds", "worker", "attempts", "finished", "notes")
+        rows = self._db.execute(
+            f"SELECT {', '.join(names)} FROM scanned_commit WHERE result_set = ?"
+            " ORDER BY committed, position, sha", (result_set,)).fetchall()
+        wanted = set(shas) if shas is not None else None
+        out = []
+        for row in rows:
+            entry = dict(zip(names, row))
+            if wanted is not None and entry["sha"] not in wanted:
+                continue
+            entry["notes"] = json.loads(entry["notes"]) if entry["notes"] else {}
+            out.append(entry)
+        return out
+
+    # -- findings ---------------------------------------------------------------
+
+    def mark_new(self, result_set: int) -> None:
+        """Decide for each finding whether it is new in its commit or was
+        already reported for an earlier one (the same identity: kind, file
+        and message with line numbers left out), in history order, so the
+        answer does not depend on the order in which workers finished."""
+        seen: set = set()
+        updates = []
+        for sha, n, identity, new in self._db.execute(
+                "SELECT f.sha, f.n, f.identity, f.new FROM scan_finding f JOIN scanned_commit c"
+                " ON c.result_set = f.result_set AND c.sha = f.sha WHERE f.result_set = ?"
+                " ORDER BY c.committed, c.position, c.sha, f.n", (result_set,)).fetchall():
+            value = 0 if identity in seen else 1
+            seen.add(identity)
+            if new != value:
+                updates.append((value, result_set, sha, n))
+        if updates:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany("UPDATE scan_finding SET new = ? WHERE result_set = ? AND sha = ?"
+                                     " AND n = ?", updates)
+
+    def findings(self, result_set: int) -> list[dict]:
+        """Every finding of the result set, in history order: the stored
+        JSON with `commit` (the full id) and `new` added."""
+        out = []
+        for sha, data, new in self._db.execute(
+                "SELECT f.sha, f.data, f.new FROM scan_finding f JOIN scanned_commit c"
+                " ON c.result_set = f.result_set AND c.sha = f.sha WHERE f.result_set = ?"
+                " ORDER BY c.committed, c.position, c.sha, f.n", (result_set,)):
+            entry = json.loads(data)
+            entry["commit"] = sha
+            entry["new"] = None if new is None else bool(new)
+            out.append(entry)
+        return out
+
+
+def finding_identity(finding: dict) -> str:
+    """What makes two commits' findings the same problem: the kind, the file
+    and the message with line numbers left out (code moves between commits)."""
+    import re
+
+    message = re.sub(r"(:|line )\d+", r"\1#", str(finding.get("message", "")))
+    return "\0".join([str(finding.get("kind")), str(finding.get("file")), message])

@@ -30,3 +30,35 @@ class Report:
         return {"target": self.target, "changes": len(self.changes),
                 "findings": len(self.findings), "arches": list(self.arches),
                 "changes_checked": list(self.changes)}
+
+
+class RecordedFinding:
+    """A finding read back from its JSON (`kwhen scan`'s database, a JSON
+    report): worded as it was when written, with the properties every
+    renderer reads from a live finding. `extra` fields go into its JSON
+    beside the recorded ones (a scan's `commit` and `new`)."""
+
+    def __init__(self, data: dict, **extra):
+        self.data = dict(data)
+        self.extra = extra
+
+    kind = property(lambda self: self.data.get("kind", ""))
+    file = property(lambda self: self.data.get("file", ""))
+    line = property(lambda self: self.data.get("line"))
+    message = property(lambda self: self.data.get("message", ""))
+    arches = property(lambda self: list(self.data.get("arches") or []))
+    condition_before = property(lambda self: self.data.get("condition_before"))
+    condition_after = property(lambda self: self.data.get("condition_after"))
+    related = property(lambda self: list(self.data.get("related") or []))
+    witness_changes = property(lambda self: self.data.get("witness"))
+    witness_base = property(lambda self: self.data.get("witness_base"))
+    witness_text = property(lambda self: self.data.get("witness_text"))
+    change = property(lambda self: self.data.get("change"))
+    verified = property(lambda self: self.data.get("verified"))
+
+    @property
+    def sort_key(self):
+        return (self.change or "", self.file, self.line or 0, self.kind)
+
+    def to_json(self) -> dict:
+        return {**self.data, **self.extra}
