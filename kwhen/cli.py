@@ -161,21 +161,12 @@ def run_scan(args) -> int:
                                run_length=args.run_length, retries=args.retries,
                                timeout=args.timeout, workdir=args.workdir,
                                progress=not args.no_progress, retry_failed=args.retry_failed)
-        rate = summary.done / summary.seconds if summary.seconds else 0.0
-        sys.stderr.write(
-            f"kwhen scan: {summary.total} commits: {summary.done} checked, {summary.failed} failed, "
-            f"{summary.skipped} skipped, {summary.already} recorded before; {summary.findings} "
-            f"findings; {summary.seconds:.1f} s with {summary.workers} workers "
-            f"({rate:.2f} commits/s); results in {args.db} (result set {summary.result_set})\n")
+        sys.stderr.write(summary.line() + "\n")
         if not args.format and not args.output:
             return EXIT_OK
-    text = control.scan_report(args.db, args.format or "text", result_set=args.result_set,
-                               options=options, commit_url=args.commit_url)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as f:
-            f.write(text)
-    else:
-        sys.stdout.write(text)
+    control.write_scan_report(args.db, args.format or "text", args.output,
+                              result_set=args.result_set, options=options,
+                              commit_url=args.commit_url)
     return EXIT_OK
 
 

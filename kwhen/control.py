@@ -369,3 +369,14 @@ def scan_report(db: str | Path, fmt: str = "text", result_set: int | None = None
 
     return render_scan(Path(db), fmt, result_set=result_set, options=options,
                        commit_url=commit_url)
+
+
+def write_scan_report(db: str | Path, fmt: str = "text", output: str | Path | None = None,
+                      **which) -> None:
+    """`scan_report` written to the file `output`, or to stdout."""
+    text = scan_report(db, fmt, **which)
+    if output:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)

@@ -49,6 +49,14 @@ class ScanSummary:
     def to_json(self) -> dict:
         return dict(self.__dict__)
 
+    def line(self) -> str:
+        """The scan in one line, for people."""
+        rate = self.done / self.seconds if self.seconds else 0.0
+        return (f"kwhen scan: {self.total} commits: {self.done} checked, {self.failed} failed, "
+                f"{self.skipped} skipped, {self.already} recorded before; {self.findings} "
+                f"findings; {self.seconds:.1f} s with {self.workers} workers "
+                f"({rate:.2f} commits/s); result set {self.result_set}")
+
 
 def result_options(options: dict) -> dict:
     """The options that decide a scan's results (the result set's key):
