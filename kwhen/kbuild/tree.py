@@ -52,6 +52,7 @@ from kwhen.kbuild.evaluate import Evaluator
 from kwhen.kbuild.values import Unknown, Var, flatten
 from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj_all, from_data, neg
 from kwhen.logic.simplify import TristateSimplifier, disj_factored
+from kwhen.sources import OBJECT_SOURCE_SUFFIXES
 
 __all__ = ["KbuildResult", "kbuild_conditions", "Dialect", "LINUX"]
 
@@ -324,7 +325,7 @@ class _Walker:
                     candidates.append(local + "/")
             else:
                 candidates.extend(_join(local, f[:-2] + ".o") for f in filenames
-                                  if f.endswith((".c", ".S")))
+                                  if f.endswith(OBJECT_SOURCE_SUFFIXES))
         return u.matches(sorted(candidates))
 
     def collect(self, d: str) -> _DirLocal:
