@@ -28,12 +28,36 @@ def residual(f: Formula, assignment: dict) -> Formula:
                         if name in assignment else None)
 
 
-def config_assignment(tree: Tree, config_path: str) -> dict:
-    from kwhen.kconfig.dotconfig import read_dotconfig, values_for_model
-    from kwhen.kconfig.model import assignment_of_values
+def config_assignment(tree: Tree, config_path: str):
+    """What a .config, defconfig or fragment decides: every symbol as
+    `make olddefconfig` would complete it (kwhen.kconfig.olddefconfig)."""
+    from kwhen.kconfig.dotconfig import ConfigAssignment
 
-    values = values_for_model(tree.model, read_dotconfig(config_path))
-    return assignment_of_values(tree.model, values)
+    return ConfigAssignment(tree.model, config_values(tree, config_path))
+
+
+def config_values(tree: Tree, config_path: str) -> dict:
+    """Symbol -> value of the completed configuration, cached by the
+    file's content (completing it parses the Kconfig files: seconds)."""
+    import hashlib
+    import json
+    import time
+    from pathlib import Path
+
+    from kwhen.kconfig.olddefconfig import complete_config
+    from kwhen.readfile import read_bytes
+
+    digest = hashlib.blake2b(read_bytes(config_path, what=".config"), digest_size=16).hexdigest()
+    key = tree._cache_key("config", digest)
+    blob = tree.cache.get("config", key, tree.root)
+    if blob is not None:
+        return json.loads(blob)
+    started = time.time_ns()
+    values = complete_config(tree.root, tree.arch, tree.srcarch, Path(config_path),
+                             trust_tree=tree.trust_tree)
+    tree.cache.put("config", key, tree.root, tree.model.sources,
+                   json.dumps(values).encode(), started)
+    return values
 
 
 def _kbuild_exclusion(tree: Tree, file: FileCondition, assignment: dict) -> Evaluation | None:

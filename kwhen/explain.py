@@ -7,8 +7,9 @@ import re
 from pathlib import Path
 
 from kwhen.exceptions import KwhenError
-from kwhen.logic.formula import Formula
+from kwhen.logic.formula import Formula, var
 from kwhen.logic.names import MODULE, is_cpp_unknown, is_free_cpp, is_make_unknown, make_unknown, symbol_of
+from kwhen.logic.values import is_value_var
 from kwhen.presence import Tree
 from kwhen.readfile import read_text
 
@@ -43,9 +44,13 @@ def makefile_lines(tree: Tree, relpath: str) -> list:
 def explain_unknowns(tree: Tree, f: Formula) -> list[str]:
     """Why each free proposition in `f` is free."""
     out = []
+    space = tree.space
     for name in sorted(f.variables()):
         if symbol_of(name) in tree.model.symbols:
             continue
+        if is_value_var(name) or (space.expand(var(name)) is not var(name) and
+                                  space.decided(var(name))):
+            continue        # a comparison Kconfig's values decide
         if name in tree.model.free:
             out.append(f"{name}: {tree.model.free[name]}")
         elif is_make_unknown(name):

@@ -131,7 +131,9 @@ class ArchModels:
 
         if "kbuild" in self.__dict__ or (os.cpu_count() or 1) < 2:
             return
-        types = {name: info.type for name, info in symbols.items()}
+        from kwhen.kconfig.model import kbuild_table
+
+        types = kbuild_table(symbols)
         if self.cache.get("kbuild", self._kbuild_key(types), self.root) is not None:
             return
         try:
@@ -165,7 +167,7 @@ class ArchModels:
         job.join()
         if kind == "error":
             raise KwhenError(*payload)
-        if kind != "ok" or types != self.symbol_types:
+        if kind != "ok" or types != self.model.kbuild_table():
             return None
         data = json.loads(payload)
         self._store_kbuild(self._kbuild_key(types), data, started)
@@ -191,7 +193,7 @@ class ArchModels:
 
         # Kbuild conditions depend on the symbol table (which CONFIG_ names
         # exist, and which are tristate), not on the rest of the model.
-        key = self._kbuild_key(self.symbol_types)
+        key = self._kbuild_key(self.model.kbuild_table())
         if self._kbuild_job is not None:
             result = self._collect_kbuild()
             if result is not None:

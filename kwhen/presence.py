@@ -150,10 +150,29 @@ class Tree:
 
     # -- conditions -----------------------------------------------------------
 
+    # Top-level directories of programs that are not the kernel (user-space
+    # tools and selftests, build helpers run on the host): their headers
+    # are not compiled into the kernel unless Kbuild builds objects beside
+    # them (in their directory, above or below it).
+    OUTSIDE_THE_BUILD = ("tools/", "scripts/")
+
+    def _outside_the_build(self, relpath: str) -> bool:
+        if not relpath.startswith(self.OUTSIDE_THE_BUILD):
+            return False
+        built = self.models.__dict__.get("_built_outside")
+        if built is None:
+            built = self.models.__dict__["_built_outside"] = {
+                p.rsplit("/", 1)[0] + "/" for p in self.kbuild.files
+                if p.startswith(self.OUTSIDE_THE_BUILD)}
+        here = relpath.rsplit("/", 1)[0] + "/"
+        return not any(here.startswith(d) or d.startswith(here) for d in built)
+
     def file_condition(self, relpath: str) -> FileCondition:
         """When the file is compiled on this architecture (KwhenError if it
         is not a C or assembly file)."""
         if relpath.endswith(HEADER_SUFFIXES):
+            if self._outside_the_build(relpath):
+                return FileCondition(relpath, "unreached", FALSE, FALSE)
             return FileCondition(relpath, "header", TRUE, FALSE)
         found = self.kbuild.files.get(relpath)
         if found is not None:

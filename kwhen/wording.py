@@ -7,8 +7,14 @@ conjunction as symbol settings, ``SMP=n, X86_32=y``).
 
 from __future__ import annotations
 
+import re
+
 from kwhen.logic.formula import Formula
 from kwhen.logic.names import is_module_var, module_var, symbol_of
+from kwhen.logic.values import readable
+
+# A variable shown as a call, ``cpp(NR_CPUS == 1)``: one operand as it is.
+_CALL = re.compile(r"^[\w?]+\(.*\)$", re.S)
 
 # How tightly an operator binds, as Formula.render parenthesises.
 _BINDING = {"or": 1, "and": 2, "not": 3, "var": 4, "const": 4, "either": 4}
@@ -31,12 +37,15 @@ class _Shown:
 
 def describe(f: Formula, types: dict[str, str]) -> str:
     """Kconfig-style text, with a tristate's states spelt out: ``FOO``
-    (y or m), ``FOO=y``, ``FOO=m``; ``!FOO`` means FOO=n.
+    (y or m), ``FOO=y``, ``FOO=m``; ``!FOO`` means FOO=n; a negated
+    comparison reads as its complement (``PGTABLE_LEVELS<=2``, never
+    ``!PGTABLE_LEVELS>2``).
 
     A disjunction ``FOO=y || FOO=m`` of a tristate's two states is shown as
     ``FOO`` and put before the other operands; everything else keeps the
     order Formula gives it.
     """
+    f = readable(f)
     either = {symbol_of(name) for name in f.variables()
               if is_module_var(name) and types.get(symbol_of(name)) == "tristate"}
     return _show(f, types, either).text
@@ -60,7 +69,10 @@ def _show(f: Formula, types: dict, either: set) -> _Shown:
         if inner.op == "const":
             return _constant(inner.text == "n")
         if inner.op in ("var", "either"):
-            return _Shown("not", "!" + inner.text, (0, inner.order[1], 1), "!" + inner.plain)
+            text = inner.text
+            if inner.op == "var" and not _CALL.match(text) and any(c in text for c in "=<>!"):
+                text = f"({text})"      # one operand: !(FOO=m), never !FOO=m
+            return _Shown("not", "!" + text, (0, inner.order[1], 1), "!" + inner.plain)
         text, plain = inner.text, inner.plain
         if inner.op in ("and", "or"):
             text, plain = f"({text})", f"({plain})"

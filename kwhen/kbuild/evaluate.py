@@ -27,8 +27,9 @@ from kwhen.kbuild.values import (
     MAX_ALTS, MAX_DEPTH, MAX_WORDS, UNKNOWN_VARS, Choice, Lazy, SymVal, TooManyAlternatives, Unknown, Var,
     alternatives, choice, flatten, glue, merge_alternatives, restrict, words_value,
 )
-from kwhen.logic.formula import FALSE, TRUE, Formula, conj, conj_pair, disj_all, disj_pair, neg, var
+from kwhen.logic.formula import FALSE, TRUE, Formula, conj, conj_all, conj_pair, disj_all, disj_pair, neg, var
 from kwhen.logic.names import comparison, module_var, quoted_value
+from kwhen.logic.values import value_var
 from kwhen.readfile import read_text
 
 __all__ = ["Evaluator"]
@@ -140,6 +141,9 @@ class Evaluator(MakeFunctions):
                 y, m = var(sym), var(module_var(sym))
                 val = (Choice([(y, ((TRUE, "y"),)), (m, ((TRUE, "m"),)),
                                (conj(neg(y), neg(m)), ())], True),)
+            elif t == "string" and getattr(info, "values", ()):
+                # not cached: the unknown word names the line of each use
+                return self._string_choice(sym, info.values)
             elif t in ("int", "hex", "string"):
                 val = t
             else:
@@ -148,6 +152,16 @@ class Evaluator(MakeFunctions):
         if type(val) is str:
             return ((TRUE, SymVal(self.path, self.line, sym, val)),)
         return val
+
+    def _string_choice(self, sym: str, values: tuple) -> tuple:
+        """$(CONFIG_FOO) of a string symbol: each value its Kconfig defaults
+        give (quoted, as .config writes it) where it holds, and an unknown
+        word where Kconfig leaves the value open (kwhen.logic.values)."""
+        props = [var(value_var(sym, v)) for v in values]
+        alts = [(p, ((TRUE, v),)) for p, v in zip(props, values)]
+        alts.append((conj_all(neg(p) for p in props),
+                     ((TRUE, SymVal(self.path, self.line, sym, "string")),)))
+        return (Choice(alts, True),)
 
     def lookup(self, name: str) -> tuple:
         """The expanded value of variable `name`."""

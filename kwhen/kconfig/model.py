@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from kwhen.logic.cnf import SegmentedClauses
 from kwhen.logic.formula import Formula, conj, disj, neg, var
 from kwhen.logic.names import BOOL_TYPES, module_var
+from kwhen.logic.values import Domain
 
 
 @dataclass
@@ -22,6 +23,9 @@ class SymbolInfo:
     type: str                      # bool, tristate, string, int, hex, unknown
     prompt: bool = False           # has a prompt somewhere (the user can set it)
     locations: list = field(default_factory=list)  # ["file:line", ...]
+    # a string symbol's values from its defaults, as .config writes them
+    # (quoted): the words $(CONFIG_FOO) can be in a Makefile
+    values: tuple = ()
 
 
 @dataclass
@@ -50,6 +54,9 @@ class KconfigModel:
     notes: list = field(default_factory=list)   # over-approximations made
     sources: list = field(default_factory=list) # Kconfig files read, relative
     pinned: list = field(default_factory=list)  # symbols fixed to y
+    # int/hex/string symbol -> the values its defaults give
+    # (kwhen.logic.values.Domain): comparisons are decided over them
+    domains: dict = field(default_factory=dict)
     # JSON of {symbol: formula data}: when each symbol can be other than n,
     # over the other symbols (its visibility, defaults, selects). Only
     # checks of Kconfig edits need it, so it is stored apart (`to_bytes`
@@ -128,6 +135,7 @@ class KconfigModel:
             "var_names": self.var_names, "base_name": self.base_name,
             "base": self.base, "free": self.free, "notes": self.notes,
             "sources": self.sources, "pinned": self.pinned,
+            "domains": {n: d.to_data() for n, d in self.domains.items()},
         }).encode()
         return len(header).to_bytes(8, "little") + header + self.cnf.to_bytes()
 
@@ -137,13 +145,33 @@ class KconfigModel:
         size = int.from_bytes(blob[:8], "little")
         meta = json.loads(blob[8:8 + size])
         cnf = SegmentedClauses.from_bytes(blob[8 + size:])
-        return cls(
+        model = cls(
             arch=meta["arch"], srcarch=meta["srcarch"],
             symbols={n: SymbolInfo(t, p, loc) for n, (t, p, loc) in meta["symbols"].items()},
             var_names=meta["var_names"], cnf=cnf,
             base_name=meta["base_name"], base=meta["base"], free=meta["free"],
             notes=meta["notes"], sources=meta["sources"], pinned=meta["pinned"],
+            domains={n: Domain.from_data(d) for n, d in meta.get("domains", {}).items()},
         )
+        model.give_string_values()
+        return model
+
+    def give_string_values(self) -> None:
+        """Each string symbol's SymbolInfo gets its values (for Kbuild)."""
+        for name, domain in self.domains.items():
+            info = self.symbols.get(name)
+            if info is not None and domain.type == "string":
+                info.values = domain.values
+
+    def kbuild_table(self) -> dict:
+        return kbuild_table(self.symbols)
+
+
+def kbuild_table(symbols: dict) -> dict:
+    """What Kbuild's conditions depend on in the symbol table: each
+    symbol's type, and a string symbol's values (a directory it names)."""
+    return {name: [info.type, list(info.values)] if info.values else info.type
+            for name, info in symbols.items()}
 
 
 def assignment_of_values(model: KconfigModel, values: dict[str, str]) -> dict[str, bool]:

@@ -31,6 +31,7 @@ from kwhen.kconfig.arches import defconfig_path, resolve_arch
 from kwhen.kconfig.model import KconfigModel, SymbolInfo
 from kwhen.kconfig.parse import is_shell_marker, kwhen_error_of, load_kconfig
 from kwhen.logic.cnf import SegmentedClauses, Tseitin, VarPool
+from kwhen.logic.values import Domain, canonical, comparison_formula, value_var
 from kwhen.logic.formula import (FALSE, TRUE, Formula, conj, conj_all, disj, disj_all,
                                  iff, implies, neg, var)
 from kwhen.logic.names import comparison, mentions_shell_unknown, module_var, quoted_value, shell_unknown
@@ -133,6 +134,11 @@ class _Translator:
         self.marker_where = getattr(kconf, "kwhen_shell_where", {})
         self.transitional = getattr(kconf, "kwhen_transitional", set())
         self.notes_seen: set = set()
+        # int/hex/string symbol -> the values its constant defaults give
+        # (kwhen.logic.values); owner -> the variables its segment defines,
+        # for owners that are not bool/tristate symbols
+        self.domains: dict[str, Domain] = {}
+        self.defines: dict[str, list] = {}
 
     def note(self, text: str):
         if text not in self.notes_seen:
@@ -218,11 +224,13 @@ class _Translator:
                 self.note("results of $(shell,...) are free propositions (not run), "
                           "so symbols defined by them may take either value")
             else:
-                # OVER-APPROXIMATION: the values of string/int/hex symbols are not
-                # modelled; each comparison is its own proposition (only
-                # A!=B = !(A=B), A>B = !(A<=B), A<B = !(A>=B) are tied).
-                self.note("comparisons of string/int/hex symbols are free propositions: "
-                          "HZ=100 and HZ=250 may both hold in the model")
+                # OVER-APPROXIMATION: where Kconfig's defaults do not fix a
+                # string/int/hex symbol's value (a prompt, a range, a default
+                # naming another symbol), each comparison is its own
+                # proposition (only A!=B = !(A=B), A>B = !(A<=B), A<B =
+                # !(A>=B) are tied).
+                self.note("comparisons of string/int/hex symbols whose value Kconfig's "
+                          "defaults do not fix are free propositions")
             self.free[name] = explanation
             self.free_exprs[name] = expr
             self.pool.id(name)
@@ -313,26 +321,38 @@ class _Translator:
         if k1 in ("const", "tri") and k2 in ("value", "shell"):
             rel, s1, s2, k1, k2 = _MIRROR[rel], s2, s1, k2, k1
         op = _REL[rel]
-        left, right = self._side(s1, k1), self._side(s2, k2)
+        left, right = self._side(s1, k1), self._side(s2, k2, s1)
         canon_op, negated = _CANONICAL[op]
         canon = comparison(left, canon_op, right)
         expl = self._relation_explanation(s1, k1, s2, k2)
         base = self.free_var(canon, expl, (kconfiglib.EQUAL if canon_op == "=" else
                                            kconfiglib.LESS_EQUAL if canon_op == "<=" else
                                            kconfiglib.GREATER_EQUAL, s1, s2))
-        if not negated:
-            return base
-        name = comparison(left, op, right)
-        if name not in self.free:
-            v = self.free_var(name, expl, (rel, s1, s2))
-            self.assert_(name, iff(v, neg(base)))
-        return neg(base)
+        if negated:
+            name = comparison(left, op, right)
+            if name not in self.free:
+                v = self.free_var(name, expl, (rel, s1, s2))
+                self.assert_(name, iff(v, neg(base)))
+        domain = self.domains.get(s1.name) if k1 == "value" and k2 == "const" else None
+        exact = comparison_formula(s1.name, domain, canon_op, right, canon) \
+            if domain is not None else None
+        if exact is not None:
+            # decided by the symbol's value where Kconfig's defaults fix it;
+            # the comparison's own variable counts only in the open case
+            base = exact
+        return neg(base) if negated else base
 
-    def _side(self, sym, kind) -> str:
+    def _side(self, sym, kind, other=None) -> str:
         if kind == "shell":
             return self.shell_name(sym.name)
         if kind in ("value", "tri"):
             return sym.name
+        if other is not None and other.orig_type in (INT, HEX):
+            # numbers as C writes them (decimal, 0x... for hex), the form
+            # every layer's comparison names share (kwhen.logic.values)
+            number = canonical(_TYPE_NAMES[other.orig_type], sym.name, hex_base=True)
+            if number is not None:
+                return number
         return quoted_value(sym.name)
 
     def _relation_explanation(self, s1, k1, s2, k2) -> str:
@@ -343,7 +363,8 @@ class _Translator:
             elif kind == "shell":
                 parts.append(self.shell_explanation(sym.name))
         return ("comparison of " + " and ".join(parts) +
-                " (kwhen does not model string/int/hex values)")
+                " where Kconfig's defaults do not fix the value (a user's choice, "
+                "or a value kwhen does not model)")
 
     # -- constraints -----------------------------------------------------------
 
@@ -427,6 +448,67 @@ class _Translator:
             else:
                 self.assert_(name, implies(hidden, iff(y, fa)))
 
+    # -- values of int/hex/string symbols (kwhen.logic.values) ---------------
+
+    def default_value(self, sym, value_sym) -> str | None:
+        """The canonical value a `default` gives `sym`, None when kwhen
+        cannot tell (another symbol's value, a $(shell,...) result, a
+        number that does not parse)."""
+        if value_sym.nodes and not value_sym.is_constant:
+            return None
+        if is_shell_marker(value_sym.name):
+            return None
+        return canonical(_TYPE_NAMES[sym.orig_type], value_sym.name, hex_base=True)
+
+    def collect_domains(self):
+        for sym in self.kconf.unique_defined_syms:
+            if sym.orig_type not in (INT, HEX, STRING):
+                continue
+            values = []
+            for value_sym, _ in sym.defaults:
+                v = self.default_value(sym, value_sym)
+                if v is not None and v not in values:
+                    values.append(v)
+            if values:
+                self.domains[sym.name] = Domain(_TYPE_NAMES[sym.orig_type], tuple(values))
+
+    def range_may_clamp(self, sym, domain: Domain) -> bool:
+        """Whether a `range` could move a default's value (Kconfig clamps
+        it): a bound kwhen cannot read, or a default outside a bound."""
+        for low, high, _ in sym.ranges:
+            bounds = [self.default_value(sym, b) for b in (low, high)]
+            if None in bounds:
+                return True
+            lo, hi = (int(b, 0) for b in bounds)
+            if any(not lo <= int(v, 0) <= hi for v in domain.values):
+                return True
+        return False
+
+    def encode_values(self, sym, domain: Domain):
+        """At most one value proposition holds; where the user cannot set
+        the symbol (no visible prompt), exactly the one of the first
+        default whose condition holds, if that default's value is known."""
+        name = sym.name
+        props = [var(value_var(name, v)) for v in domain.values]
+        self.defines[name] = [value_var(name, v) for v in domain.values]
+        for p in props:
+            self.pool.id(p.name)
+        self.at_most_one([self.pool.id(p.name) for p in props], name)
+        if name in self.transitional or self.range_may_clamp(sym, domain):
+            # OVER-APPROXIMATION: any of the values, or another
+            return
+        chosen = {v: [] for v in domain.values}
+        before = TRUE          # no earlier default's condition holds
+        for value_sym, cond in sym.defaults:
+            c = self.tri(cond)[0]
+            v = self.default_value(sym, value_sym)
+            if v is not None:
+                chosen[v].append(conj(before, c))
+            before = conj(before, neg(c))
+        hidden = neg(self.visibility_raw(sym)[0])
+        for v, p in zip(domain.values, props):
+            self.assert_(name, implies(hidden, iff(p, disj_all(chosen[v]))))
+
     def encode_choice(self, choice, modules_on: Formula):
         cname = self.choice_name(choice)
         tristate = choice.orig_type is TRISTATE
@@ -487,7 +569,13 @@ class _Translator:
     def run(self):
         kconf = self.kconf
         self.declare()
+        if not self.domains:
+            self.collect_domains()
         modules_on = self.tri(kconf.modules)[0]
+        for sym in kconf.unique_defined_syms:
+            domain = self.domains.get(sym.name)
+            if domain is not None:
+                self.encode_values(sym, domain)
         for sym in kconf.unique_defined_syms:
             if sym.orig_type not in _BOOL_TRI or sym.choice is not None:
                 continue
@@ -514,7 +602,8 @@ class _Translator:
             if sym.orig_type in _BOOL_TRI:
                 self.group(sym.name)
         for owner, clauses in self.groups.items():
-            defines = [ids[n] for n in (owner, module_var(owner)) if n in ids]
+            defines = [ids[n] for n in self.defines.get(owner, (owner, module_var(owner)))
+                       if n in ids]
             parts.append((defines, clauses))
         for aux, clauses in self.defs.items():
             parts.append(([aux], clauses))
@@ -560,11 +649,18 @@ def build(tree: Path, arch: str | None = None, trust_tree: bool = False,
     tree = Path(tree)
     arch_name, srcarch = resolve_arch(tree, arch)
     kconf = load_kconfig(tree, arch_name, srcarch, trust_tree=trust_tree)
-    if on_symbols is not None:
-        on_symbols({sym.name: SymbolInfo(_TYPE_NAMES.get(sym.orig_type, "unknown"))
-                    for sym in kconf.unique_defined_syms})
     srctree = str(tree.resolve())
     tr = _Translator(kconf, srctree)
+    tr.collect_domains()
+
+    def string_values(name: str) -> tuple:
+        domain = tr.domains.get(name)
+        return domain.values if domain is not None and domain.type == "string" else ()
+
+    if on_symbols is not None:
+        on_symbols({sym.name: SymbolInfo(_TYPE_NAMES.get(sym.orig_type, "unknown"),
+                                         values=string_values(sym.name))
+                    for sym in kconf.unique_defined_syms})
     tr.run()
 
     symbols: dict[str, SymbolInfo] = {}
@@ -572,7 +668,7 @@ def build(tree: Path, arch: str | None = None, trust_tree: bool = False,
         prompt = any(node.prompt for node in sym.nodes) and \
             sym.name not in tr.transitional
         symbols[sym.name] = SymbolInfo(_TYPE_NAMES.get(sym.orig_type, "unknown"),
-                                       bool(prompt), _locations(sym))
+                                       bool(prompt), _locations(sym), string_values(sym.name))
 
     if base_config is not None:
         base_path, base_name = Path(base_config), Path(base_config).name
@@ -596,7 +692,7 @@ def build(tree: Path, arch: str | None = None, trust_tree: bool = False,
         var_names=list(tr.pool.names), cnf=tr.segments(),
         enable_data=json.dumps({n: f.to_data() for n, f in tr.enable.items()}).encode(),
         base_name=base_name, base=base, free=dict(tr.free), notes=list(tr.notes),
-        sources=sources,
+        sources=sources, domains=dict(tr.domains),
     )
     return Built(model, kconf, tr.free_exprs, tr.constraints)
 

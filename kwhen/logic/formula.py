@@ -177,7 +177,10 @@ class Formula:
         if op == "not":
             inner = self.args[0]
             text = inner.render(names)
-            if inner.op in ("and", "or"):
+            # a name holding an operator (FOO=m, HZ>100) is one operand:
+            # !(HZ>100), never !HZ>100, which reads as (!HZ)>100
+            if inner.op in ("and", "or") or (inner.op == "var" and
+                                              any(c in text for c in "=<>!")):
                 text = f"({text})"
             return "!" + text
         joiner = " && " if op == "and" else " || "

@@ -23,6 +23,7 @@ from kwhen.logic.cnf import SegmentedClauses, Tseitin, VarPool
 from kwhen.logic.formula import (FALSE, TRUE, Formula, conj, conj_all, disj_all, neg,
                                   push_negations, var)
 from kwhen.logic.names import BOOL_TYPES, is_module_var, module_var, split_module, symbol_of
+from kwhen.logic.values import expand_comparisons, is_value_var, split_value_var, value_of
 
 SOLVER_NAME = "glucose4"
 
@@ -63,13 +64,16 @@ class Witness:
         return [config_line(name, new) for name, _, new in self.changes]
 
     prompted: int = 0     # how many of `changes` (the first ones) a user decides
+    # int/hex/string symbols the condition compares -> the value the
+    # witness gives them (canonical text, kwhen.logic.values)
+    symbol_values: dict = None
 
     def describe(self, limit: int = 12) -> str:
         """``x86_64_defconfig + # CONFIG_SMP is not set`` style summary:
         the settings a user makes, then how many symbols follow from them."""
         lines = self.config_lines()
         if not lines:
-            return f"{self.base_name} (unchanged)"
+            return f"{self.base_name} (unchanged)" + self._assumptions()
         chosen = lines[:self.prompted] or lines
         shown = chosen[:limit]
         text = self.base_name + " + " + " + ".join(shown)
@@ -79,13 +83,23 @@ class Witness:
         if derived:
             text += (f" (and {derived} symbols that follow)" if derived > 1 else
                      " (and 1 symbol that follows)")
-        return text
+        return text + self._assumptions()
+
+    def _assumptions(self) -> str:
+        """What the witness holds beyond the .config settings: the values
+        it gives compared int/hex/string symbols, and the free propositions
+        it relies on (a witness is only as good as these)."""
+        parts = [f"CONFIG_{name}={value}" for name, value in sorted((self.symbol_values or {}).items())]
+        parts += [name if value else f"!({name})" if any(c in name for c in "<>=!")
+                  else f"!{name}" for name, value in sorted(self.free.items())]
+        return f", with {', '.join(parts)}" if parts else ""
 
     def to_json(self) -> dict:
         """The witness as JSON data: base, changes (symbol -> value), free propositions."""
         return {
             "base": self.base_name,
             "changes": {name: new for name, _, new in self.changes},
+            "values": dict(self.symbol_values or {}),
             "free": self.free,
         }
 
@@ -135,6 +149,18 @@ class ConfigSpace:
         self._consistent = None
         self._fixed_cache: dict[str, Formula | None] = {}
         self._witnesses: dict = {}    # (formula, base) -> Witness: MaxSAT is the costly call
+        self._domains = getattr(model, "domains", None) or {}
+        self._expanded: dict = {}
+
+    def expand(self, f: Formula) -> Formula:
+        """`f` with comparisons of int/hex/string symbols decided over their
+        values where Kconfig fixes them (kwhen.logic.values)."""
+        if not self._domains:
+            return f
+        found = self._expanded.get(f)
+        if found is None:
+            found = self._expanded[f] = expand_comparisons(f, self._domains)
+        return found
 
     def close(self):
         """Free the SAT solver."""
@@ -159,6 +185,7 @@ class ConfigSpace:
         return sorted(self.model.cnf.closure(self._ids(f) + pins, seen))
 
     def _literal(self, f: Formula) -> int:
+        f = self.expand(f)
         self._load(self._ids(f))
         lit = self._tseitin.literal(f)
         if self._query_clauses:
@@ -228,6 +255,11 @@ class ConfigSpace:
         conjuncts or disjuncts implied by their siblings are dropped. The
         result is equivalent to `f` in every valid configuration.
         """
+        if given is TRUE and f.op not in ("const", "var"):
+            if not self.possible(f):
+                return FALSE
+            if self.certain(f):
+                return TRUE
         f = push_negations(f.substitute(lambda name: self.fixed_value(name)))
         return self._drop_redundant(f, given)
 
@@ -278,6 +310,7 @@ class ConfigSpace:
         # derive them), and the result does not depend on which questions
         # were asked before.
         root = self._literal(f)
+        f = self.expand(f)
         segments = self._slice(f)
         inside = set(segments)
         soft = list(self._soft_literals(base, segments, f))
@@ -381,10 +414,21 @@ class ConfigSpace:
         # only the free propositions this condition depends on are worth showing
         named = f.variables()
         free = {name: value for name, value in assignment.items()
-                if name in named and name not in self.model.symbols and
-                not (is_module_var(name) and symbol_of(name) in self.model.symbols)}
+                if name in named and name not in self.model.symbols and not is_value_var(name)
+                and not (is_module_var(name) and symbol_of(name) in self.model.symbols)}
+        compared = {}
+        for name in named:
+            if is_value_var(name):
+                symbol = split_value_var(name)[0]
+                found = value_of(assignment, symbol, self._domains[symbol])
+                if found is not None:
+                    compared[symbol] = found
+                    # decided by the value: its comparisons are not relied on
+                    for other in list(free):
+                        if other.startswith(symbol) and other[len(symbol):len(symbol) + 1] in "<>=!":
+                            del free[other]
         changes, decided = self._decisions_first(changes, f)
-        return Witness(base_name, values, changes, free, decided)
+        return Witness(base_name, values, changes, free, decided, compared)
 
     def _decisions_first(self, changes: list, f: Formula) -> tuple[list, int]:
         """Order changes as a person would make them: first the settings a
