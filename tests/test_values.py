@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_kwhen
-from kwhen.control import file_query, line_query, open_tree
+from kwhen.control import file_query, line_query, open_tree, symbol_query
 from kwhen.kconfig.translate import build_model
 from kwhen.logic.formula import conj, neg, var
 from kwhen.logic.solver import ConfigSpace
@@ -144,3 +144,24 @@ def test_values_survive_the_cache(tmp_path, monkeypatch):
         assert done.returncode == 0, done.stderr
         assert "CONFIG_PGTABLE_LEVELS=5" in done.stdout
 
+
+
+def test_a_makefile_line_is_shown_as_written():
+    done = run_kwhen("line", f"{MEMORY}:2", "--tree", str(TREE), "--arch", "x86", "--no-cache")
+    assert done.returncode == 0, done.stderr
+    assert "mm/Makefile:6: obj-y += memory.o \\\n" in done.stdout
+
+
+def test_a_tools_header_is_not_part_of_the_kernel_build(tree):
+    answer = symbol_query(tree, "for_each_thing", witnesses=False)
+    by_path = {d.path: d for d in answer.definitions}
+    assert by_path["include/linux/cpu.h"].chosen_status == "always"
+    assert by_path["tools/testing/selftests/cpu.h"].chosen_status == "never"
+    assert tree.file_condition("tools/testing/selftests/cpu.h").kind == "unreached"
+
+
+def test_conditions_are_simplified_against_their_context(space):
+    f = conj(var("X86_64"), var("X86_5LEVEL") | neg(var("X86_64")) | var("cpp(FOO)"))
+    assert str(space.simplify(f)) == "X86_64 && (X86_5LEVEL || cpp(FOO))"
+    g = conj(var("X86_64"), neg(var("X86_64")) | neg(var("defined(TIF_POLLING_NRFLAG)")))
+    assert str(space.simplify(g)) == "X86_64 && !defined(TIF_POLLING_NRFLAG)"

@@ -24,12 +24,16 @@ tied to one variable numbering.
 
 from __future__ import annotations
 
+import re
 from typing import Callable, Iterable, Mapping
 
 __all__ = [
     "Formula", "TRUE", "FALSE", "var", "conj", "disj", "neg", "implies",
     "iff", "from_data",
 ]
+
+# A variable shown as a call, ``cpp(NR_CPUS == 1)``: one operand as it is.
+_CALL = re.compile(r"^[\w?]+\(.*\)$", re.S)
 
 # Binding strength of the rendered operators, for parentheses.
 _PRECEDENCE = {"or": 1, "and": 2, "not": 3, "var": 4, "const": 4}
@@ -179,8 +183,8 @@ class Formula:
             text = inner.render(names)
             # a name holding an operator (FOO=m, HZ>100) is one operand:
             # !(HZ>100), never !HZ>100, which reads as (!HZ)>100
-            if inner.op in ("and", "or") or (inner.op == "var" and
-                                              any(c in text for c in "=<>!")):
+            if inner.op in ("and", "or") or (inner.op == "var" and not _CALL.match(text)
+                                              and any(c in text for c in "=<>!")):
                 text = f"({text})"
             return "!" + text
         joiner = " && " if op == "and" else " || "

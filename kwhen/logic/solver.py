@@ -123,6 +123,13 @@ def _add_all(solver: Solver, clauses: list) -> None:
         add(handle, clause)
 
 
+def _size(f: Formula) -> int:
+    """Literal occurrences in `f`."""
+    if f.op in ("var", "not", "const"):
+        return 1
+    return sum(_size(a) for a in f.args)
+
+
 def config_line(name: str, value: str) -> str:
     """The .config line setting symbol `name` to `value` (y, m or n)."""
     if value == "n":
@@ -228,6 +235,16 @@ class ConfigSpace:
         """Whether `a` and `b` agree in every valid configuration."""
         return self.certain(a, b) and self.certain(b, a)
 
+    def decided(self, comparison: Formula) -> bool:
+        """Whether a comparison variable's value follows from the symbols'
+        values in every configuration (its free variable never counts)."""
+        expanded = self.expand(comparison)
+        if expanded is comparison:
+            return False
+        name = comparison.name
+        return self.equivalent(expanded.substitute({name: TRUE}),
+                               expanded.substitute({name: FALSE}))
+
     def status(self, f: Formula) -> str:
         """'always', 'sometimes' or 'never' (over valid configurations)."""
         if not self.possible(f):
@@ -261,7 +278,33 @@ class ConfigSpace:
             if self.certain(f):
                 return TRUE
         f = push_negations(f.substitute(lambda name: self.fixed_value(name)))
+        if _size(f) <= self.CONTEXT_LIMIT:
+            f = self._in_context(f, given)
         return self._drop_redundant(f, given)
+
+    # Literal occurrences up to which `simplify` decides each literal in the
+    # context of its siblings (two SAT calls a literal, on a loaded slice).
+    CONTEXT_LIMIT = 40
+
+    def _in_context(self, f: Formula, given: Formula) -> Formula:
+        """`f` with each literal that its context decides replaced by its
+        value: in ``A && (B || C)``, B is decided under ``A && !C``, so
+        ``SMP && (!SMP || X)`` becomes ``SMP && X``. Equivalent to `f`
+        wherever `given` holds."""
+        if f.op in ("var", "not"):
+            if not self.possible(f, given):
+                return FALSE
+            if self.certain(f, given):
+                return TRUE
+            return f
+        if f.op not in ("and", "or"):
+            return f
+        args = list(f.args)
+        for i in range(len(args)):
+            others = args[:i] + args[i + 1:]
+            context = conj_all(others) if f.op == "and" else neg(disj_all(others))
+            args[i] = self._in_context(args[i], conj(given, context))
+        return conj_all(args) if f.op == "and" else disj_all(args)
 
     def _drop_redundant(self, f: Formula, given: Formula) -> Formula:
         if f.op not in ("and", "or") or len(f.args) > 24:

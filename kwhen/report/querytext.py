@@ -18,16 +18,22 @@ def _witness(console: Console, label: str, witness, explain_limit: int = 12) -> 
     console.print(f"  {label:<14}{escape(witness.describe(explain_limit))}")
 
 
+def _as_written(console: Console, text: str) -> None:
+    """A line quoted from the tree, shown as written: no markup, so a
+    continuation's trailing backslash stays one backslash."""
+    console.print(text, style="dim", markup=False, highlight=False)
+
+
 def render_line(answer, console: Console, explain: bool = False) -> None:
     where = f"{answer.path}:{answer.line}"
     console.print(f"[bold]{escape(where)}[/]: built {_status(answer.status)} on {answer.arch}")
     console.print(f"  condition:    {escape(answer.condition)}")
     console.print(f"    Kbuild:     {escape(answer.kbuild_condition)}")
     for path, n, text in answer.makefile_lines[:3]:
-        console.print(f"                {escape(path)}:{n}: {escape(text)}", style="dim")
+        _as_written(console, f"                {path}:{n}: {text}")
     console.print(f"    #if:        {escape(answer.cpp_condition)}")
     for n, text in answer.directives:
-        console.print(f"                line {n}: {escape(text)}", style="dim")
+        _as_written(console, f"                line {n}: {text}")
     _witness(console, "built in:", answer.witness_built)
     _witness(console, "not built in:", answer.witness_not_built)
     if answer.evaluation:
@@ -61,7 +67,7 @@ def render_file(answer, console: Console, explain: bool = False) -> None:
         console.print(f"  built-in when: {escape(answer.builtin)}")
         console.print(f"  module when:   {escape(answer.module)}")
         for path, n, text in answer.makefile_lines[:5]:
-            console.print(f"                 {escape(path)}:{n}: {escape(text)}", style="dim")
+            _as_written(console, f"                 {path}:{n}: {text}")
     elif answer.kind == "unreached":
         console.print("  no Makefile on this architecture compiles it (it may be #included elsewhere)")
     if answer.evaluation:
