@@ -48,7 +48,7 @@ def config_values(tree: Tree, config_path: str) -> dict:
     from kwhen.readfile import read_bytes
 
     digest = hashlib.blake2b(read_bytes(config_path, what=".config"), digest_size=16).hexdigest()
-    key = tree._cache_key("config", digest)
+    key = tree.models._cache_key("config", digest)
     blob = tree.cache.get("config", key, tree.root)
     if blob is not None:
         return json.loads(blob)

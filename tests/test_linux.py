@@ -1,6 +1,8 @@
 """Integration on Debian's linux-source-6.1: the seed's questions asked of
 the real tree, and the seed's patch replayed as three commits."""
 
+import json
+
 import pytest
 
 from conftest import linux_tree, run_kwhen
@@ -92,3 +94,57 @@ def test_verify_runs_olddefconfig_on_the_witness(seed_repo):
     result = check(seed_repo, "HEAD~1", CheckOptions(verify=True))
     moved = next(f for f in result.findings if f.kind == "moved-narrowed")
     assert moved.verified is True, moved.related
+
+
+# -- values of int symbols, and --config as kernel developers pass it (issue 10) -
+
+def test_linux_pgtable_levels_five_is_decided_by_kconfig(x86):
+    # arch/x86/mm/pgtable.c: #if CONFIG_PGTABLE_LEVELS > 4 (5-level paging)
+    n = line_of(x86.root, "arch/x86/mm/pgtable.c", "#if CONFIG_PGTABLE_LEVELS > 4") + 2
+    cond = x86.line_condition("arch/x86/mm/pgtable.c", n)
+    assert x86.space.status(cond) == "sometimes"
+    assert x86.space.equivalent(cond, var("X86_5LEVEL"))
+    # PGTABLE_LEVELS is 2, 3, 4 or 5 on x86, as its defaults allow
+    for levels in (2, 3, 4, 5):
+        assert x86.space.possible(var(f"PGTABLE_LEVELS={levels}"))
+    assert not x86.space.possible(var("PGTABLE_LEVELS=6"))
+    assert not x86.space.possible(var("PGTABLE_LEVELS>=5"), neg(var("X86_64")))
+
+
+def test_linux_pgtable_levels_under_a_config(x86, tmp_path):
+    n = line_of(x86.root, "arch/x86/mm/pgtable.c", "#if CONFIG_PGTABLE_LEVELS > 4") + 2
+    five = tmp_path / "five.config"
+    five.write_text("CONFIG_64BIT=y\nCONFIG_X86_5LEVEL=y\nCONFIG_PGTABLE_LEVELS=5\n")
+    done = run_kwhen("line", f"arch/x86/mm/pgtable.c:{n}", "--tree", x86.root, "--arch", "x86",
+                     "--config", five, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["config"]["built"] == "yes"
+    four = tmp_path / "four.config"
+    four.write_text("CONFIG_64BIT=y\n# CONFIG_X86_5LEVEL is not set\n")
+    done = run_kwhen("line", f"arch/x86/mm/pgtable.c:{n}", "--tree", x86.root, "--arch", "x86",
+                     "--config", four, "--json")
+    assert json.loads(done.stdout)["config"]["built"] == "no"
+
+
+def test_linux_defconfig_is_completed_as_olddefconfig_would(x86):
+    # MMU is def_bool y: absent from the defconfig, yet set, so mm/memory.c
+    # is compiled; line 100 is under #ifndef CONFIG_NUMA, which the
+    # defconfig sets
+    defconfig = x86.root / "arch/x86/configs/x86_64_defconfig"
+    done = run_kwhen("line", "mm/memory.c:100", "--tree", x86.root, "--arch", "x86",
+                     "--config", defconfig, "--json")
+    assert done.returncode == 0, done.stderr
+    verdict = json.loads(done.stdout)["config"]
+    assert (verdict["built"], verdict["excluded_by"]) == ("no", "cpp")
+    assert "CONFIG_NUMA" in verdict["reason"]
+    n = line_of(x86.root, "mm/memory.c", "static vm_fault_t do_anonymous_page(")
+    done = run_kwhen("line", f"mm/memory.c:{n}", "--tree", x86.root, "--arch", "x86",
+                     "--config", defconfig, "--json")
+    assert json.loads(done.stdout)["config"]["built"] == "yes"
+
+
+def test_linux_refuses_what_is_not_a_config(x86):
+    done = run_kwhen("line", "mm/memory.c:100", "--tree", x86.root, "--arch", "x86",
+                     "--config", x86.root / "mm/Makefile")
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"kwhen: error: {x86.root / 'mm/Makefile'}:")
