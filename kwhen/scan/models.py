@@ -270,6 +270,21 @@ def rehome(held: Held, root: Path, rev: str) -> Held:
     return Held(held.arch, rev, models)
 
 
+class Later:
+    """Stands for an `ArchModels` made by `make()` when first asked for
+    anything: models a check may never read are never built."""
+
+    def __init__(self, make):
+        self.__dict__["_make"] = make
+        self.__dict__["_made"] = None
+
+    def __getattr__(self, name):
+        made = self.__dict__["_made"]
+        if made is None:
+            made = self.__dict__["_made"] = self.__dict__["_make"]()
+        return getattr(made, name)
+
+
 def remove_tree(path: Path) -> None:
     if path.exists():
         shutil.rmtree(path)

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from kwhen import __version__
 from kwhen.exceptions import KwhenError
+from kwhen.presence import Tree
 from kwhen.scan import models as scan_models
 from kwhen.scan.checkout import Checkout, claim_slot
 from kwhen.scan.history import changed_paths
@@ -95,22 +96,29 @@ class ScanWorker:
         farm = None
 
         def trees_for(arch):
+            # The commit's models come from whatever this worker holds for
+            # the architecture (the parent's, or an older revision's when
+            # the architecture was not needed since); the parent's are made
+            # only if a check reads them: dead-added asks other
+            # architectures about the commit's side alone.
             nonlocal farm
-            pre = self.models_at(arch, parent)
             post = post_models.get(arch)
             if post is None:
-                kconfig, kbuild = scan_models.reaches(pre, changed)
+                held = self.models.get(arch) or self.models_at(arch, parent)
+                to_post = changed if held.rev == parent else changed_paths(root, held.rev, sha)
+                kconfig, kbuild = scan_models.reaches(held, to_post)
                 if not kconfig and not kbuild:
-                    post = scan_models.Held(arch, sha, pre.models)
+                    post = scan_models.Held(arch, sha, held.models)
                 else:
                     if farm is None:
                         scan_models.remove_tree(self.scratch)
                         farm = change.post.materialize(self.scratch)
-                    post, done = scan_models.derived(pre, farm, sha, changed, self.options,
+                    post, done = scan_models.derived(held, farm, sha, to_post, self.options,
                                                      self.store)
-                    self._note("models", f"{pre.arch} for the commit: {done}")
+                    self._note("models", f"{arch} for the commit: {done}")
                 post_models[arch] = post
-            return pre.tree, post.tree
+            pre = Tree(models=scan_models.Later(lambda: self.models_at(arch, parent).models))
+            return pre, post.tree
 
         try:
             findings, arches = engine.check_commit(root, change, trees_for, self.options)
