@@ -8,6 +8,7 @@ import os
 import sys
 
 from kwhen.exceptions import KwhenError
+from kwhen.report.printable import printable
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -128,8 +129,8 @@ def run(args) -> int:
             answer = control.symbol_query(tree, args.name)
     finally:
         tree.cache.close()
-    control.write_answer(answer, as_json=args.json, explain=args.explain)
-    return EXIT_OK
+    return emit(lambda: control.write_answer(answer, as_json=args.json, explain=args.explain),
+                EXIT_OK)
 
 
 def run_check(args) -> int:
@@ -145,8 +146,35 @@ def run_check(args) -> int:
         stdin_text = read_stream(sys.stdin.buffer, MAX_PATCH_BYTES, what="patch").decode(
             "utf-8", errors="surrogateescape")
     report = control.check(args.tree, args.target, options, stdin_text=stdin_text)
-    control.write_report(report, args.format, args.output)
-    return EXIT_FINDINGS if report.findings else EXIT_OK
+    return emit(lambda: control.write_report(report, args.format, args.output),
+                EXIT_FINDINGS if report.findings else EXIT_OK, args.output)
+
+
+def emit(write, status: int, output: str | None = None) -> int:
+    """Write the answer and return the status of the work. A reader that went
+    away (``| head -1``) is no error; a file or device that cannot take the
+    output (a directory, a missing directory, a full disk) is bad input."""
+    try:
+        write()
+        sys.stdout.flush()          # a full stdout fails here, not at exit
+    except BrokenPipeError:
+        _silence_stdout()
+    except OSError as exc:
+        from kwhen.readfile import describe_os_error
+        _silence_stdout()
+        raise KwhenError(f"cannot write the output: {describe_os_error(exc)}",
+                         path=output or "<stdout>") from None
+    return status
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the flush at exit neither fails nor prints."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def run_scan(args) -> int:
@@ -176,17 +204,18 @@ def main(argv=None) -> int:
     try:
         return run(args)
     except KwhenError as e:
-        sys.stderr.write(f"kwhen: error: {e}\n")
+        sys.stderr.write(f"kwhen: error: {printable(str(e), one_line=True)}\n")
         return EXIT_ERROR
     except KeyboardInterrupt:
         sys.stderr.write("kwhen: interrupted\n")
         return EXIT_ERROR
     except BrokenPipeError:
+        _silence_stdout()
         return EXIT_OK
     except Exception as e:  # a bug in kwhen, not bad input: say so in one line
         if os.environ.get("KWHEN_DEBUG"):
             raise
-        sys.stderr.write(f"kwhen: internal error: {type(e).__name__}: {e} "
+        sys.stderr.write(f"kwhen: internal error: {type(e).__name__}: {printable(str(e), True)} "
                          "(set KWHEN_DEBUG=1 for a traceback)\n")
         return EXIT_INTERNAL
 

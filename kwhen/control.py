@@ -274,13 +274,11 @@ def write_answer(answer, as_json: bool = False, explain: bool = False) -> None:
         import json
         print(json.dumps(answer.to_json(), indent=2))
         return
-    from rich.console import Console
-
     from kwhen.report import querytext
 
     render = {LineAnswer: querytext.render_line, FileAnswer: querytext.render_file,
               SymbolAnswer: querytext.render_symbol}[type(answer)]
-    render(answer, Console(highlight=False, soft_wrap=True), explain=explain)
+    render(answer, querytext.console(), explain=explain)
 
 
 # -- checking changes ----------------------------------------------------------

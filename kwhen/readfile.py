@@ -70,6 +70,8 @@ def read_bytes(path, limit: int | None = None, shown: str | None = None,
         fd = os.open(path, _OPEN_FLAGS)
     except OSError as exc:
         raise KwhenError(f"cannot read {what}: {describe_os_error(exc)}", path=shown) from None
+    except ValueError:                  # a NUL byte in the name
+        raise KwhenError(f"cannot read {what}: a NUL byte in its name", path=shown) from None
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
@@ -103,6 +105,8 @@ def _size(n: int) -> str:
 def inside(root, path) -> bool:
     """Whether `path` (relative to `root`, or absolute), with symbolic links
     resolved, is `root` or lies under it."""
+    if "\0" in os.fspath(path):
+        return False                    # names no file at all
     root = os.path.realpath(root)
     full = os.path.realpath(os.path.join(root, path))
     return full == root or full.startswith(root.rstrip(os.sep) + os.sep)

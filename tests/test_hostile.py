@@ -11,10 +11,12 @@ line naming the file and line at fault.
 
 import os
 import stat
+import subprocess
+import sys
 
 import pytest
 
-from conftest import run_kwhen
+from conftest import REPO, run_kwhen
 from kwhen.exceptions import KwhenError
 from kwhen.kconfig.parse import load_kconfig
 from kwhen.readfile import read_bytes
@@ -334,3 +336,82 @@ def test_unusable_cache_directory_is_one_notice_and_a_run(example, tmp_path):
                      "x86", env={"KWHEN_CACHE_DIR": str(blocker / "cache")})
     assert done.returncode == 0, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "running without it" in done.stderr
+
+
+# -- exit statuses and outputs ------------------------------------------------------
+
+MAIL_DIFF = ("\n---\ndiff --git a/mm/percpu.c b/mm/percpu.c\n--- a/mm/percpu.c\n"
+             "+++ b/mm/percpu.c\n@@ -1 +1 @@\n-x\n+y\n")
+
+
+@pytest.mark.parametrize("header", ["From: t <", "From::;1", "Date: Mon, 99 Foo 99999 99:99:99 +9999",
+                                    'Content-Type: text/plain; charset="\x00"'])
+def test_malformed_mail_headers_are_read_not_crashed_on(header):
+    from kwhen.patch.mbox import read_patches
+    text = f"From 0 Mon Sep 17 00:00:00 2001\n{header}\nSubject: [PATCH] x\n{MAIL_DIFF}"
+    (mail,) = read_patches(text, "m.mbox")
+    assert "mm/percpu.c" in mail.diff_text
+
+
+def test_one_line_on_stdin_is_never_taken_for_a_path(example):
+    done = run_kwhen("check", "-", "--tree", example, input="mm/percpu.c", cwd=example)
+    assert "no diff" in one_line_exit_2(done)
+    done = run_kwhen("check", "-", "--tree", example, input="From x Mon Sep 17 00:00:00 2001" + "x" * 5000)
+    one_line_exit_2(done)
+
+
+def test_unterminated_make_reference_is_exit_2_with_its_line(example):
+    mk = example / "mm" / "Makefile"
+    lines = mk.read_text().count("\n")
+    mk.write_text(mk.read_text() + "=$( \n")
+    line = one_line_exit_2(run_kwhen("file", "mm/percpu.c", "--tree", example, "--arch", "x86"))
+    assert f"mm/Makefile:{lines + 1}:" in line
+
+
+@pytest.mark.parametrize("output", ["directory", "missing/report.json", "/dev/full"])
+def test_report_that_cannot_be_written_is_exit_2(example, tmp_path, output):
+    (tmp_path / "directory").mkdir()
+    target = output if output.startswith("/") else tmp_path / output
+    line = one_line_exit_2(run_kwhen("check", REPO / "examples/seed-move-resync.patch",
+                                     "--tree", example, "--format", "json", "-o", target))
+    assert "cannot write" in line
+
+
+def test_full_stdout_is_exit_2():
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "kwhen", "line",
+                               "arch/x86/kernel/setup_percpu.c:9", "--tree", REPO / "examples/seed",
+                               "--arch", "x86"], stdout=full, stderr=subprocess.PIPE, text=True)
+    assert "no space" in one_line_exit_2(done)
+
+
+@pytest.mark.parametrize("args, status", [
+    (("line", "arch/x86/kernel/setup_percpu.c:9", "--arch", "x86"), 0),
+    (("check", str(REPO / "examples/seed-move-resync.patch")), 1),
+])
+def test_closed_pipe_exits_quietly_with_the_status_of_the_work(args, status):
+    read_end, write_end = os.pipe()
+    os.close(read_end)             # the reader is gone before kwhen writes: | head -0
+    try:
+        done = subprocess.run([sys.executable, "-m", "kwhen", *args, "--tree",
+                               REPO / "examples/seed"], stdout=write_end, stderr=subprocess.PIPE,
+                              text=True)
+    finally:
+        os.close(write_end)
+    assert done.returncode == status and done.stderr == ""
+
+
+def test_terminal_escapes_from_the_tree_are_escaped(example):
+    mk = example / "mm" / "Makefile"
+    mk.write_text(mk.read_text().replace("percpu.o", "percpu.o # \x1b]0;owned\x07\x1b[2J"))
+    done = run_kwhen("file", "mm/percpu.c", "--tree", example, "--arch", "x86")
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stdout and "\\x1b]0;owned" in done.stdout
+    done = run_kwhen("line", "mm/\x1b[31mred.c:1", "--tree", example, "--arch", "x86")
+    assert "\x1b" not in one_line_exit_2(done)
+
+
+def test_printable_escapes_controls_bidi_and_undecodable_bytes():
+    from kwhen.report.printable import printable
+    assert printable("a\x1b[2Jb\tc\nd\x9b\udcff\u202e") == "a\\x1b[2Jb\tc\nd\\x9b\\xff\\u202e"
+    assert printable("x\ny", one_line=True) == "x\\x0ay"

@@ -6,6 +6,7 @@ produce (a tristate's ``X`` and ``X=m`` are never both true), never by text.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -357,14 +358,11 @@ _CONFIG = re.compile(r"^\s*(?:menu)?config\s+(\w+)\s*$")
 _TYPE = re.compile(r"^\s+(bool|tristate|int|hex|string|def_bool|def_tristate)\b")
 
 
+@functools.lru_cache(maxsize=None)
 def kconfig_types(tree: Path, srcarch: str) -> dict:
     """Symbol types of one architecture, read from the Kconfig files that
     `source` reaches (a regex scan that runs nothing; the Kconfig layer is
-    tested elsewhere). Cached under /tmp."""
-    st = (tree / "Kconfig").stat()
-    cache = Path("/tmp") / f"kwhen-test-kbuild-types-{srcarch}-{st.st_ino}-{int(st.st_mtime)}.json"
-    if cache.exists():
-        return json.loads(cache.read_text())
+    tested elsewhere). Kept for the test session, nowhere on disk."""
     types: dict = {}
     seen: set = set()
 
@@ -398,7 +396,6 @@ def kconfig_types(tree: Path, srcarch: str) -> dict:
                 visit(path)
 
     visit("Kconfig")
-    cache.write_text(json.dumps(types))
     return types
 
 

@@ -90,7 +90,7 @@ class Evaluator(MakeFunctions):
         if names is None:
             try:
                 names = frozenset(os.listdir(os.path.join(self.tree, d) if d else self.tree))
-            except OSError:
+            except (OSError, ValueError):       # ValueError: a NUL in the name
                 names = frozenset()
             self._listdir[d] = names
         return names
@@ -487,6 +487,10 @@ class Evaluator(MakeFunctions):
         self.path = rel
         try:
             self.run(stmts, cond)
+        except KwhenError as exc:
+            if exc.path is None:        # raised below the statements: name the one at fault
+                exc.path, exc.line = self.path, self.line
+            raise
         finally:
             self.path, self.line = saved
 

@@ -368,7 +368,7 @@ class MakeFunctions:
         return self.generic_words(name, values)
 
     def _glob(self, pattern: str) -> list:
-        if pattern.startswith("/") or ".." in pattern.split("/"):
+        if pattern.startswith("/") or ".." in pattern.split("/") or "\0" in pattern:
             return []
         if not any(ch in pattern for ch in "*?["):
             rel = posixpath.normpath(pattern)

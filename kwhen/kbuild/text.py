@@ -14,6 +14,10 @@ from kwhen.exceptions import KwhenError
 __all__ = ["FUNCTIONS", "find_reference_end", "check_references", "split_args",
            "top_level_find", "parse_text"]
 
+class UnterminatedReference(KwhenError, ValueError):
+    """A ``$(`` without its ``)`` (located by the caller that knows the line)."""
+
+
 # make functions: name -> maximum number of arguments (the last one keeps
 # its commas), or None for any number.
 FUNCTIONS = {
@@ -149,7 +153,7 @@ def parse_text(text: str):
         if nx in "({":
             end = find_reference_end(text, i)
             if end < 0:
-                raise ValueError("unterminated variable reference")
+                raise UnterminatedReference("unterminated variable reference")
             node = _parse_ref(text[i + 2:end - 1])
             pos = end
         else:

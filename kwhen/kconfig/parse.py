@@ -157,6 +157,13 @@ def rewrite_kconfig_text(text: str, transitional: set | None = None) -> str:
     return "\n".join(out)
 
 
+def _raised_in_kconfiglib(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_code.co_filename == kconfiglib.__file__
+
+
 # `source "arch/*/Kconfig"` matches a few dozen files in Linux.
 MAX_SOURCE_MATCHES = 10000
 
@@ -181,6 +188,17 @@ class KwhenKconfig(kconfiglib.Kconfig):
         saved_glob, kconfiglib.iglob = kconfiglib.iglob, self._glob
         try:
             super().__init__(filename, warn=True, warn_to_stderr=False, encoding="utf-8")
+        except kconfiglib.KconfigError:
+            raise
+        except Exception as exc:
+            # kconfiglib trusts its input in places (a `hex` line after a
+            # `comment` reads the comment's type): its own failure on a
+            # malformed file is bad input, at the line it was reading
+            if not _raised_in_kconfiglib(exc):
+                raise
+            raise kconfiglib.KconfigError(
+                f"{getattr(self, 'filename', filename)}:{getattr(self, 'linenr', 0)}: "
+                f"malformed Kconfig (kconfiglib: {type(exc).__name__})") from None
         finally:
             kconfiglib.iglob = saved_glob
 
@@ -217,6 +235,8 @@ class KwhenKconfig(kconfiglib.Kconfig):
         # `source` reads only regular files of the tree: not /dev/zero, not a
         # FIFO, not ~/.bashrc. The message quotes the Kconfig line as written,
         # never the expanded path (it may hold an environment value).
+        if "\0" in filename:
+            self._parse_error("source of a name with a NUL byte")
         if not inside(self._srctree_prefix, filename):
             self._parse_error("source of a file outside the tree")
         if not os.path.isfile(filename):

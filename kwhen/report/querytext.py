@@ -3,9 +3,30 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as escape_markup
+
+from kwhen.report.printable import printable
 
 STATUS_STYLE = {"always": "green", "sometimes": "yellow", "never": "red"}
+
+
+class _Console(Console):
+    """rich's Console, but a closed pipe is the caller's to handle (rich's own
+    handling exits with status 1 whatever the work found)."""
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError()
+
+
+def console() -> Console:
+    """The console the query answers are printed on (stdout)."""
+    return _Console(highlight=False, soft_wrap=True)
+
+
+def escape(text) -> str:
+    """Text from the tree as rich markup that prints as itself: no markup,
+    no control characters."""
+    return escape_markup(printable(str(text)))
 
 
 def _status(status: str) -> str:
@@ -26,7 +47,7 @@ def _as_written(console: Console, text: str) -> None:
 
 def render_line(answer, console: Console, explain: bool = False) -> None:
     where = f"{answer.path}:{answer.line}"
-    console.print(f"[bold]{escape(where)}[/]: built {_status(answer.status)} on {answer.arch}")
+    console.print(f"[bold]{escape(where)}[/]: built {_status(answer.status)} on {escape(answer.arch)}")
     console.print(f"  condition:    {escape(answer.condition)}")
     console.print(f"    Kbuild:     {escape(answer.kbuild_condition)}")
     for path, n, text in answer.makefile_lines[:3]:
@@ -62,7 +83,7 @@ def _unknowns(console: Console, unknowns: list, explain: bool) -> None:
 
 def render_file(answer, console: Console, explain: bool = False) -> None:
     console.print(f"[bold]{escape(answer.path)}[/]: {answer.kind}, compiled {_status(answer.status)} "
-                  f"on {answer.arch}")
+                  f"on {escape(answer.arch)}")
     if answer.kind == "source":
         console.print(f"  built-in when: {escape(answer.builtin)}")
         console.print(f"  module when:   {escape(answer.module)}")
@@ -83,7 +104,7 @@ def render_file(answer, console: Console, explain: bool = False) -> None:
 
 def render_symbol(answer, console: Console, explain: bool = False) -> None:
     console.print(f"[bold]{escape(answer.name)}[/]: {len(answer.definitions)} definition(s); "
-                  f"on {answer.arch}:")
+                  f"on {escape(answer.arch)}:")
     others = [d for d in answer.definitions if d.role == "other-arch"]
     for d in answer.definitions:
         if d.role == "other-arch":
@@ -99,7 +120,7 @@ def render_symbol(answer, console: Console, explain: bool = False) -> None:
         _witness(console, "    e.g.", d.witness)
     if others:
         console.print(f"  other architectures ({len(others)}): " +
-                      ", ".join(f"{d.path}:{d.line}" for d in others), style="dim")
+                      ", ".join(escape(f"{d.path}:{d.line}") for d in others), style="dim")
     for a, b, w in answer.conflicts:
-        console.print(f"  [red]conflict[/]: {a} and {b} are both compiled in some configurations"
+        console.print(f"  [red]conflict[/]: {escape(a)} and {escape(b)} are both compiled in some configurations"
                       + (f": {escape(w.describe())}" if w else ""))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import sys
 
 from kwhen.report.core import Report
+from kwhen.report.printable import printable
 
 
 def _plural(n: int, word: str) -> str:
@@ -66,7 +67,7 @@ def _blocks(report: Report):
 
 def format_text(report: Report) -> str:
     """The plain report, one string ending with a newline."""
-    return "".join("".join(text for _s, text in line) + "\n" for line in _blocks(report))
+    return "".join("".join(printable(text) for _s, text in line) + "\n" for line in _blocks(report))
 
 
 def write_text(report: Report, stream=None, color: bool | None = None) -> None:
@@ -85,5 +86,5 @@ def write_text(report: Report, stream=None, color: bool | None = None) -> None:
     for line in _blocks(report):
         text = Text()
         for style, piece in line:
-            text.append(piece, style=style or None)
+            text.append(printable(piece), style=style or None)
         console.print(text)
