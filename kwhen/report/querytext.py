@@ -42,7 +42,7 @@ def _witness(console: Console, label: str, witness, explain_limit: int = 12) -> 
 def _as_written(console: Console, text: str) -> None:
     """A line quoted from the tree, shown as written: no markup, so a
     continuation's trailing backslash stays one backslash."""
-    console.print(text, style="dim", markup=False, highlight=False)
+    console.print(printable(text), style="dim", markup=False, highlight=False)
 
 
 def render_line(answer, console: Console, explain: bool = False) -> None:
