@@ -41,6 +41,8 @@ def figures(db: Path, wall: float) -> dict:
         "kconfig" in m or "kbuild" in m or "built" in m
         for m in json.loads(notes).get("models", [])))
     seconds = [r[1] for r in done]
+    cpu = [json.loads(r[3]).get("cpu_seconds") for r in done if r[3]]
+    cpu = [c for c in cpu if c is not None]
     findings = con.execute("SELECT COUNT(*) FROM scan_finding").fetchone()[0]
     return {"commits": len(rows), "done": len(done), "failed": len(failed),
             "skipped": len(skipped), "findings": findings, "wall_s": round(wall, 1),
@@ -49,6 +51,8 @@ def figures(db: Path, wall: float) -> dict:
             "median_commit_s": round(statistics.median(seconds), 2) if seconds else None,
             "mean_commit_s": round(statistics.mean(seconds), 2) if seconds else None,
             "commits_with_model_work": rebuilt,
+            "cpu_s_total": round(sum(cpu), 1) if cpu else None,
+            "median_commit_cpu_s": round(statistics.median(cpu), 2) if cpu else None,
             "peak_rss_mb_per_worker": sorted(round(v / 1024) for v in peak.values()),
             "failures": [r[0] for r in failed][:0] or None}
 

@@ -262,8 +262,9 @@ def _record(store, result_set, commit: Commit, result: dict, attempts: int, vers
         reason = (f"the worker runs kwhen {result['version']}, not {version}: "
                   "its results are not mixed in")
     notes = dict(result.get("notes") or {})
-    if result.get("peak_rss_kb"):
-        notes["peak_rss_kb"] = result["peak_rss_kb"]
+    for name in ("peak_rss_kb", "cpu_seconds"):
+        if result.get(name) is not None:
+            notes[name] = result[name]
     store.record(result_set, commit.sha, status, reason=reason, seconds=result.get("seconds"),
                  worker=result.get("worker"), attempts=attempts, findings=findings, notes=notes)
     if status == DONE:
