@@ -9,6 +9,8 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "seed"
 LINUX = Path(os.environ.get("KWHEN_LINUX_TREE", "/opt/kwhen-linux/linux-source-6.1"))
+# A current kernel too (Debian's linux-source-6.12): Kconfig syntax newer than 6.1's
+LINUX612 = Path(os.environ.get("KWHEN_LINUX612_TREE", "/opt/kwhen-linux/linux-source-6.12"))
 
 
 def linux_tree() -> Path:
@@ -19,6 +21,15 @@ def linux_tree() -> Path:
             pytest.fail(f"the Linux tree is missing at {LINUX}: .ci/run should unpack it")
         pytest.skip(f"no Linux tree at {LINUX} (set KWHEN_LINUX_TREE)")
     return LINUX
+
+
+def linux612_tree() -> Path:
+    """Debian's linux-source-6.12, unpacked by .ci/run; required in CI."""
+    if not (LINUX612 / "Makefile").is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"the Linux 6.12 tree is missing at {LINUX612}: .ci/run should unpack it")
+        pytest.skip(f"no Linux 6.12 tree at {LINUX612} (set KWHEN_LINUX612_TREE)")
+    return LINUX612
 
 
 # Tests that read a real tree (Linux, or the oracle's make and gcc) form the

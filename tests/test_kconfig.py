@@ -364,10 +364,17 @@ def test_rewrite_layer():
     assert kconf.modules.name == "MODULES"                    # 'modules' understood
     assert cs.certain(v("MODULES"), given=m("T"))
     assert "OLD_NAME" in kconf.kwhen_transitional and not model.symbols["OLD_NAME"].prompt
+    # a transitional symbol never reaches the build, but other symbols
+    # take the value an old .config gives it
     assert not cs.possible(v("OLD_NAME"))
+    assert cs.possible(v("HIDDEN_NEW")) and cs.possible(neg(v("HIDDEN_NEW")))
+    assert cs.equivalent(v("HIDDEN_NEW"), v("?oldconfig:OLD_NAME"))
     # depends on X if Y: X needed only when Y
     assert cs.certain(v("X"), given=conj(v("COND"), v("Y")))
     assert cs.possible(v("COND"), neg(v("X")), neg(v("Y")))
+    # ... and when Y is m (Linux: X || Y = n, not X || !Y)
+    assert not cs.possible(m("TCOND"), m("T"), neg(v("X")))
+    assert cs.possible(m("TCOND"), off(model, "T"), neg(v("X")))
     # lines keep their numbers
     assert model.symbols["COND"].locations == ["Kconfig:19"]
 
@@ -382,7 +389,15 @@ def test_rewrite_text_line_for_line():
     assert lines[2] == "\toption modules"
     assert lines[4] == "\t  modules"                          # help text untouched
     assert lines[8] == "" and seen == {"B"}
-    assert lines[9] == "\tdepends on (X) || !(Y)# a comment if any"
+    assert lines[9] == "\tdepends on (X) || (Y = n)# a comment if any"
+
+
+def test_depends_if_reads_as_the_kernel_kconfig_does():
+    # Y = n, pushed through the operators, since !(Y) is m for an m Y
+    assert rewrite_kconfig_text("\tdepends on X if A && !B\n") == \
+        "\tdepends on (X) || ((A = n) || (B = y))\n"
+    assert rewrite_kconfig_text("\tdepends on X if A || B != 3\n") == \
+        "\tdepends on (X) || ((A = n) && (B = 3))\n"
 
 
 # -- errors ---------------------------------------------------------------------

@@ -102,7 +102,9 @@ def rewrite_kconfig_text(text: str, transitional: set | None = None) -> str:
     - ``modules`` (an attribute line)   -> ``option modules``
     - ``transitional``                  -> a blank line (the symbol is recorded
                                            in `transitional` as having no prompt)
-    - ``depends on X if Y``             -> ``depends on (X) || !(Y)``
+    - ``depends on X if Y``             -> ``depends on (X) || (Y = n)``, as
+                                           Linux's kconfig reads it (an m Y
+                                           makes X needed; `_is_n_text`)
     Help text is left alone.
     """
     lines = text.split("\n")
@@ -151,8 +153,10 @@ def rewrite_kconfig_text(text: str, transitional: set | None = None) -> str:
             continue
         m = _DEPENDS_IF_RE.match(code)
         if m and '"' not in code:
-            out.append(f"{m.group(1)}depends on ({m.group(2)}) || !({m.group(3)}){comment}")
-            continue
+            is_n = _is_n_text(m.group(3))
+            if is_n is not None:
+                out.append(f"{m.group(1)}depends on ({m.group(2)}) || ({is_n}){comment}")
+                continue
         out.append(line)
     return "\n".join(out)
 
@@ -162,6 +166,76 @@ def _raised_in_kconfiglib(exc: BaseException) -> bool:
     while tb.tb_next is not None:
         tb = tb.tb_next
     return tb.tb_frame.f_code.co_filename == kconfiglib.__file__
+
+
+_EXPR_TOKEN = re.compile(r'\s*("[^"]*"|\'[^\']*\'|&&|\|\||!=|<=|>=|[()!=<>]|[^\s()!=<>&|"\']+)')
+_NEGATED_RELATION = {"=": "!=", "!=": "=", "<": ">=", ">=": "<", ">": "<=", "<=": ">"}
+
+
+def _is_n_text(expr: str) -> str | None:
+    """Kconfig text that is y exactly when the expression `expr` is n (and
+    n otherwise), the ``Y = n`` of Linux's ``depends on X if Y``; None if
+    `expr` does not parse. ``!(Y)`` would not do: it is m for an m Y.
+
+    Built from the operands: (A && B) = n is (A = n || B = n), (A || B)
+    = n is (A = n && B = n), (!A) = n is A = y, a symbol S gives S = n,
+    a comparison its negation."""
+    tokens = _EXPR_TOKEN.findall(expr)
+    if "".join(tokens) != "".join(expr.split()):
+        return None
+    position = [0]
+
+    def peek():
+        return tokens[position[0]] if position[0] < len(tokens) else None
+
+    def take():
+        position[0] += 1
+        return tokens[position[0] - 1]
+
+    # each parser returns (text when n, text when y)
+    def disjunction():
+        left = conjunction()
+        while peek() == "||":
+            take()
+            right = conjunction()
+            left = (f"({left[0]}) && ({right[0]})", f"({left[1]}) || ({right[1]})")
+        return left
+
+    def conjunction():
+        left = unary()
+        while peek() == "&&":
+            take()
+            right = unary()
+            left = (f"({left[0]}) || ({right[0]})", f"({left[1]}) && ({right[1]})")
+        return left
+
+    def unary():
+        token = peek()
+        if token == "!":
+            take()
+            when_n, when_y = unary()
+            return when_y, when_n
+        if token == "(":
+            take()
+            inner = disjunction()
+            if take() != ")":
+                raise ValueError
+            return inner
+        if token is None or token in ("&&", "||", ")") or token in _NEGATED_RELATION:
+            raise ValueError
+        symbol = take()
+        if peek() in _NEGATED_RELATION:
+            op = take()
+            other = take()
+            # a comparison is y or n
+            return f"{symbol} {_NEGATED_RELATION[op]} {other}", f"{symbol} {op} {other}"
+        return f"{symbol} = n", f"{symbol} = y"
+
+    try:
+        when_n, _ = disjunction()
+    except (ValueError, IndexError):
+        return None
+    return when_n if position[0] == len(tokens) else None
 
 
 # `source "arch/*/Kconfig"` matches a few dozen files in Linux.

@@ -34,7 +34,8 @@ from kwhen.logic.cnf import SegmentedClauses, Tseitin, VarPool
 from kwhen.logic.values import Domain, canonical, comparison_formula, value_var
 from kwhen.logic.formula import (FALSE, TRUE, Formula, conj, conj_all, disj, disj_all,
                                  iff, implies, neg, var)
-from kwhen.logic.names import comparison, mentions_shell_unknown, module_var, quoted_value, shell_unknown
+from kwhen.logic.names import (comparison, mentions_shell_unknown, module_var, old_config_value,
+                               quoted_value, shell_unknown)
 
 __all__ = ["build_model", "build", "Built", "kconfig_values", "free_values",
            "satisfies", "violated_constraints", "shell_var_name"]
@@ -180,6 +181,8 @@ class _Translator:
                 pair = (N, M, Y)[sym.tri_value]
             elif not sym.nodes:
                 pair = N
+            elif sym.name in self.transitional:
+                pair = self.old_config_pair(sym)
             elif sym.orig_type is BOOL:
                 y = var(sym.name)
                 pair = (y, y)
@@ -196,6 +199,20 @@ class _Translator:
             pair = N
         self.sym_pairs[sym] = pair
         return pair
+
+    def old_config_pair(self, sym):
+        """A `transitional` symbol as other symbols see it: whatever an old
+        .config gave it (Linux 6.18: it is read from the .config and never
+        written back, so it never reaches the build itself)."""
+        name = old_config_value(sym.name)
+        why = (f"the value an old .config gives the transitional symbol {sym.name} "
+               f"(Kconfig reads it, never writes it)")
+        y = self.free_var(name, why, sym)
+        if sym.orig_type is not TRISTATE:
+            return (y, y)
+        m = self.free_var(module_var(name), why, sym)
+        self.assert_(name, neg(conj(y, m)))
+        return (disj(y, m), y)
 
     def choice_pair(self, choice):
         found = self.sym_pairs.get(choice)

@@ -112,6 +112,13 @@ def mentions_shell_unknown(name: str) -> bool:
     return _SHELL_PREFIX in name
 
 
+def old_config_value(symbol: str) -> str:
+    """The free variable for the value an old .config gives the
+    ``transitional`` symbol `symbol` (y; its `module_var` for m): Kconfig
+    reads it there and nowhere else."""
+    return "?oldconfig:" + symbol
+
+
 def make_unknown(path: str, line: int) -> str:
     """The free variable for the Makefile construct at path:line kwhen
     could not evaluate: ``?make:PATH:LINE``."""
