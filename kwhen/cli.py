@@ -100,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--result-set", type=int, help="report on this result set of the database")
     p.add_argument("--commit-url", metavar="TEMPLATE",
                    help="HTML: link commits to TEMPLATE with {sha} replaced")
+    p.add_argument("--source-url", metavar="TEMPLATE",
+                   help="HTML: link locations to TEMPLATE with {sha}, {file}, {line} replaced")
     return parser
 
 
@@ -194,7 +196,7 @@ def run_scan(args) -> int:
             return EXIT_OK
     control.write_scan_report(args.db, args.format or "text", args.output,
                               result_set=args.result_set, options=options,
-                              commit_url=args.commit_url)
+                              commit_url=args.commit_url, source_url=args.source_url)
     return EXIT_OK
 
 

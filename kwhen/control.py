@@ -359,14 +359,17 @@ def scan(tree: str | Path | None, revisions: list[str], db: str | Path, options:
 
 
 def scan_report(db: str | Path, fmt: str = "text", result_set: int | None = None,
-                options: dict | None = None, commit_url: str | None = None) -> str:
+                options: dict | None = None, commit_url: str | None = None,
+                source_url: str | None = None) -> str:
     """A report of the results in the scan database `db` (text, json,
     sarif or html), without scanning: of `result_set`, else of this kwhen
-    and `options` when they have results, else of the result set used last."""
+    and `options` when they have results, else of the result set used last.
+    HTML links commits to `commit_url` and locations to `source_url`
+    (templates: {sha}, {file}, {line}), else within the page."""
     from kwhen.scan.export import render_scan
 
     return render_scan(Path(db), fmt, result_set=result_set, options=options,
-                       commit_url=commit_url)
+                       commit_url=commit_url, source_url=source_url)
 
 
 def write_scan_report(db: str | Path, fmt: str = "text", output: str | Path | None = None,

@@ -471,3 +471,16 @@ def test_html_page_renders_its_charts_in_a_browser(baseline, tmp_path):
     _browser(bare, f"--screenshot={bare_shot}", "--window-size=1200,2000")
     coloured, without = _coloured_pixels(shot), _coloured_pixels(bare_shot)
     assert coloured > 20000 and coloured > 10 * without, (coloured, without)
+
+
+def test_html_links_commits_and_locations_to_templates(baseline, tmp_path):
+    page = tmp_path / "scan.html"
+    out = run_kwhen("scan", "--db", baseline, *ARCH, "--format", "html", "-o", page,
+                    "--commit-url", "https://git.example.org/commit/{sha}",
+                    "--source-url", "https://git.example.org/tree/{sha}/{file}#L{line}")
+    assert out.returncode == 0, out.stderr
+    html = page.read_text()
+    import re
+    assert re.search(r'href="https://git.example.org/commit/[0-9a-f]{40}"', html)
+    assert re.search(r'href="https://git.example.org/tree/[0-9a-f]{40}/arch/x86/kernel/'
+                     r'setup_percpu.c#L15">arch/x86/kernel/setup_percpu.c:15</a>', html)

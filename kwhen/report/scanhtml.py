@@ -125,8 +125,18 @@ def _commit_link(sha: str, commit_url: str | None) -> str:
     return f'<a class="sha" href="{href}">{escape(sha[:12])}</a>'
 
 
+def _source_link(sha: str, file: str, line, n: int, source_url: str | None) -> str:
+    loc = f"{file}:{line}" if line else file
+    if source_url:
+        href = source_url.replace("{sha}", sha).replace("{file}", file).replace(
+            "{line}", str(line or 1))
+    else:
+        href = f"#finding-{n}"
+    return f'<a href="{escape(href)}">{escape(loc)}</a>'
+
+
 def render_scan_html(report, commits: list[dict], summary: dict,
-                     commit_url: str | None = None) -> str:
+                     commit_url: str | None = None, source_url: str | None = None) -> str:
     """The page of a scan's `report` (kwhen.report.core.Report of recorded
     findings, in history order), its `commits` (as the database has them)
     and `summary` (kwhen.scan.export.scan_summary)."""
@@ -154,11 +164,10 @@ def render_scan_html(report, commits: list[dict], summary: dict,
             c = by_sha.get(f["commit"], {})
             when = (dt.datetime.fromtimestamp(c["committed"], dt.timezone.utc).strftime("%Y-%m-%d")
                     if c.get("committed") else "")
-            loc = f"{f['file']}:{f['line']}" if f.get("line") else f["file"]
             new = '<span class="new">new</span>' if f.get("new") else '<span class="old">already present</span>'
             rows.append(f'<tr id="finding-{n}"><td>{escape(when)}</td>'
                         f'<td>{_commit_link(f["commit"], commit_url)}</td>'
-                        f'<td class="loc"><a href="#finding-{n}">{escape(loc)}</a></td>'
+                        f'<td class="loc">{_source_link(f["commit"], f["file"], f.get("line"), n, source_url)}</td>'
                         f'<td class="kind">{escape(f["kind"])}</td><td>{new}</td>'
                         f'<td>{escape(f.get("message") or "")}</td></tr>')
         body.append("<table><tr><th>date</th><th>commit</th><th>location</th><th>kind</th>"

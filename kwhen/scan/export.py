@@ -72,7 +72,8 @@ def scan_summary(chosen: dict, commits: list[dict], entries: list[dict]) -> dict
 
 
 def render_scan(db: Path, fmt: str = "text", result_set: int | None = None,
-                options: dict | None = None, commit_url: str | None = None) -> str:
+                options: dict | None = None, commit_url: str | None = None,
+                source_url: str | None = None) -> str:
     if fmt not in FORMATS:
         raise KwhenError(f"unknown format '{fmt}' (one of {', '.join(FORMATS)})")
     chosen, commits, entries = load(db, result_set, options)
@@ -80,7 +81,8 @@ def render_scan(db: Path, fmt: str = "text", result_set: int | None = None,
     summary = scan_summary(chosen, commits, entries)
     if fmt == "html":
         from kwhen.report.scanhtml import render_scan_html
-        return render_scan_html(report, commits, summary, commit_url=commit_url)
+        return render_scan_html(report, commits, summary, commit_url=commit_url,
+                                source_url=source_url)
     if fmt == "json":
         from kwhen.report.jsonreport import build_json
         data = build_json(report)
