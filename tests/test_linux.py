@@ -7,7 +7,7 @@ import pytest
 
 from conftest import linux_tree, run_kwhen
 from seed_replay import PERCPU_X86, make_seed_repo
-from kwhen.control import CheckOptions, check, open_tree, symbol_query
+from kwhen.control import CheckOptions, check, line_query, open_tree, symbol_query
 from kwhen.logic.formula import neg, var
 
 
@@ -148,3 +148,22 @@ def test_linux_refuses_what_is_not_a_config(x86):
                      "--config", x86.root / "mm/Makefile")
     assert done.returncode == 2
     assert done.stderr.startswith(f"kwhen: error: {x86.root / 'mm/Makefile'}:")
+
+
+# -- answers people can read (issue 10) ------------------------------------------
+
+def test_linux_mremap_witnesses_differ_and_read_unambiguously(x86):
+    n = line_of(x86.root, "mm/mremap.c", "static inline bool move_normal_pud(")
+    answer = line_query(x86, "mm/mremap.c", n)
+    assert answer.status == "sometimes"
+    assert "!PGTABLE_LEVELS" not in answer.condition
+    assert answer.witness_built.describe() != answer.witness_not_built.describe()
+
+
+def test_linux_a_selftest_header_is_not_the_definition_built(x86):
+    answer = symbol_query(x86, "for_each_possible_cpu", witnesses=False)
+    for d in answer.definitions:
+        if d.path.startswith("tools/"):
+            assert d.chosen_status == "never", d.path
+    assert any(d.path == "include/linux/cpumask.h" and d.chosen_status != "never"
+               for d in answer.definitions)
