@@ -282,3 +282,33 @@ class UndefinedSymbol(Finding):
 # The kinds, in the order reports list them, with what each means.
 KINDS = {cls.kind: cls.meaning for cls in (MovedNarrowed, NarrowedLines, DeadAdded,
                                            AlternativeDefinition, UndefinedSymbol)}
+
+
+# -- issue 11 F/G: link-level alternatives and CONFIG_ prefixes ---------------
+
+@dataclass(kw_only=True, eq=False)
+class MissingConfigPrefix(Finding):
+    """An #if/#ifdef/#elif at `file:line` whose operand `symbol` is a
+    Kconfig symbol's name without its CONFIG_ prefix, and which nothing in
+    the tree defines as a macro: the test is never true (false for
+    #ifndef), whatever the configuration."""
+
+    kind = "missing-config-prefix"
+    meaning = "an #if naming a Kconfig symbol without its CONFIG_ prefix"
+
+    symbol: str
+    directive: str                    # the directive as written, e.g. "#ifdef SMP"
+
+    @property
+    def meant(self) -> str:
+        """The spelling that was probably meant."""
+        return f"CONFIG_{self.symbol}"
+
+    @property
+    def message(self) -> str:
+        return (f"{self.directive!r} tests {self.symbol}, a Kconfig symbol that no header, source "
+                f"file or Makefile defines as a macro, so it is never defined: "
+                f"{self.meant} was probably meant")
+
+
+KINDS[MissingConfigPrefix.kind] = MissingConfigPrefix.meaning

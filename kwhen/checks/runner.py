@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from kwhen.checks import alternatives, dead, moved, narrowed, undefined
+from kwhen.checks import alternatives, dead, moved, narrowed, prefix, undefined
 from kwhen.checks.messages import Finding
 from kwhen.checks.options import CheckOptions
 from kwhen.logic.formula import Formula
@@ -25,7 +25,7 @@ from kwhen.sqldata import Cache
 
 
 # The kinds of check, each a module with run(change, context) -> [Finding].
-KINDS_OF_CHECK = (moved, narrowed, alternatives, dead, undefined)
+KINDS_OF_CHECK = (moved, narrowed, alternatives, dead, undefined, prefix)
 
 
 @dataclass

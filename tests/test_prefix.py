@@ -1,0 +1,56 @@
+"""missing-config-prefix on tests/fixtures/check-prefix: an added #if that
+names a Kconfig symbol without CONFIG_ and that nothing defines as a macro,
+with the spelling that was meant; bare names that a header or a Makefile
+defines stay silent."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import committed
+from test_check import commit
+from kwhen.checks.messages import MissingConfigPrefix
+from kwhen.control import CheckOptions, check
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "check-prefix"
+SCHED = "kernel/sched.c"
+CALL = "\tpick_next_task();\n"
+
+
+@pytest.fixture
+def repo(tmp_path):
+    dest = tmp_path / "tree"
+    shutil.copytree(FIXTURE, dest)
+    return committed(dest)
+
+
+def findings(repo):
+    return check(repo, "HEAD", CheckOptions(arches=["demo"])).findings
+
+
+def test_a_bare_kconfig_name_is_reported_with_its_prefix(repo):
+    commit(repo, "smp", {SCHED: (CALL, CALL + "#ifdef SMP\n\tbalance();\n#endif\n"
+                                       "#if IS_ENABLED(NUMA) && defined(CONFIG_SMP)\n"
+                                       "\tbalance_nodes();\n#endif\n")})
+    found = findings(repo)
+    assert [(f.kind, f.file, f.line, f.symbol, f.meant) for f in found] == [
+        ("missing-config-prefix", SCHED, 7, "SMP", "CONFIG_SMP"),
+        ("missing-config-prefix", SCHED, 10, "NUMA", "CONFIG_NUMA")]
+    assert all(isinstance(f, MissingConfigPrefix) for f in found)
+    assert found[0].directive == "#ifdef SMP"
+
+
+def test_names_defined_as_macros_or_not_kconfig_symbols_are_silent(repo):
+    commit(repo, "legitimate", {SCHED: (CALL, CALL + "#if HZ > 100\n\tfast_tick();\n#endif\n"
+                                                     "#ifdef VERBOSE\n\tshow();\n#endif\n"
+                                                     "#if defined(CONFIG_SMP) && defined(ARCH_HAS_FOO)\n"
+                                                     "\tbalance();\n#endif\n#ifdef DEBUG\n\tdump();\n#endif\n")})
+    assert findings(repo) == []
+
+
+def test_a_definition_added_by_the_same_change_counts(repo):
+    commit(repo, "own macro", {
+        "include/linux/param.h": ("#define HZ CONFIG_HZ\n", "#define HZ CONFIG_HZ\n#define SMP 1\n"),
+        SCHED: (CALL, CALL + "#ifdef SMP\n\tbalance();\n#endif\n")})
+    assert findings(repo) == []
