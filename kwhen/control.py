@@ -303,7 +303,7 @@ def check(tree: str | Path | None = None, target: str | None = None,
     changes = resolve_target(target, root, stdin_text=stdin_text)
     done = check_changes(root, changes, options or CheckOptions())
     return Report(done.findings, target or "HEAD", [c.id for c in changes], done.arches,
-                  tree=str(root.resolve()))
+                  tree=str(root.resolve()), skipped=done.skipped)
 
 
 REPORT_FORMATS = ("text", "json", "sarif", "html")

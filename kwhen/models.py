@@ -204,12 +204,13 @@ class ArchModels:
             if self.cache.has_parts("kbuild", key):
                 def recompute():
                     fresh = kbuild_conditions(self.root, self.srcarch, self.arch,
-                                              self.model.symbols)
+                                              self.model.symbols, partial=True)
                     return fresh.to_data()["files"]
                 data["files"] = _CachedParts(self.cache, "kbuild", key, recompute)
                 return KbuildResult.from_data(data)
         started = time.time_ns()
-        result = kbuild_conditions(self.root, self.srcarch, self.arch, self.model.symbols)
+        result = kbuild_conditions(self.root, self.srcarch, self.arch, self.model.symbols,
+                                   partial=True)
         self._store_kbuild(key, result.to_data(), started)
         return result
 
@@ -274,7 +275,7 @@ def _kbuild_child(root, srcarch, arch, symbols, sender) -> None:
     from kwhen.kbuild.tree import kbuild_conditions
 
     try:
-        result = kbuild_conditions(root, srcarch, arch, symbols)
+        result = kbuild_conditions(root, srcarch, arch, symbols, partial=True)
         sender.send(("ok", json.dumps(result.to_data())))
     except KwhenError as e:
         sender.send(("error", (e.message, e.path, e.line)))

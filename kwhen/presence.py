@@ -15,8 +15,8 @@ from pathlib import Path
 
 from kwhen.exceptions import KwhenError
 from kwhen.git import toplevel
-from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj
-from kwhen.logic.names import MODULE
+from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj, var
+from kwhen.logic.names import MODULE, make_unknown
 from kwhen.models import ArchModels, resolved
 from kwhen.readfile import read_text
 from kwhen.sources import ASSEMBLY_SUFFIXES, HEADER_SUFFIXES, SOURCE_SUFFIXES
@@ -60,8 +60,12 @@ class Tree:
 
     def __init__(self, root: Path | None = None, arch: str | None = None,
                  trust_tree: bool = False, cache: Cache | None = None, state=None, *,
-                 models: ArchModels | None = None):
+                 models: ArchModels | None = None, partial: bool = False):
         self.models = models if models is not None else ArchModels(root, arch, trust_tree, cache)
+        # below a makefile kwhen cannot read, a question is an error (the
+        # makefile named), unless the Tree is `partial` (kwhen check: the
+        # file's Kbuild condition is then a free ?make: proposition)
+        self.partial = partial
         # A patch state (kwhen.patch.target.TreeState) whose files override
         # the directory's: C files are read through it, so the pre- and
         # post-image of a patch that changes only C files share one model.
@@ -74,7 +78,7 @@ class Tree:
         The Kconfig and Kbuild layers are shared, so `state` must not change
         Kconfig files or Makefiles (materialize such states instead).
         """
-        return Tree(models=self.models, state=state)
+        return Tree(models=self.models, state=state, partial=self.partial)
 
     # -- what the models hold (see kwhen.models) -------------------------------
 
@@ -177,10 +181,24 @@ class Tree:
         found = self.kbuild.files.get(relpath)
         if found is not None:
             return FileCondition(relpath, "source", found[0], found[1])
+        unread = self.unreadable_makefile(relpath)
+        if unread is not None and relpath.endswith(SOURCE_SUFFIXES):
+            if not self.partial:
+                from kwhen.kbuild.tree import unreadable_error
+                raise unreadable_error(unread)
+            # Kbuild's answer is unknown: a free proposition, never a
+            # false "not built"
+            _d, makefile, line, _message = unread
+            return FileCondition(relpath, "source", var(make_unknown(makefile, line)), FALSE)
         if relpath.endswith(SOURCE_SUFFIXES):
             return FileCondition(relpath, "unreached", FALSE, FALSE)
         raise KwhenError("kwhen answers for C and assembly sources (.c, .S) and headers (.h)",
                          path=relpath)
+
+    def unreadable_makefile(self, relpath: str) -> tuple | None:
+        """(directory, makefile, line, message) of the makefile kwhen could
+        not read above `relpath`, if there is one."""
+        return self.kbuild.unreadable_above(relpath)
 
     def facts(self, relpath: str) -> dict:
         """Macros whose value is known for every compilation of the file."""

@@ -312,3 +312,33 @@ class MissingConfigPrefix(Finding):
 
 
 KINDS[MissingConfigPrefix.kind] = MissingConfigPrefix.meaning
+
+
+@dataclass(kw_only=True, eq=False)
+class Skipped:
+    """Part of a change kwhen could not check: a Kconfig file or makefile
+    of the tree, at the change's commit, that kwhen cannot read. `path` is
+    relative to the repository; `unchecked` says what was left unchecked
+    (source files, or "the change on ARCH")."""
+
+    change: str | None                # commit id or patch name
+    path: str | None                  # the file kwhen could not read
+    line: int | None
+    reason: str                       # why it could not be read
+    unchecked: list = field(default_factory=list)
+    arches: list = field(default_factory=list)
+
+    @property
+    def message(self) -> str:
+        where = f"{self.path}:{self.line}" if self.path and self.line else (self.path or "the tree")
+        at = f" at {self.change}" if self.change else ""
+        return f"{where}{at} cannot be read ({self.reason}): {', '.join(self.unchecked)} not checked"
+
+    @property
+    def sort_key(self):
+        return (self.change or "", self.path or "", self.line or 0)
+
+    def to_json(self) -> dict:
+        return {"change": self.change, "file": self.path, "line": self.line,
+                "reason": self.reason, "unchecked": list(self.unchecked),
+                "arches": list(self.arches), "message": self.message}

@@ -10,17 +10,20 @@ modelled from its own files, so a patch is judged by its own new rules.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kwhen.checks import alternatives, dead, moved, narrowed, prefix, undefined
-from kwhen.checks.messages import Finding
+from kwhen.checks.messages import Finding, Skipped
 from kwhen.checks.options import CheckOptions
+from kwhen.exceptions import KwhenError
 from kwhen.logic.formula import Formula
 from kwhen.presence import Tree
+from kwhen.sources import SOURCE_SUFFIXES
 from kwhen.sqldata import Cache
 
 
@@ -34,6 +37,7 @@ class CheckRun:
 
     findings: list
     arches: list
+    skipped: list = field(default_factory=list)
 
 
 def is_build_file(relpath: str) -> bool:
@@ -115,6 +119,7 @@ class Checker:
         self._base_trees: dict[str, Tree] = {}
         self._materialized = None         # (change id, (pre root, post root)) of the last change
         self._scratch = tempfile.TemporaryDirectory(prefix="kwhen-check-")
+        self.skipped: list[Skipped] = []  # what could not be checked, in order
 
     def close(self):
         self.cache.close()
@@ -148,7 +153,8 @@ class Checker:
     def base_tree(self, arch: str) -> Tree:
         tree = self._base_trees.get(arch)
         if tree is None:
-            tree = Tree(self.root, arch, trust_tree=self.options.trust_tree, cache=self.cache)
+            tree = Tree(self.root, arch, trust_tree=self.options.trust_tree, cache=self.cache,
+                        partial=True)
             tree.model, tree.kbuild, tree.space   # load before sharing with derived trees
             self._base_trees[arch] = tree
         return tree
@@ -192,15 +198,85 @@ class Checker:
         views = []
         pre_root, post_root = self._roots(change) if structural else (None, None)
         for arch in (arches if arches is not None else self.arches_for(sorted(paths))):
-            if structural:
-                pre = Tree(pre_root, arch, trust_tree=self.options.trust_tree, cache=self.cache)
-                post = Tree(post_root, arch, trust_tree=self.options.trust_tree, cache=self.cache)
-            else:
-                base = self.base_tree(arch)
-                pre, post = base.with_state(change.pre), base.with_state(change.post)
+            try:
+                if structural:
+                    pre = self._loaded(Tree(pre_root, arch, trust_tree=self.options.trust_tree,
+                                            cache=self.cache, partial=True))
+                    post = self._loaded(Tree(post_root, arch, trust_tree=self.options.trust_tree,
+                                             cache=self.cache, partial=True))
+                else:
+                    base = self.base_tree(arch)
+                    pre, post = base.with_state(change.pre), base.with_state(change.post)
+            except KwhenError as error:
+                # a Kconfig file of one side that kwhen cannot read: the
+                # change is not checked on this architecture, and the
+                # report says so
+                self._skip(change, error, f"the change on {arch}", arch)
+                continue
             base_values, base_name = self._base_for(post)
             views.append(ArchView(arch, pre, post, base_values, base_name))
         return views
+
+    @staticmethod
+    def _loaded(tree: Tree) -> Tree:
+        tree.model, tree.kbuild          # a model that cannot be read fails here
+        return tree
+
+    def _skip(self, change, error: KwhenError, what: str, arch: str | None = None) -> None:
+        """Record what could not be checked, naming the file as the
+        repository has it (never the scratch copy kwhen made)."""
+        path, reason = self._repository_path(error.path), error.message
+        for other in (self._scratch.name, str(self.root)):
+            reason = reason.replace(other + os.sep, "").replace(other, ".")
+        for skipped in self.skipped:
+            if (skipped.change, skipped.path, skipped.line) == (change.id, path, error.line):
+                break
+        else:
+            skipped = Skipped(change=change.id, path=path, line=error.line, reason=reason)
+            self.skipped.append(skipped)
+        if what not in skipped.unchecked:
+            skipped.unchecked.append(what)
+        if arch and arch not in skipped.arches:
+            skipped.arches.append(arch)
+
+    def _repository_path(self, path: str | None) -> str | None:
+        if not path or not os.path.isabs(path):
+            return path                  # already relative to the tree
+        scratch = Path(self._scratch.name)
+        for top in (scratch / "post", scratch / "pre", self.root):
+            try:
+                return Path(path).relative_to(top).as_posix()
+            except ValueError:
+                continue
+        return path
+
+    def _below_unreadable(self, change, views: list, path: str) -> bool:
+        """Whether `path` is a source below a makefile kwhen cannot read on
+        some side of some view (recorded as skipped): a finding there would
+        judge the file against an unknown."""
+        if not path.endswith(SOURCE_SUFFIXES):
+            return False
+        for view in views:
+            for tree in (view.pre, view.post):
+                unread = tree.unreadable_makefile(path)
+                if unread is not None:
+                    _d, makefile, line, message = unread
+                    self._skip(change, KwhenError(message, path=makefile, line=line), path,
+                               view.arch)
+                    return True
+        return False
+
+    def _readable_part(self, change, views: list):
+        """`change` without the files below a makefile kwhen cannot read
+        (on either side): Kbuild says nothing of them, so they are skipped
+        and named in the report rather than judged against an unknown."""
+        dropped = {path for path in change.paths()
+                   if self._below_unreadable(change, views, path)}
+        if not dropped:
+            return change
+        kept = [fp for fp in change.file_patches
+                if not {p for p in (fp.old_path, fp.new_path) if p} & dropped]
+        return dataclasses.replace(change, file_patches=kept)
 
     def _base_for(self, tree: Tree):
         if not self.options.base:
@@ -217,9 +293,11 @@ class Checker:
         checked = [v.arch for v in views]
         context = CheckContext(views, self.root, self.options,
                                lambda only=None: self.other_views(change, checked, only))
+        readable = self._readable_part(change, views)
         findings = []
         for kind in KINDS_OF_CHECK:
-            findings.extend(kind.run(change, context))
+            findings.extend(kind.run(readable, context))
+        findings = [f for f in findings if not self._below_unreadable(change, views, f.file)]
         if self.options.verify:
             from kwhen.checks import verify
             verify.run(findings, views, Path(self._scratch.name))
@@ -242,6 +320,6 @@ def check_changes(root: Path, changes: list, options: CheckOptions) -> CheckRun:
             findings.extend(checker.check_change(change))
         for f in findings:
             arches.extend(a for a in f.arches if a not in arches)
-        return CheckRun(findings, arches or checker.arches_modelled)
+        return CheckRun(findings, arches or checker.arches_modelled, list(checker.skipped))
     finally:
         checker.close()

@@ -54,7 +54,7 @@ from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj_all, from_data,
 from kwhen.logic.simplify import TristateSimplifier, disj_factored
 from kwhen.sources import OBJECT_SOURCE_SUFFIXES
 
-__all__ = ["KbuildResult", "kbuild_conditions", "Dialect", "LINUX"]
+__all__ = ["KbuildResult", "kbuild_conditions", "unreadable_error", "Dialect", "LINUX"]
 
 
 @dataclass
@@ -66,6 +66,9 @@ class KbuildResult:
     makefiles: list = field(default_factory=list)  # makefiles read, relative
     generated: list = field(default_factory=list)  # objects without a source
     missing: list = field(default_factory=list)    # dirs listed without a makefile
+    # (directory, makefile, line, message): a makefile kwhen could not read;
+    # nothing below the directory is modelled ("." when the top one failed)
+    unreadable: list = field(default_factory=list)
 
     def condition(self, path: str) -> tuple:
         """(built-in, module) condition of a source file; FALSE, FALSE when
@@ -81,6 +84,7 @@ class KbuildResult:
             "makefiles": list(self.makefiles),
             "generated": list(self.generated),
             "missing": list(self.missing),
+            "unreadable": [list(u) for u in self.unreadable],
         }
 
     @classmethod
@@ -95,7 +99,17 @@ class KbuildResult:
             makefiles=list(data["makefiles"]),
             generated=list(data.get("generated", [])),
             missing=list(data.get("missing", [])),
+            unreadable=[tuple(u) for u in data.get("unreadable", [])],
         )
+
+    def unreadable_above(self, path: str) -> tuple | None:
+        """The unreadable makefile (directory, makefile, line, message) whose
+        directory holds `path`, if any: Kbuild says nothing about it."""
+        for entry in self.unreadable:
+            d = entry[0]
+            if d == "." or path == d or path.startswith(d + "/"):
+                return entry
+        return None
 
 
 class _Decoded(Mapping):
@@ -443,9 +457,26 @@ class _Walker:
 
     # -- the walk -----------------------------------------------------------
 
+    def unreadable_entry(self, d: str, error: KwhenError) -> tuple:
+        return (d, error.path or "", error.line or 0, error.message)
+
     def run(self) -> KbuildResult:
+        try:
+            return self.walk()
+        except KwhenError as error:
+            # the top (or the arch Makefile it includes) cannot be read:
+            # nothing of the tree is modelled, and the result says so
+            entry = self.unreadable_entry(".", error)
+            result = KbuildResult(unreadable=[entry],
+                                  unknowns=[(entry[1], entry[2],
+                                             f"this makefile could not be read: {entry[3]}")])
+            result.makefiles = list(self.makefiles)
+            return result
+
+    def walk(self) -> KbuildResult:
         ev = self.ev
         locals_: dict = {}
+        unreadable: list = []
         dir_env = self.top_dirs()
         root = self.evaluate_dir(".", dir_env) if ev.is_file("Kbuild") else None
         if root is None or not any(k in ("y", "m") for k, _, _ in root.subs):
@@ -464,7 +495,14 @@ class _Walker:
             d = queue.pop()
             loc = locals_.get(d)
             if loc is None and d not in locals_:
-                loc = self.evaluate_dir(d, dir_env)
+                try:
+                    loc = self.evaluate_dir(d, dir_env)
+                except KwhenError as error:
+                    # a makefile that cannot be read leaves its directory
+                    # out, said so, rather than failing the whole tree
+                    unreadable.append(self.unreadable_entry(d, error))
+                    locals_[d] = None
+                    continue
                 locals_[d] = loc
                 if loc is None:
                     self.missing.append(d)
@@ -555,17 +593,34 @@ class _Walker:
         result.makefiles = list(self.makefiles)
         result.generated = sorted(self.generated)
         result.missing = sorted(self.missing)
+        result.unreadable = sorted(unreadable)
+        # --explain finds the ?make: proposition of an unreadable makefile
+        result.unknowns = sorted(set(result.unknowns) | {
+            (mk, line, f"this makefile could not be read: {message}")
+            for _d, mk, line, message in result.unreadable})
         return result
 
 
 def kbuild_conditions(tree: Path | str, srcarch: str, arch: str,
-                      symbols: Mapping, dialect: Dialect = LINUX) -> KbuildResult:
+                      symbols: Mapping, dialect: Dialect = LINUX,
+                      partial: bool = False) -> KbuildResult:
     """Conditions under which each source file of `tree` is compiled.
 
     `symbols` maps Kconfig symbol names (no CONFIG_ prefix) to SymbolInfo;
-    a CONFIG_ variable of a name not in it is empty.
+    a CONFIG_ variable of a name not in it is empty. A makefile that cannot
+    be read raises KwhenError, unless `partial`: then the result models the
+    rest and lists it in `unreadable`.
     """
     tree = Path(tree)
     if not tree.is_dir():
         raise KwhenError(f"not a directory: {tree}")
-    return _Walker(tree, srcarch, arch, symbols, dialect).run()
+    result = _Walker(tree, srcarch, arch, symbols, dialect).run()
+    if result.unreadable and not partial:
+        raise unreadable_error(result.unreadable[0])
+    return result
+
+
+def unreadable_error(entry: tuple) -> KwhenError:
+    """The error of an `unreadable` entry, naming its makefile and line."""
+    _d, makefile, line, message = entry
+    return KwhenError(message, path=makefile or None, line=line or None)

@@ -70,6 +70,14 @@ _CONFIG_RE = re.compile(r"^\s*(?:menu)?config\s+(\w+)")
 _MODULES_RE = re.compile(r"^(\s*)modules\s*$")
 _TRANSITIONAL_RE = re.compile(r"^\s*transitional\s*$")
 _DEPENDS_IF_RE = re.compile(r"^(\s*)depends\s+on\s+(.+?)\s+if\s+(.+?)\s*$")
+# `select n`: selecting a constant symbol, which C kconfig accepts and which
+# does nothing (U-Boot's board/google/Kconfig had one until 2018).
+_SELECT_CONSTANT_RE = re.compile(r"^\s*(?:select|imply)\s+[nym]\s*(?:if\s+.*)?$")
+# C kconfig's lexer ignores, with a warning, every character that cannot
+# start a word where a statement begins: a line of nothing else (the `};`
+# closing a device-tree example that fell out of a help text by its
+# indentation) is an empty statement to it.
+_WORD_CHARACTER_RE = re.compile(r"[A-Za-z0-9_-]")
 
 
 def _split_comment(line: str) -> tuple[str, str]:
@@ -96,7 +104,8 @@ def _indent(line: str) -> int:
     return len(expanded) - len(expanded.lstrip())
 
 
-def rewrite_kconfig_text(text: str, transitional: set | None = None) -> str:
+def rewrite_kconfig_text(text: str, transitional: set | None = None,
+                         notes: list | None = None) -> str:
     """Rewrite syntax kconfiglib 14.1.0 lacks, one line for one line.
 
     - ``modules`` (an attribute line)   -> ``option modules``
@@ -105,7 +114,10 @@ def rewrite_kconfig_text(text: str, transitional: set | None = None) -> str:
     - ``depends on X if Y``             -> ``depends on (X) || (Y = n)``, as
                                            Linux's kconfig reads it (an m Y
                                            makes X needed; `_is_n_text`)
-    Help text is left alone.
+    - ``select n`` (a constant)         -> a blank line: it selects nothing
+    - a line of characters C kconfig ignores (``};``) -> a blank line
+    The last two are what older C kconfig accepted with a warning; each is
+    noted in `notes` as (line number, warning). Help text is left alone.
     """
     lines = text.split("\n")
     out = []
@@ -113,7 +125,7 @@ def rewrite_kconfig_text(text: str, transitional: set | None = None) -> str:
     help_indent = None
     help_owner_indent = 0
     current = None
-    for line in lines:
+    for number, line in enumerate(lines, 1):
         if in_help:
             if not line.strip():
                 out.append(line)
@@ -157,6 +169,14 @@ def rewrite_kconfig_text(text: str, transitional: set | None = None) -> str:
             if is_n is not None:
                 out.append(f"{m.group(1)}depends on ({m.group(2)}) || ({is_n}){comment}")
                 continue
+        if _SELECT_CONSTANT_RE.match(code):
+            _note(notes, number, f"'{code.strip()}' selects a constant symbol: ignored")
+            out.append("")
+            continue
+        if code.strip() and not comment and not _WORD_CHARACTER_RE.search(code):
+            _note(notes, number, f"ignoring unsupported characters '{code.strip()}'")
+            out.append("")
+            continue
         out.append(line)
     return "\n".join(out)
 
@@ -238,6 +258,11 @@ def _is_n_text(expr: str) -> str | None:
     return when_n if position[0] == len(tokens) else None
 
 
+def _note(notes: list | None, number: int, warning: str) -> None:
+    if notes is not None:
+        notes.append((number, warning))
+
+
 # `source "arch/*/Kconfig"` matches a few dozen files in Linux.
 MAX_SOURCE_MATCHES = 10000
 
@@ -302,7 +327,12 @@ class KwhenKconfig(kconfiglib.Kconfig):
                 raise KwhenError("not valid UTF-8", path=shown,
                                  line=data.count(b"\n", 0, exc.start) + 1) from None
             text = text.replace("\r\n", "\n").replace("\r", "\n")   # as open() reads it
-            return io.StringIO(rewrite_kconfig_text(text, self.kwhen_transitional))
+            notes: list = []
+            text = rewrite_kconfig_text(text, self.kwhen_transitional, notes)
+            # kept with kconfiglib's own warnings, in its wording
+            self.warnings.extend(f"{shown}:{number}: warning: {warning}"
+                                 for number, warning in notes)
+            return io.StringIO(text)
         return super()._open(filename, mode)
 
     def _enter_file(self, filename):

@@ -19,6 +19,9 @@ class Report:
     arches: list
     tree: str | None = None           # absolute path of the tree's root
     version: str = field(default=__version__)
+    # what could not be checked (kwhen.checks.messages.Skipped): a Kconfig
+    # file or makefile of the change that kwhen cannot read
+    skipped: list = field(default_factory=list)
 
     @property
     def sorted_findings(self) -> list:
@@ -26,10 +29,14 @@ class Report:
 
     @property
     def summary(self) -> dict:
-        """The summary as the JSON and SARIF reports carry it."""
-        return {"target": self.target, "changes": len(self.changes),
-                "findings": len(self.findings), "arches": list(self.arches),
-                "changes_checked": list(self.changes)}
+        """The summary as the JSON and SARIF reports carry it; `skipped`
+        (what could not be checked) only when something was."""
+        summary = {"target": self.target, "changes": len(self.changes),
+                   "findings": len(self.findings), "arches": list(self.arches),
+                   "changes_checked": list(self.changes)}
+        if self.skipped:
+            summary["skipped"] = [s.to_json() for s in self.skipped]
+        return summary
 
 
 class RecordedFinding:

@@ -62,6 +62,8 @@ def _blocks(report: Report):
         for r in f.related:
             loc = f"{r['file']}:{r['line']}" if r.get("line") else f"{r['file']}"
             yield [("", "  note: "), ("bold", f"{loc}:"), ("", f" {r['message']}")]
+    for skipped in sorted(report.skipped, key=lambda s: s.sort_key):
+        yield [("bold yellow", "kwhen: skipped:"), ("", f" {skipped.message}")]
     yield [("bold", summary_line(report))]
 
 

@@ -50,7 +50,7 @@ class Held:
 
     @property
     def tree(self) -> Tree:
-        return Tree(models=self.models)
+        return Tree(models=self.models, partial=True)   # as kwhen check reads it
 
     @property
     def kconfig_files(self) -> set[str]:
