@@ -90,3 +90,23 @@ def test_a_query_below_an_unreadable_makefile_is_an_error_naming_it(repo):
     assert done.returncode == 2 and "lib/Makefile:4:" in done.stderr
     # a file elsewhere is answered
     assert run_kwhen("file", "drivers/drv.c", "--arch", "sandbox", cwd=repo).returncode == 0
+
+
+# -- item 2: a model that cannot be right says so ----------------------------------
+
+def test_the_build_run_of_a_top_makefile_that_runs_itself_again_is_read(tmp_path):
+    tree = tmp_path / "submake"
+    shutil.copytree(FIXTURES / "uboot-submake", tree)
+    t = Tree(tree, "sandbox")
+    assert t.file_condition("lib/foo.c").kind == "source"
+    assert t.file_condition("drivers/drv.c").kind == "source"
+    assert t.file_condition("arch/sandbox/cpu/cpu.c").kind == "source"
+
+
+def test_a_top_makefile_kwhen_cannot_follow_stops_it_with_a_message(tmp_path):
+    tree = tmp_path / "unfollowed"
+    shutil.copytree(FIXTURES / "uboot-unfollowed", tree)
+    done = run_kwhen("file", "drivers/drv.c", "--arch", "sandbox", "--tree", tree)
+    assert done.returncode == 2
+    assert "Makefile: kwhen cannot follow this top Makefile" in done.stderr
+    assert "common/" in done.stderr and "Traceback" not in done.stderr

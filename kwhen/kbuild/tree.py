@@ -246,32 +246,88 @@ class _Walker:
             dir_env[n] = ev.env[n]
         return dir_env
 
+    # Variables by which a top Makefile knows it runs as the sub-make it
+    # started itself (U-Boot 2025: `ifneq ($(sub_make_done),1) ... else`
+    # around the whole build; `sub-make-done=1` on the sub-make's command
+    # line before that).
+    _FINAL_INVOCATION = ("sub_make_done", "sub-make-done")
+
     def legacy_top(self, env: dict) -> list:
-        """Older Linux/U-Boot: the top Makefile's core-y/libs-y/... lists."""
+        """Older Linux/U-Boot: the top Makefile's core-y/libs-y/... lists.
+
+        make's own run may be two: the top Makefile re-runs itself as a
+        sub-make with what it exported; the lists are those of the run that
+        builds, so when the first names no directory the second is read.
+        """
+        subs = self.top_lists(env, {})
+        if not any(kind for kind, _c, _d in subs):
+            ev = self.ev
+            exported = {n: ev.env[n] for n in ev.exported if n in ev.env}
+            again = self.top_lists(env, exported, final=True)
+            if again:
+                subs = again
+        if not subs and self.unreached_top_dirs():
+            raise KwhenError(
+                "kwhen cannot follow this top Makefile: none of "
+                f"{', '.join(self.dialect.legacy_top_lists[:6])}... names a directory in the "
+                "run of make it models, so every file would be reported as never built "
+                f"(directories with a Makefile it never reaches: "
+                f"{', '.join(self.unreached_top_dirs()[:5])})", path="Makefile")
+        return subs + self.top_subs(self.arch_lists)
+
+    def top_lists(self, env: dict, exported: dict, final: bool = False) -> list:
+        """The directories the top Makefile's lists name in one run of make."""
         ev = self.ev
         ev.env = dict(env)
+        ev.env.update(exported)
         ev.env["KBUILD_SRC"] = Var(False, ())
         # `make` with its default goal, run at the top of the tree (paths
         # are relative to the top: realpath/abspath keep them so)
         ev.env["MAKECMDGOALS"] = Var(False, ())
         ev.env["CURDIR"] = Var(False, ((TRUE, "."),))
         ev.env["MAKEFILE_LIST"] = Var(False, ((TRUE, "Makefile"),))
-        if ev.is_file("Makefile"):
-            ev.lenient_includes = True
-            try:
-                ev.run_file("Makefile")
-            finally:
-                ev.lenient_includes = False
+        saved_command_line = ev.command_line
+        if final:
+            for name in self._FINAL_INVOCATION:
+                ev.env[name] = Var(False, ((TRUE, "1"),))
+            ev.command_line = ev.command_line | frozenset(self._FINAL_INVOCATION)
+        try:
+            if ev.is_file("Makefile"):
+                ev.lenient_includes = True
+                try:
+                    ev.run_file("Makefile")
+                finally:
+                    ev.lenient_includes = False
+        finally:
+            ev.command_line = saved_command_line
+        return self.top_subs({name: ev.lookup(name) for name in self.dialect.legacy_top_lists})
+
+    def top_subs(self, lists: dict) -> list:
+        """("y", condition, directory) of the directories named in `lists`."""
         subs = []
         for name in self.dialect.legacy_top_lists:
-            for c, w in self.known_words(flatten(ev.lookup(name) + self.arch_lists.get(name, ())),
-                                         "."):
+            for c, w in self.known_words(flatten(lists.get(name, ())), "."):
                 if w.endswith("/"):
                     subs.append(("y", c, _join(".", w)))
                 elif w.endswith(_DIR_ARCHIVES):
                     # `libs-y := $(patsubst %/,%/built-in.a,$(libs-y))`
                     subs.append(("y", c, _join(".", w.rsplit("/", 1)[0])))
         return subs
+
+    # below this many top directories with a makefile, an empty model may be right
+    _TOP_DIRS_EXPECTED = 3
+
+    def unreached_top_dirs(self) -> list:
+        """Top directories (not arch/ or scripts/) holding a makefile: when
+        the top lists name none of them, the model is empty, not the tree."""
+        found = []
+        for name in sorted(self.ev.names("")):
+            if name in ("arch", "scripts", "tools", "Documentation", "doc", "usr") \
+                    or name.startswith("."):
+                continue
+            if self.ev.is_file(f"{name}/Makefile") or self.ev.is_file(f"{name}/Kbuild"):
+                found.append(name + "/")
+        return found if len(found) >= self._TOP_DIRS_EXPECTED else []
 
     # -- one directory ------------------------------------------------------
 
