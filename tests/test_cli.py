@@ -2,6 +2,7 @@
 and what they rely on seeing."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -228,3 +229,21 @@ def test_cached_answer_equals_fresh_answer(example):
     second = line_query(open_tree(example, "x86"), "arch/x86/kernel/setup.c", 13).to_json()
     fresh = line_query(open_tree(example, "x86", cache=False), "arch/x86/kernel/setup.c", 13).to_json()
     assert first == second == fresh
+
+
+def test_check_base_takes_a_fragment(example, tmp_path):
+    # witnesses closest to a fragment completed as olddefconfig would; what
+    # is not a configuration is refused
+    fragment = tmp_path / "up.config"
+    fragment.write_text("# CONFIG_SMP is not set\n")
+    done = run_kwhen("line", "arch/x86/kernel/setup_percpu.c:9", "--tree", example,
+                     "--config", fragment, "--json")
+    assert json.loads(done.stdout)["config"]["built"] == "no"
+    patch = Path(__file__).resolve().parent.parent / "examples" / "seed-move-resync.patch"
+    done = run_kwhen("check", patch, "--tree", example, "--base", fragment)
+    assert done.returncode == 1, done.stderr
+    assert "up.config" in done.stdout
+    bad = tmp_path / "notes.txt"
+    bad.write_text("remember to set SMP\n")
+    done = run_kwhen("check", patch, "--tree", example, "--base", bad)
+    assert done.returncode == 2 and f"{bad}:1:" in done.stderr

@@ -281,9 +281,11 @@ class Checker:
     def _base_for(self, tree: Tree):
         if not self.options.base:
             return None, None
-        from kwhen.kconfig.dotconfig import read_dotconfig, values_for_model
+        from kwhen.evaluation import config_values
+        from kwhen.kconfig.dotconfig import values_for_model
 
-        values = values_for_model(tree.model, read_dotconfig(self.options.base))
+        # a defconfig or fragment is completed as olddefconfig would
+        values = values_for_model(tree.model, config_values(tree, self.options.base))
         return values, os.path.basename(self.options.base)
 
     # -- running ---------------------------------------------------------------

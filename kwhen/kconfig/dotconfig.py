@@ -74,7 +74,7 @@ def values_for_model(model: KconfigModel, values: dict[str, str]) -> dict[str, s
     for name, info in model.symbols.items():
         if info.type not in BOOL_TYPES:
             continue
-        value = values.get(name, "n")
+        value = values.get(name) or "n"
         if value not in ("y", "m"):
             value = "n"
         elif value == "m" and info.type == "bool":

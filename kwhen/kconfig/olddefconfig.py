@@ -13,7 +13,6 @@ so that a verdict depending on it stays "unknown" rather than wrong.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import kconfiglib
@@ -101,11 +100,3 @@ def complete_config(root: Path, arch: str, srcarch: str, path: Path,
             values[name] = computed.get(name, "n" if sym.orig_type in (kconfiglib.BOOL, kconfiglib.TRISTATE)
                                         else None)
     return values
-
-
-def to_bytes(values: dict) -> bytes:
-    return json.dumps(values).encode()
-
-
-def from_bytes(blob: bytes) -> dict:
-    return json.loads(blob)
