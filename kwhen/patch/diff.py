@@ -17,7 +17,8 @@ from kwhen.exceptions import KwhenError
 
 DEV_NULL = "/dev/null"
 
-# A patch, an mbox or a commit's diff larger than this is refused, not parsed.
+# A patch, an mbox or a commit's diff larger than this is refused, not parsed
+# (parsing runs at a few MB a second: 64 MiB is minutes, not hours).
 MAX_PATCH_BYTES = 64 << 20
 
 _HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@[ ]?(.*)")

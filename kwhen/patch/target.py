@@ -256,7 +256,7 @@ def _link_farm(tree: Path, dest: Path) -> None:
 
 # -- git ----------------------------------------------------------------------
 
-MAX_DIFF_BYTES = 64 << 20       # a commit whose diff is larger is refused, not parsed
+MAX_DIFF_BYTES = MAX_PATCH_BYTES    # a commit's diff: the cap of a patch file
 
 
 class _GitRepo:
