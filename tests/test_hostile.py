@@ -415,3 +415,16 @@ def test_printable_escapes_controls_bidi_and_undecodable_bytes():
     from kwhen.report.printable import printable
     assert printable("a\x1b[2Jb\tc\nd\x9b\udcff\u202e") == "a\\x1b[2Jb\tc\nd\\x9b\\xff\\u202e"
     assert printable("x\ny", one_line=True) == "x\\x0ay"
+
+
+def test_makefile_call_bomb_is_refused_in_bounded_time(example):
+    import time
+    mk = example / "mm" / "Makefile"
+    bomb = "g1 = $(1)\n" + "".join(f"g{k} = $(call g{k - 1},$(call g{k - 1},$(1)))\n"
+                                   for k in range(2, 31))
+    mk.write_text(mk.read_text() + bomb + "obj-y += $(call g30,a.o)\n")
+    started = time.monotonic()
+    line = one_line_exit_2(run_kwhen("file", "mm/percpu.c", "--tree", example, "--arch", "x86",
+                                     "--no-cache"))
+    assert "mm/Makefile:" in line and "expansions" in line
+    assert time.monotonic() - started < 60

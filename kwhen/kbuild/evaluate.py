@@ -24,7 +24,7 @@ from kwhen.kbuild.functions import MakeFunctions, const_text, map_words, pat_spl
 from kwhen.kbuild.makefile import Assign, Cond, Define, Export, Expr, Include, Undefine, parse_makefile
 from kwhen.kbuild.text import parse_text
 from kwhen.kbuild.values import (
-    MAX_ALTS, MAX_DEPTH, MAX_WORDS, UNKNOWN_VARS, Choice, Lazy, SymVal, TooManyAlternatives, Unknown, Var,
+    MAX_ALTS, MAX_DEPTH, MAX_STEPS, MAX_WORDS, UNKNOWN_VARS, Choice, Lazy, SymVal, TooManyAlternatives, Unknown, Var,
     alternatives, choice, flatten, glue, merge_alternatives, restrict, words_value,
 )
 from kwhen.logic.formula import FALSE, TRUE, Formula, conj, conj_all, conj_pair, disj_all, disj_pair, neg, var
@@ -62,6 +62,8 @@ class Evaluator(MakeFunctions):
         self.path = ""
         self.line = 0
         self.call_depth = 0              # nested includes and $(call)s
+        self.steps = 0                   # expansions for the makefile being run (MAX_STEPS)
+        self._file_depth = 0
         self._listdir: dict = {}
         # top-level makefiles include build outputs: missing is not an error
         self.lenient_includes = False
@@ -252,8 +254,17 @@ class Evaluator(MakeFunctions):
             raise KwhenError("unterminated variable reference", path=self.path, line=self.line)
         return self.expand_parsed(parsed)
 
+    def count_step(self) -> None:
+        """One more expansion: past MAX_STEPS for one makefile, an error
+        (a $(call) that calls itself twice per level is exponential)."""
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            raise KwhenError(f"more than {MAX_STEPS} expansions to evaluate this makefile",
+                             path=self.path, line=self.line)
+
     def expand_parsed(self, parsed) -> tuple:
         """The value of text already parsed by `parse_text`."""
+        self.count_step()
         if parsed[0] == "const":
             return tuple((TRUE, w) for w in parsed[1])
         out = []
@@ -379,6 +390,7 @@ class Evaluator(MakeFunctions):
 
     def eval_node(self, node) -> tuple:
         """The value of one reference, function call or substitution reference."""
+        self.count_step()
         kind = node[0]
         if kind == "ref":
             names = self.name_alternatives(node[1])
@@ -485,6 +497,9 @@ class Evaluator(MakeFunctions):
         stmts = self.parsed(rel)
         saved = self.path, self.line
         self.path = rel
+        if self._file_depth == 0:
+            self.steps = 0
+        self._file_depth += 1
         try:
             self.run(stmts, cond)
         except KwhenError as exc:
@@ -492,6 +507,7 @@ class Evaluator(MakeFunctions):
                 exc.path, exc.line = self.path, self.line
             raise
         finally:
+            self._file_depth -= 1
             self.path, self.line = saved
 
     def run(self, stmts: list, cond: Formula) -> None:

@@ -27,6 +27,9 @@ MAX_ALTS = 64
 # words (make itself would run out of memory). Linux's longest lists of
 # objects hold a few thousand.
 MAX_WORDS = 1 << 18
+# Expansions one makefile (with its includes) may take: Linux 6.1's busiest,
+# sound/soc/codecs/Makefile, takes under a thousand.
+MAX_STEPS = 100_000
 MAX_DEPTH = 60      # nested includes and $(call)s
 
 # Variables the top Makefile sets from the environment or the toolchain:

@@ -295,9 +295,10 @@ class KwhenKconfig(kconfiglib.Kconfig):
             # malformed file is bad input, at the line it was reading
             if not _raised_in_kconfiglib(exc):
                 raise
+            what = ("nested too deeply for kconfiglib" if isinstance(exc, RecursionError)
+                    else f"malformed Kconfig (kconfiglib: {type(exc).__name__})")
             raise kconfiglib.KconfigError(
-                f"{getattr(self, 'filename', filename)}:{getattr(self, 'linenr', 0)}: "
-                f"malformed Kconfig (kconfiglib: {type(exc).__name__})") from None
+                f"{getattr(self, 'filename', filename)}:{getattr(self, 'linenr', 0)}: {what}") from None
         finally:
             kconfiglib.iglob = saved_glob
 
@@ -501,7 +502,10 @@ def _dependency_loop_error(lines: list[str]) -> KwhenError:
     items = [m for m in map(_LOOP_ITEM_RE.match, lines) if m]
     if not items:
         return KwhenError("dependency loop in Kconfig")
-    chain = " -> ".join(f"{m['name']} ({m['path']}:{m['line']})" for m in items)
+    shown = items if len(items) <= 8 else items[:7]
+    chain = " -> ".join(f"{m['name']} ({m['path']}:{m['line']})" for m in shown)
+    if len(shown) < len(items):
+        chain += f" -> ... ({len(items) - len(shown)} more)"
     first = items[0]
     return KwhenError(f"dependency loop: {chain} -> {first['name']}",
                       path=first["path"], line=int(first["line"]))
