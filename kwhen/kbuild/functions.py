@@ -18,6 +18,7 @@ from kwhen.kbuild.values import (
     choice, flatten, restrict, words_value,
 )
 from kwhen.logic.formula import FALSE, TRUE, conj, conj_pair, disj_all, neg
+from kwhen.readfile import inside
 
 # kbuild helpers that test the compiler, assembler or linker.
 HELPERS = frozenset("""
@@ -374,7 +375,8 @@ class MakeFunctions:
             rel = posixpath.normpath(pattern)
             return [pattern] if rel != "." and (rel in _CONFIGURED or self.exists(rel)) else []
         found = glob.glob(pattern, root_dir=self.tree)
-        return sorted(found)
+        # a symbolic link out of the tree does not show what lies outside it
+        return sorted(f for f in found if inside(self.tree, f))
 
     def _call(self, args: list) -> tuple:
         names = self.name_alternatives(parse_text(args[0].strip()))
