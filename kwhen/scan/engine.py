@@ -53,7 +53,8 @@ def _lazy():
 
 class _ScanChecker(Checker):
     """`kwhen check`'s checker, with the trees of each architecture given
-    by the scan (`trees_for(arch) -> (pre Tree, post Tree)`) instead of
+    by the scan (`trees_for(arch, checked) -> (pre Tree, post Tree)`;
+    `checked`: an architecture the checks read on both sides) instead of
     built from the work tree."""
 
     def __init__(self, root: Path, options: CheckOptions, trees_for):
@@ -61,11 +62,14 @@ class _ScanChecker(Checker):
         self._trees_for = trees_for
 
     def views(self, change, arches=None):
-        if arches is None:
+        # the architectures checked (arches=None) are read on both sides;
+        # others only when dead-added asks about the commit's side
+        checked = arches is None
+        if checked:
             arches = self.arches_for(sorted(change.paths()))
         views = []
         for arch in arches:
-            pre, post = self._trees_for(arch)
+            pre, post = self._trees_for(arch, checked)
             self._base_trees.setdefault(arch, pre)
             base_values, base_name = self._base_for(post)
             views.append(ArchView(arch, pre.with_state(change.pre), post.with_state(change.post),

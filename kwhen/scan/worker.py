@@ -95,16 +95,20 @@ class ScanWorker:
         post_models: dict[str, scan_models.Held] = {}
         farm = None
 
-        def trees_for(arch):
-            # The commit's models come from whatever this worker holds for
-            # the architecture (the parent's, or an older revision's when
-            # the architecture was not needed since); the parent's are made
-            # only if a check reads them: dead-added asks other
-            # architectures about the commit's side alone.
+        def trees_for(arch, checked):
+            # An architecture the checks read on both sides gets its
+            # parent's models first and the commit's from them (a C-only
+            # commit then needs no other). For one that dead-added asks
+            # about the commit's side alone, the commit's models come
+            # straight from whatever revision the worker holds, and the
+            # parent's are made only if something reads them.
             nonlocal farm
             post = post_models.get(arch)
             if post is None:
-                held = self.models.get(arch) or self.models_at(arch, parent)
+                if checked:
+                    held = self.models_at(arch, parent)
+                else:
+                    held = self.models.get(arch) or self.models_at(arch, parent)
                 to_post = changed if held.rev == parent else changed_paths(root, held.rev, sha)
                 kconfig, kbuild = scan_models.reaches(held, to_post)
                 if not kconfig and not kbuild:
