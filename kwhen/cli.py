@@ -7,10 +7,38 @@ import argparse
 import os
 import sys
 
+from kwhen import __version__, progress
 from kwhen.exceptions import KwhenError
 from kwhen.report.printable import printable
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERNAL = 0, 1, 2, 3
+
+QUERY_FORMATS = ("text", "json")
+CHECK_FORMATS = ("text", "json", "sarif", "html", "gitlab")
+
+EPILOG = """\
+examples:
+  kwhen line arch/x86/kernel/setup_percpu.c:246 --arch x86
+  kwhen file mm/percpu.c --format json
+  kwhen symbol setup_per_cpu_areas
+  kwhen check                          the HEAD commit
+  kwhen check --worktree               uncommitted changes against HEAD
+  kwhen check v6.0..v6.1 --format sarif -o kwhen.sarif
+  b4 am -o - MSGID | kwhen check -
+
+exit status:
+  0  answered; check: no findings
+  1  check: findings
+  2  bad input (one line on stderr naming file and line)
+  3  an internal error (a bug in kwhen)
+
+environment:
+  KWHEN_CACHE_DIR  where the model cache lives (default ~/.cache/kwhen)
+  KWHEN_CACHE_MAX  the cache's size cap, e.g. 500M or 2G (default 1G; least
+                   recently used models are evicted first)
+  KWHEN_DEBUG      set to 1 for a Python traceback on an internal error
+  NO_COLOR         no colour on a terminal
+"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -21,52 +49,98 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_ERROR)
 
 
+def _verbosity(p: argparse.ArgumentParser, top: bool = False) -> None:
+    # on the top parser and on each subcommand, so `kwhen -q check` and
+    # `kwhen check -q` both work; SUPPRESS keeps a subcommand from
+    # resetting what the top level said
+    default = False if top else argparse.SUPPRESS
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("-q", "--quiet", action="store_true", default=default,
+                       help="no progress on stderr")
+    group.add_argument("-v", "--verbose", action="store_true", default=default,
+                       help="say what kwhen is doing and why, on stderr")
+
+
+def _format(p: argparse.ArgumentParser, choices: tuple[str, ...]) -> None:
+    p.add_argument("--format", choices=choices, default="text",
+                   help="output format: " + ", ".join(choices) + " (default: text)")
+    p.add_argument("--json", dest="format", action="store_const", const="json",
+                   help="the same as --format json")
+
+
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--tree", help="the Kconfig/Kbuild tree (default: git top level of the working directory)")
+    p.add_argument("--tree", help="the Kconfig/Kbuild tree (default: git top level of the working "
+                                  "directory); relative paths are then read from it")
     p.add_argument("--arch", help="architecture: a directory under arch/, or x86_64, i386, ... "
                                   "(default: the host's)")
-    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    _format(p, QUERY_FORMATS)
     p.add_argument("--explain", action="store_true", help="say why free propositions are free")
     p.add_argument("--trust-tree", action="store_true",
                    help="run the tree's Kconfig $(shell,...) macros as the kernel would "
                         "(by default nothing from the tree is executed)")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the model cache")
+    _verbosity(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="kwhen", description="Under which configurations is this code built?")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = _Parser(prog="kwhen", description="Under which configurations is this code built?",
+                     epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"kwhen {__version__}")
+    _verbosity(parser, top=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
+                                metavar="COMMAND")
 
-    p = sub.add_parser("line", help="the condition under which a line is built")
-    p.add_argument("location", metavar="FILE:LINE")
+    def command(name, help, examples=""):
+        return sub.add_parser(name, help=help, description=help[:1].upper() + help[1:] + ".",
+                              epilog=examples, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    p = command("line", "the condition under which a line is built",
+                "examples:\n  kwhen line mm/percpu.c:2990\n"
+                "  kwhen line kernel/smp.c:100:5 --config .config --format json\n")
+    p.add_argument("location", metavar="FILE:LINE[:COL]")
     p.add_argument("--config", help="evaluate under this .config instead of all configurations")
     _common(p)
 
-    p = sub.add_parser("file", help="a file's Kbuild condition and its #if blocks")
+    p = command("file", "a file's Kbuild condition and its #if blocks",
+                "examples:\n  kwhen file mm/percpu.c\n  kwhen file drivers/net/tun.c --arch arm64\n")
     p.add_argument("path", metavar="FILE")
     p.add_argument("--config", help="evaluate under this .config instead of all configurations")
     _common(p)
 
-    p = sub.add_parser("symbol", help="every definition of a function and when each is built")
+    p = command("symbol", "every definition of a function and when each is built",
+                "examples:\n  kwhen symbol setup_per_cpu_areas --arch i386\n")
     p.add_argument("name")
     _common(p)
 
-    p = sub.add_parser("check", help="check a commit, range, patch or mbox for code that vanishes "
-                                     "from configurations")
+    p = command("check", "check a commit, range, patch or mbox for code that vanishes "
+                         "from configurations",
+                "examples:\n  kwhen check                       the HEAD commit\n"
+                "  kwhen check --staged              what `git commit` would commit\n"
+                "  kwhen check --worktree            uncommitted changes against HEAD\n"
+                "  git diff | kwhen check -          a diff already applied is read as\n"
+                "                                    HEAD (before) -> work tree (after)\n"
+                "  kwhen check origin/master..       each commit of a branch, in order\n"
+                "  kwhen check series.mbox --format html -o report.html\n")
     p.add_argument("target", nargs="?", metavar="TARGET",
                    help="revision (default HEAD), range A..B, patch file, mbox, or - for stdin")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--worktree", action="store_true",
+                      help="check the uncommitted changes of tracked files against HEAD")
+    what.add_argument("--staged", "--cached", action="store_true",
+                      help="check the index (what `git commit` would commit) against HEAD")
     p.add_argument("--tree", help="the tree the target applies to (default: git top level)")
     p.add_argument("--arch", action="append", help="architecture to check (repeatable; default: "
                                                    "those whose builds reach the touched files)")
     p.add_argument("--all-arches", action="store_true", help="check every architecture")
     p.add_argument("--base", help="witnesses closest to this .config instead of the defconfig")
-    p.add_argument("--format", choices=("text", "json", "sarif", "html"), default="text")
+    _format(p, CHECK_FORMATS)
     p.add_argument("--output", "-o", help="write the report to this file")
     p.add_argument("--verify", action="store_true",
                    help="run the tree's own `make olddefconfig` on each witness (executes the tree's tools)")
     p.add_argument("--trust-tree", action="store_true",
                    help="run the tree's Kconfig $(shell,...) macros as the kernel would")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the model cache")
+    _verbosity(p)
 
     p = sub.add_parser("scan", help="check every commit of a history; results in a database "
                                     "(without a range: report the results stored)")
@@ -102,13 +176,34 @@ def build_parser() -> argparse.ArgumentParser:
                    help="HTML: link commits to TEMPLATE with {sha} replaced")
     p.add_argument("--source-url", metavar="TEMPLATE",
                    help="HTML: link locations to TEMPLATE with {sha}, {file}, {line} replaced")
+    _verbosity(p)
+
+    p = command("cache", "show the model cache (where, size per tree and architecture) or clear it",
+                "examples:\n  kwhen cache\n  kwhen cache clear\n  kwhen cache clear --tree ~/linux\n")
+    p.add_argument("action", nargs="?", choices=("show", "clear"), default="show")
+    p.add_argument("--tree", help="clear only this tree's models")
+    _format(p, QUERY_FORMATS)
+    _verbosity(p)
+
+    p = command("completion", "print a shell completion script",
+                "examples:\n  kwhen completion bash > /etc/bash_completion.d/kwhen\n"
+                "  kwhen completion zsh > ~/.zfunc/_kwhen\n")
+    p.add_argument("shell", choices=("bash", "zsh", "tcsh"))
+
+    command("mcp", "serve kwhen's queries over the Model Context Protocol (stdio)",
+            "examples:\n  kwhen mcp            (started by an MCP client; needs pip install 'kwhen[mcp]')\n")
     return parser
 
 
-def _split_location(text: str) -> tuple[str, int]:
+def split_location(text: str) -> tuple[str, int]:
+    """FILE:LINE or FILE:LINE:COL (as compilers and editors write them) ->
+    (FILE, LINE); the column does not change the answer."""
+    parts = text.rsplit(":", 2)
+    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+        return parts[0], int(parts[1])
     path, sep, line = text.rpartition(":")
-    if not sep or not line.isdigit():
-        raise KwhenError(f"expected FILE:LINE, got '{text}'")
+    if not sep or not line.isdigit() or not path:
+        raise KwhenError(f"expected FILE:LINE or FILE:LINE:COL, got '{text}'")
     return path, int(line)
 
 
@@ -117,13 +212,21 @@ def run(args) -> int:
         return run_check(args)
     if args.command == "scan":
         return run_scan(args)
+    if args.command == "completion":
+        return run_completion(args)
     from kwhen import control
 
+    if args.command == "cache":
+        return run_cache(args, control)
+    if args.command == "mcp":
+        from kwhen.mcp import serve
+        serve()
+        return EXIT_OK
     tree = control.open_tree(args.tree, args.arch, trust_tree=args.trust_tree,
                              cache=not args.no_cache)
     try:
         if args.command == "line":
-            path, line = _split_location(args.location)
+            path, line = split_location(args.location)
             answer = control.line_query(tree, path, line, config=args.config)
         elif args.command == "file":
             answer = control.file_query(tree, args.path, config=args.config)
@@ -131,8 +234,8 @@ def run(args) -> int:
             answer = control.symbol_query(tree, args.name)
     finally:
         tree.cache.close()
-    return emit(lambda: control.write_answer(answer, as_json=args.json, explain=args.explain),
-                EXIT_OK)
+    return emit(lambda: control.write_answer(answer, as_json=args.format == "json",
+                                             explain=args.explain), EXIT_OK)
 
 
 def run_check(args) -> int:
@@ -142,12 +245,19 @@ def run_check(args) -> int:
                                    verify=args.verify, trust_tree=args.trust_tree,
                                    cache=not args.no_cache)
     stdin_text = None
-    if args.target == "-":
+    target = args.target
+    if args.worktree or args.staged:
+        if target is not None:
+            raise KwhenError("--worktree and --staged check the tree's own changes: "
+                             "give no TARGET with them")
+        target = control.WORKTREE if args.worktree else control.STAGED
+    if target == "-":
         from kwhen.patch.diff import MAX_PATCH_BYTES
         from kwhen.readfile import read_stream
         stdin_text = read_stream(sys.stdin.buffer, MAX_PATCH_BYTES, what="patch").decode(
             "utf-8", errors="surrogateescape")
-    report = control.check(args.tree, args.target, options, stdin_text=stdin_text)
+    report = control.check(args.tree, target, options, stdin_text=stdin_text,
+                           command_line=["kwhen", *sys.argv[1:]])
     return emit(lambda: control.write_report(report, args.format, args.output),
                 EXIT_FINDINGS if report.findings else EXIT_OK, args.output)
 
@@ -200,10 +310,42 @@ def run_scan(args) -> int:
     return EXIT_OK
 
 
+def run_cache(args, control) -> int:
+    if args.action == "clear":
+        removed = control.clear_cache(args.tree)
+        sys.stdout.write(f"kwhen: removed {removed} cached item(s)\n")
+        return EXIT_OK
+    usage = control.cache_usage()
+    if args.format == "json":
+        import json
+        sys.stdout.write(json.dumps(usage, indent=2) + "\n")
+        return EXIT_OK
+    sys.stdout.write(control.format_cache_usage(usage))
+    return EXIT_OK
+
+
+def run_completion(args) -> int:
+    try:
+        import shtab
+    except ImportError:
+        raise KwhenError("shell completion needs shtab: pip install shtab") from None
+    sys.stdout.write(shtab.complete(build_parser(), shell=args.shell))
+    return EXIT_OK
+
+
+def _install_progress(args) -> None:
+    quiet = getattr(args, "quiet", False)
+    verbose = getattr(args, "verbose", False)
+    show = not quiet and sys.stderr.isatty() and args.command not in ("mcp", "completion")
+    if show or verbose:
+        progress.install(progress.TerminalReporter(sys.stderr, show_steps=show, verbose=verbose))
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        _install_progress(args)
         return run(args)
     except KwhenError as e:
         sys.stderr.write(f"kwhen: error: {printable(str(e), one_line=True)}\n")
@@ -220,6 +362,8 @@ def main(argv=None) -> int:
         sys.stderr.write(f"kwhen: internal error: {type(e).__name__}: {printable(str(e), True)} "
                          "(set KWHEN_DEBUG=1 for a traceback)\n")
         return EXIT_INTERNAL
+    finally:
+        progress.install(None)
 
 
 if __name__ == "__main__":

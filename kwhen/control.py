@@ -283,12 +283,20 @@ def write_answer(answer, as_json: bool = False, explain: bool = False) -> None:
 
 # -- checking changes ----------------------------------------------------------
 
+WORKTREE, STAGED = "--worktree", "--staged"   # (kwhen.patch.target's sentinels)
+
+
 def check(tree: str | Path | None = None, target: str | None = None,
-          options: CheckOptions | None = None, stdin_text: str | None = None) -> Report:
+          options: CheckOptions | None = None, stdin_text: str | None = None,
+          command_line: list | None = None) -> Report:
     """Check `target` in `tree` for code that vanishes from configurations.
 
     `target`: a revision (default HEAD), a range A..B (each commit in
-    order), a patch file, an mbox, or "-" with the text in `stdin_text`.
+    order), a patch file, an mbox, "-" with the text in `stdin_text`
+    (a diff already applied in the work tree is read as the work tree
+    without it -> the work tree), WORKTREE (HEAD -> the work tree's tracked
+    files) or STAGED (HEAD -> the index). `command_line` is recorded in the
+    report (SARIF's invocation).
     `tree`: the tree the target applies to (default: the git top level of
     the working directory). `options`: a kwhen.checks.runner.CheckOptions.
     The Report's `findings` are kwhen.checks.messages objects (kind,
@@ -297,20 +305,32 @@ def check(tree: str | Path | None = None, target: str | None = None,
     from kwhen.checks.runner import check_changes
     from kwhen.patch.target import resolve_target
 
+    import os
+    from datetime import datetime, timezone
+
+    def now():
+        return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+    started = now()
     root = Path(tree) if tree else find_tree()
     if not root.is_dir():
         raise KwhenError("no such directory", path=str(root))
     changes = resolve_target(target, root, stdin_text=stdin_text)
     done = check_changes(root, changes, options or CheckOptions())
+    info = [{"id": c.id, "title": c.title, "author": c.author, "commit": c.commit}
+            for c in changes]
+    invocation = {"command_line": list(command_line or ["kwhen", "check"]),
+                  "working_directory": os.getcwd(), "start": started, "end": now()}
     return Report(done.findings, target or "HEAD", [c.id for c in changes], done.arches,
-                  tree=str(root.resolve()), skipped=done.skipped)
+                  tree=str(root.resolve()), skipped=done.skipped, change_info=info,
+                  invocation=invocation)
 
 
-REPORT_FORMATS = ("text", "json", "sarif", "html")
+REPORT_FORMATS = ("text", "json", "sarif", "html", "gitlab")
 
 
 def render(report: Report, fmt: str = "text") -> str:
-    """The report as text, json, sarif or html."""
+    """The report as text, json, sarif, html or gitlab (GitLab code quality)."""
     if fmt == "json":
         from kwhen.report.jsonreport import render_json
         return render_json(report)
@@ -320,6 +340,9 @@ def render(report: Report, fmt: str = "text") -> str:
     if fmt == "html":
         from kwhen.report.html import render_html
         return render_html(report)
+    if fmt == "gitlab":
+        from kwhen.report.gitlab import render_gitlab
+        return render_gitlab(report)
     if fmt == "text":
         from kwhen.report.text import format_text
         return format_text(report)
@@ -381,3 +404,33 @@ def write_scan_report(db: str | Path, fmt: str = "text", output: str | Path | No
             f.write(text)
     else:
         sys.stdout.write(text)
+
+
+# -- the model cache -------------------------------------------------------------
+
+def cache_usage() -> dict:
+    """Where the model cache is, its size and cap, and its items grouped by
+    tree and architecture: {"path", "bytes", "max_bytes", "entries":
+    [{"tree", "arch", "items", "bytes", "last_used"}]}."""
+    from kwhen.sqldata import usage
+    return usage()
+
+
+def clear_cache(tree: str | Path | None = None) -> int:
+    """Remove every cached item, or only those of `tree`; the number removed."""
+    from kwhen.sqldata import clear
+    return clear(str(Path(tree).resolve()) if tree else None)
+
+
+def format_cache_usage(usage: dict) -> str:
+    """`kwhen cache` for people."""
+    from kwhen.report.querytext import format_size
+    lines = [f"cache: {usage['path']}",
+             f"size:  {format_size(usage['bytes'])} of {format_size(usage['max_bytes'])} "
+             "(KWHEN_CACHE_MAX; least recently used models go first)"]
+    for e in usage["entries"]:
+        lines.append(f"  {format_size(e['bytes']):>9}  {e['tree']}  {e['arch']}  "
+                     f"({e['items']} item(s), last used {e['last_used']})")
+    if not usage["entries"]:
+        lines.append("  (empty)")
+    return "\n".join(lines) + "\n"

@@ -49,7 +49,7 @@ import weakref
 import zlib
 from pathlib import Path
 
-from kwhen import git
+from kwhen import git, progress
 from kwhen.exceptions import KwhenError
 from kwhen.git import WorkTreeStatus
 from kwhen.readfile import read_bytes
@@ -287,7 +287,9 @@ class DefinitionIndex:
         return paths, names
 
     def _build(self) -> None:
-        out = _finish(self._grep, ok=(0, 1))
+        progress.note(f"no definition index for HEAD's tree of {self.root}: building it (git grep)")
+        with progress.step("building the definition index"):
+            out = _finish(self._grep, ok=(0, 1))
         dirty = self._dirty() | _paths(_finish(_start_dirty(self.root)))
         self._dirty_now = dirty
         if head_tree(self.root) != self.tree:
@@ -311,7 +313,8 @@ class DefinitionIndex:
         recent = self._get_json_any("recent") or []
         recent = [self.tree] + [t for t in recent if t != self.tree][:_KEEP_TREES - 1]
         items["recent"] = _pack(recent)
-        self.cache.put_items(KIND, items, keep_prefixes=[f"{t}." for t in recent] + ["recent"])
+        self.cache.put_items(KIND, items, keep_prefixes=[f"{t}." for t in recent] + ["recent"],
+                             root=self.root)
 
     def _get_json_any(self, key: str):
         blob = self.cache.get(KIND, key, self.root)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 
-from kwhen import __version__
+from kwhen import __version__, progress
 from kwhen.exceptions import KwhenError
 from kwhen.kconfig.model import KconfigModel
 from kwhen.sqldata import Cache, Unreadable
@@ -80,9 +80,12 @@ class ArchModels:
         from kwhen.kconfig.translate import build_model
 
         self.built_model = True
+        progress.note(f"no cached {self.arch} Kconfig model for {self.root} (or a Kconfig file "
+                      "changed): building it")
         try:
-            return build_model(self.root, self.arch, trust_tree=self.trust_tree,
-                               on_symbols=self._start_kbuild)
+            with progress.step(f"building the {self.arch} Kconfig model"):
+                return build_model(self.root, self.arch, trust_tree=self.trust_tree,
+                                   on_symbols=self._start_kbuild)
         except BaseException:
             self._stop_kbuild()
             raise
@@ -195,7 +198,8 @@ class ArchModels:
         # exist, and which are tristate), not on the rest of the model.
         key = self._kbuild_key(self.model.kbuild_table())
         if self._kbuild_job is not None:
-            result = self._collect_kbuild()
+            with progress.step(f"computing the {self.arch} Kbuild conditions"):
+                result = self._collect_kbuild()
             if result is not None:
                 return result
         blob = self.cache.get("kbuild", key, self.root)
@@ -209,8 +213,11 @@ class ArchModels:
                 data["files"] = _CachedParts(self.cache, "kbuild", key, recompute)
                 return KbuildResult.from_data(data)
         started = time.time_ns()
-        result = kbuild_conditions(self.root, self.srcarch, self.arch, self.model.symbols,
-                                   partial=True)
+        progress.note(f"no cached {self.arch} Kbuild conditions (or a Makefile changed): "
+                      "reading the Makefiles")
+        with progress.step(f"computing the {self.arch} Kbuild conditions"):
+            result = kbuild_conditions(self.root, self.srcarch, self.arch, self.model.symbols,
+                                       partial=True)
         self._store_kbuild(key, result.to_data(), started)
         return result
 

@@ -133,14 +133,23 @@ class Tree:
         """`path` (absolute, or relative to the working directory or to the
         tree) as a path relative to the tree; it must exist inside it."""
         p = Path(path)
-        candidates = [p] if p.is_absolute() else [Path.cwd() / p, self.root / p]
+        if p.is_absolute():
+            candidates = [p]
+        elif resolved(Path.cwd()).is_relative_to(self.root):
+            candidates = [Path.cwd() / p, self.root / p]     # (from a subdirectory)
+        else:
+            # from outside the tree (another checkout, with --tree): the
+            # path is the tree's, even where the working directory has it too
+            candidates = [self.root / p, Path.cwd() / p]
+        outside = False
         for candidate in candidates:
             real = resolved(candidate, shown=str(path))
             if real.exists():
-                try:
+                if real.is_relative_to(self.root):
                     return real.relative_to(self.root).as_posix()
-                except ValueError:
-                    raise KwhenError(f"path is outside the tree {self.root}", path=str(path))
+                outside = True
+        if outside:
+            raise KwhenError(f"path is outside the tree {self.root}", path=str(path))
         raise KwhenError("no such file", path=str(path))
 
     def read_text(self, relpath: str) -> str:

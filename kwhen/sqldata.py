@@ -35,7 +35,7 @@ from pathlib import Path
 from kwhen.exceptions import KwhenError
 from kwhen.readfile import read_bytes
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _TABLES = ("file_stamp", "item", "part_set", "part")
 SCHEMA = """
@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS file_stamp (
     digest TEXT);
 CREATE TABLE IF NOT EXISTS item (
     kind TEXT, key TEXT, deps BLOB, data BLOB, checksum TEXT,
+    root TEXT, used INTEGER,
     PRIMARY KEY (kind, key));
 CREATE TABLE IF NOT EXISTS part_set (
     kind TEXT, key TEXT, generation TEXT, PRIMARY KEY (kind, key));
@@ -140,6 +141,7 @@ class Cache:
         self._dirty_stamps: dict[str, tuple] = {}
         self._generations: dict[tuple, str] = {}   # (kind, key) -> parts read by get
         self._healed = False
+        self._used: set[tuple[str, str]] = set()   # items read: their last use is now
         if not enabled:
             return
         self.path = Path(directory or default_cache_dir()) / "kwhen.sqlite3"
@@ -290,7 +292,21 @@ class Cache:
         return digest
 
     def flush(self):
-        """Write the file digests learnt in this process."""
+        """Write the file digests learnt in this process, and when the items
+        read were last used (what eviction goes by)."""
+        if self._db is None:
+            return
+        if self._used:
+            used, now = sorted(self._used), time.time_ns()
+            try:
+                with self._db:
+                    self._db.execute("BEGIN IMMEDIATE")
+                    self._db.executemany("UPDATE item SET used = ? WHERE kind = ? AND key = ?",
+                                         [(now, kind, key) for kind, key in used])
+                self._used.clear()
+            except _DAMAGE as exc:
+                self._trouble(exc)
+                return
         if self._db is None or not self._dirty_stamps:
             return
         rows = [(p, *s) for p, s in self._dirty_stamps.items()]
@@ -339,6 +355,7 @@ class Cache:
             return None         # a damaged item, not a damaged database: a miss
         if generation is not None:
             self._generations[(kind, key)] = generation[0]
+        self._used.add((kind, key))
         return unpacked
 
     def get_part(self, kind: str, key: str, name: str) -> bytes | None:
@@ -422,9 +439,9 @@ class Cache:
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")
                 self._db.execute(
-                    "INSERT OR REPLACE INTO item VALUES (?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO item VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (kind, key, zlib.compress(json.dumps(dep_list).encode()), packed,
-                     _digest_bytes(packed)))
+                     _digest_bytes(packed), str(root), time.time_ns()))
                 self._db.execute("DELETE FROM part WHERE kind = ? AND key = ?", (kind, key))
                 self._db.execute("DELETE FROM part_set WHERE kind = ? AND key = ?", (kind, key))
                 if parts is not None:
@@ -437,11 +454,12 @@ class Cache:
                          for name, blob in parts.items()))
         except _DAMAGE as exc:
             self._trouble(exc)
+        self._evict(keep=(kind, key))
         self.flush()
 
     # -- groups of items written together (the definition index) --------------
 
-    def put_items(self, kind: str, items: dict, keep_prefixes=None) -> None:
+    def put_items(self, kind: str, items: dict, keep_prefixes=None, root: Path | None = None) -> None:
         """Store `items` (key -> bytes, valid without file dependencies) in
         one transaction, so a reader sees all of them or none.
 
@@ -452,9 +470,11 @@ class Cache:
             return
         empty_deps = zlib.compress(b"[]")
         rows = []
+        now = time.time_ns()
         for key, data in items.items():
             packed = zlib.compress(data, 1)
-            rows.append((kind, key, empty_deps, packed, _digest_bytes(packed)))
+            rows.append((kind, key, empty_deps, packed, _digest_bytes(packed),
+                         str(root) if root else None, now))
         try:
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")
@@ -464,7 +484,49 @@ class Cache:
                         "SELECT key FROM item WHERE kind = ?", (kind,)) if not k.startswith(keep)]
                     self._db.executemany("DELETE FROM item WHERE kind = ? AND key = ?",
                                          [(kind, k) for k in old])
-                self._db.executemany("INSERT OR REPLACE INTO item VALUES (?, ?, ?, ?, ?)", rows)
+                self._db.executemany("INSERT OR REPLACE INTO item VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        except _DAMAGE as exc:
+            self._trouble(exc)
+        self._evict(keep=(kind, next(iter(items), None)))
+
+    # -- size: least recently used items go first ------------------------------
+
+    def _evict(self, keep=None) -> None:
+        """Delete the least recently used models until the stored data fits
+        under max_cache_bytes(). The models of a tree on one architecture go
+        together, with their parts (and a tree's definition index, written
+        as a group, goes whole), never those holding `keep` (kind, key),
+        just written. Freed pages go to SQLite's free list and are reused by
+        the next writes, so the file stays near the cap without a VACUUM."""
+        if self._db is None:
+            return
+        cap = max_cache_bytes()
+        try:
+            sizes = _item_sizes(self._db)
+            total = sum(row[-1] for row in sizes)
+            if total <= cap:
+                return
+            units: dict[tuple, list] = {}
+            for kind, key, root, used, size in sizes:
+                # a tree's models on one architecture go together (the
+                # Kconfig model is no use without its Kbuild conditions)
+                unit = units.setdefault((root, _arch_of(kind, key), kind if not root else ""),
+                                        [0, 0, []])
+                unit[0] = max(unit[0], used or 0)
+                unit[1] += size
+                unit[2].append((kind, key))
+            doomed = []
+            for name, (_used, size, keys) in sorted(units.items(), key=lambda u: u[1][0]):
+                if total <= cap * 0.9:      # (a margin, so the next write does not evict again)
+                    break
+                if keep in keys:
+                    continue
+                doomed.extend(keys)
+                total -= size
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                for table in ("item", "part", "part_set"):
+                    self._db.executemany(f"DELETE FROM {table} WHERE kind = ? AND key = ?", doomed)
         except _DAMAGE as exc:
             self._trouble(exc)
 
@@ -677,3 +739,101 @@ def finding_identity(finding: dict) -> str:
 
     message = re.sub(r"(:|line )\d+", r"\1#", str(finding.get("message", "")))
     return "\0".join([str(finding.get("kind")), str(finding.get("file")), message])
+
+
+def _item_sizes(db) -> list[tuple[str, str, str | None, int, int]]:
+    """(kind, key, tree root, last used, bytes with its parts) of every item."""
+    parts = dict(((kind, key), size) for kind, key, size in db.execute(
+        "SELECT kind, key, SUM(LENGTH(data)) FROM part GROUP BY kind, key"))
+    return [(kind, key, root, used, size + parts.get((kind, key), 0))
+            for kind, key, root, used, size in db.execute(
+                "SELECT kind, key, root, used, LENGTH(data) + LENGTH(deps) FROM item")]
+
+
+DEFAULT_CACHE_MAX = 1 << 30
+
+
+def max_cache_bytes() -> int:
+    """The cache's cap: $KWHEN_CACHE_MAX (bytes, or with K, M, G), else 1 GiB."""
+    text = os.environ.get("KWHEN_CACHE_MAX", "").strip().upper().removesuffix("B")
+    if not text:
+        return DEFAULT_CACHE_MAX
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:], 1)
+    number = text[:-1] if text[-1:] in "KMG" else text
+    try:
+        return max(0, int(float(number) * scale))
+    except ValueError:
+        raise KwhenError(f"KWHEN_CACHE_MAX: expected a size such as 500M or 2G, got "
+                         f"'{os.environ['KWHEN_CACHE_MAX']}'") from None
+
+
+def _arch_of(kind: str, key: str) -> str:
+    # model keys are "version|root|arch|..." (kwhen.models); other kinds
+    # (the definition index, by git tree) are not per architecture
+    fields = key.split("|")
+    return fields[2] if kind in ("kconfig", "kbuild") and len(fields) > 2 else "-"
+
+
+def _open_existing(directory: Path | None):
+    path = Path(directory or default_cache_dir()) / "kwhen.sqlite3"
+    if not path.exists():
+        return path, None
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=5.0, isolation_level=None)
+        db.execute("SELECT 1 FROM item LIMIT 1")
+    except _DAMAGE as exc:
+        raise KwhenError(f"cannot read the cache: {_reason(exc)}", path=str(path)) from None
+    return path, db
+
+
+def usage(directory: Path | None = None) -> dict:
+    """The cache's place, size and items by tree and architecture (`kwhen cache`)."""
+    path, db = _open_existing(directory)
+    files = [Path(str(path) + suffix) for suffix in ("", "-wal", "-shm")]
+    on_disk = sum(p.stat().st_size for p in files if p.exists())
+    groups: dict[tuple[str, str], dict] = {}
+    if db is not None:
+        try:
+            for kind, key, root, used, size in _item_sizes(db):
+                tree = root or "(any tree)"
+                group = groups.setdefault((tree, _arch_of(kind, key)),
+                                          {"items": 0, "bytes": 0, "used": 0})
+                group["items"] += 1
+                group["bytes"] += size
+                group["used"] = max(group["used"], used or 0)
+        except _DAMAGE as exc:
+            raise KwhenError(f"cannot read the cache: {_reason(exc)}", path=str(path)) from None
+        finally:
+            db.close()
+    entries = []
+    for (tree, arch), g in sorted(groups.items()):
+        last = time.strftime("%Y-%m-%d %H:%M", time.localtime(g["used"] / 1e9)) if g["used"] else "never"
+        entries.append({"tree": tree, "arch": arch, "items": g["items"], "bytes": g["bytes"],
+                        "last_used": last})
+    return {"path": str(path), "bytes": on_disk, "max_bytes": max_cache_bytes(), "entries": entries}
+
+
+def clear(root: str | None = None, directory: Path | None = None) -> int:
+    """Delete every item (the database files themselves), or only the items
+    of the tree `root`; the number of items removed."""
+    path, db = _open_existing(directory)
+    if db is None:
+        return 0
+    try:
+        if root is None:
+            count = db.execute("SELECT COUNT(*) FROM item").fetchone()[0]
+        else:
+            keys = list(db.execute("SELECT kind, key FROM item WHERE root = ?", (root,)))
+            count = len(keys)
+            with db:
+                db.execute("BEGIN IMMEDIATE")
+                for table in ("item", "part", "part_set"):
+                    db.executemany(f"DELETE FROM {table} WHERE kind = ? AND key = ?", keys)
+    except _DAMAGE as exc:
+        raise KwhenError(f"cannot clear the cache: {_reason(exc)}", path=str(path)) from None
+    finally:
+        db.close()
+    if root is None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    return count

@@ -17,6 +17,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kwhen import progress
 from kwhen.checks import alternatives, dead, moved, narrowed, prefix, undefined
 from kwhen.checks.messages import Finding, Skipped
 from kwhen.checks.options import CheckOptions
@@ -155,7 +156,8 @@ class Checker:
         if tree is None:
             tree = Tree(self.root, arch, trust_tree=self.options.trust_tree, cache=self.cache,
                         partial=True)
-            tree.model, tree.kbuild, tree.space   # load before sharing with derived trees
+            with progress.step(f"loading the {arch} models"):
+                tree.model, tree.kbuild, tree.space   # load before sharing with derived trees
             self._base_trees[arch] = tree
         return tree
 
@@ -163,7 +165,8 @@ class Checker:
         dest = Path(self._scratch.name) / label
         if dest.exists():
             shutil.rmtree(dest)
-        return state.materialize(dest)
+        with progress.step(f"materialising the tree {label} {state.label}"):
+            return state.materialize(dest)
 
     def other_views(self, change, checked: list, only: list | None = None) -> list[ArchView]:
         """Views of `change` on every architecture not in `checked` (or on
@@ -297,8 +300,11 @@ class Checker:
                                lambda only=None: self.other_views(change, checked, only))
         readable = self._readable_part(change, views)
         findings = []
-        for kind in KINDS_OF_CHECK:
-            findings.extend(kind.run(readable, context))
+        progress.note(f"checking {change.id} ({change.title}) on "
+                      f"{', '.join(checked) or 'no architecture (it touches no file they build)'}")
+        with progress.step(f"checking {change.id} on {', '.join(checked)}"):
+            for kind in KINDS_OF_CHECK:
+                findings.extend(kind.run(readable, context))
         findings = [f for f in findings if not self._below_unreadable(change, views, f.file)]
         if self.options.verify:
             from kwhen.checks import verify

@@ -268,6 +268,18 @@ def parse_diff(text: str, source: str, first_line: int = 1,
 
 # -- applying ------------------------------------------------------------------
 
+def reverse(fp: FilePatch) -> FilePatch:
+    """The patch that undoes `fp` (applied to its result, gives its input)."""
+    swap = {"+": "-", "-": "+"}
+    status = {"added": "deleted", "deleted": "added"}.get(fp.status, fp.status)
+    hunks = [Hunk(h.new_start, h.new_len, h.old_start, h.old_len, h.header,
+                  [(swap.get(tag, tag), text, new, old) for tag, text, old, new in h.lines],
+                  old_no_newline=h.new_no_newline, new_no_newline=h.old_no_newline,
+                  patch_line=h.patch_line) for h in fp.hunks]
+    return FilePatch(fp.new_path, fp.old_path, status, hunks, binary=fp.binary,
+                     patch_line=fp.patch_line)
+
+
 def _split(text: str) -> tuple[list[str], bool]:
     """Lines without their newline, and whether the text ends with one."""
     if text == "":
@@ -288,7 +300,8 @@ def _join(lines: list[str], ends: bool) -> str:
 def apply(file_text: str | None, fp: FilePatch, source: str) -> str | None:
     """Apply `fp` to a file's text (None: the file is absent); return the new
     text (None: the patch deletes the file). Context must match exactly; a
-    hunk may sit at an offset from where it claims (the nearest match wins)."""
+    hunk may sit at an offset from where it claims (the nearest match wins;
+    the hunk's line numbers are then moved to where it applied)."""
     path = fp.path
     if fp.binary:
         raise KwhenError(f"binary patches cannot be checked: {path}", path=source)
@@ -317,6 +330,7 @@ def apply(file_text: str | None, fp: FilePatch, source: str) -> str | None:
                              path=source, line=hunk.patch_line)
         offset = at - (hunk.old_start - 1 if hunk.old_len else hunk.old_start)
         out.extend(lines[pos:at])
+        _renumber(hunk, at, len(out))
         out.extend(new)
         pos = at + len(old)
         if pos == len(lines):
@@ -332,6 +346,20 @@ def apply(file_text: str | None, fp: FilePatch, source: str) -> str | None:
                              path=source, line=fp.patch_line)
         return None
     return _join(out, ends)
+
+
+def _renumber(hunk: Hunk, old_at: int, new_at: int) -> None:
+    """Make the hunk's line numbers those of the file it was applied to (it
+    may sit at an offset from where its header claims): findings name the
+    lines of the tree, not of the patch's author."""
+    old_start = old_at + 1 if hunk.old_len else old_at
+    new_start = new_at + 1 if hunk.new_len else new_at
+    shift_old, shift_new = old_start - hunk.old_start, new_start - hunk.new_start
+    if not shift_old and not shift_new:
+        return
+    hunk.old_start, hunk.new_start = old_start, new_start
+    hunk.lines = [(tag, text, o + shift_old if o is not None else None,
+                   n + shift_new if n is not None else None) for tag, text, o, n in hunk.lines]
 
 
 def _find(lines: list[str], old: list[str], want: int, lo: int,

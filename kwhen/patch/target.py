@@ -19,7 +19,7 @@ from pathlib import Path
 
 from kwhen import git
 from kwhen.exceptions import KwhenError
-from kwhen.patch.diff import MAX_PATCH_BYTES, FilePatch, apply, parse_diff
+from kwhen.patch.diff import MAX_PATCH_BYTES, FilePatch, apply, parse_diff, reverse
 from kwhen.readfile import read_bytes
 
 
@@ -329,6 +329,52 @@ class _GitRepo:
             overlay.setdefault(path, _LAZY if in_head else None)
         return overlay
 
+    def index_state(self) -> TreeState:
+        """The index (what `git commit` would commit) as the work tree plus
+        an overlay: each path where the work tree differs from the index
+        holds the index's blob (read lazily), or nothing when the index has
+        no such file (untracked files)."""
+        def overlay():
+            out = git.run(self.tree, "diff-files", "--name-status", "--no-renames",
+                          "--ignore-submodules", "--relative", "-z")
+            fields = _decode(out).split("\0")
+            found: dict[str, object] = {}
+            for i in range(0, len(fields) - 1, 2):
+                found[fields[i + 1]] = _LAZY
+            for path, code in self.status.codes().items():
+                if code == "??":
+                    found[path] = None
+            return found
+        # "" as the revision: the blob `:path` is the index's
+        state = TreeState(self.tree, None, self.blobs, "", label="index", loader=overlay)
+        state.work_tree = self.status
+        return state
+
+    def _diff(self, what: str, *args: str) -> list:
+        diff = git.run_limited(self.tree, MAX_DIFF_BYTES, what, "diff", "--no-color",
+                               "--ignore-submodules", "-M", "--relative", "--no-ext-diff",
+                               "--src-prefix=a/", "--dst-prefix=b/", *args,
+                               config={"core.quotePath": "true"})
+        text = _decode(diff)
+        return parse_diff(text, what, allow_binary=True) if text.strip() else []
+
+    def uncommitted_change(self, staged: bool) -> "Change":
+        """HEAD -> the index (`staged`) or HEAD -> the work tree's tracked files."""
+        head = self.commit("HEAD")
+        if head is None:
+            raise KwhenError("the repository has no commit yet: nothing to compare with",
+                             path=str(self.tree))
+        if staged:
+            label, post = "staged", self.index_state()
+            file_patches = self._diff("the staged changes", "--cached", head)
+        else:
+            label, post = "worktree", TreeState(self.tree, label="work tree")
+            post.work_tree = self.status
+            file_patches = self._diff("the work tree's changes", head)
+        title = "changes staged for commit" if staged else "uncommitted changes"
+        return Change(id=label, title=title, author="", file_patches=file_patches,
+                      pre=self.state(head), post=post)
+
     def change(self, sha: str) -> "Change":
         meta = _decode(git.run(self.tree, "show", "-s", "--format=%P%x00%an <%ae>%x00%s", sha))
         parents, author, title = meta.rstrip("\n").split("\0", 2)
@@ -367,18 +413,30 @@ class Change:
         return out
 
 
+# TARGETs that name the tree's own uncommitted changes (never a revision:
+# kwhen takes no revision starting with "-")
+WORKTREE = "--worktree"
+STAGED = "--staged"
+
+
 def resolve_target(target: str | None, tree: Path, stdin_text: str | None = None) -> list[Change]:
     """The changes `kwhen check TARGET` checks, oldest first.
 
     TARGET: a git revision (default HEAD, against its first parent), a range
-    A..B (each first-parent commit of it), an existing patch or mbox file, or
-    "-" for `stdin_text`.
+    A..B (each first-parent commit of it), an existing patch or mbox file,
+    "-" for `stdin_text`, WORKTREE (HEAD -> the work tree's tracked files) or
+    STAGED (HEAD -> the index).
     """
     tree = Path(tree)
     if target == "-":
         if stdin_text is None:
             raise KwhenError("no patch on standard input")
         return _patch_changes(stdin_text, "<stdin>", tree)
+    if target in (WORKTREE, STAGED):
+        repo = _GitRepo(tree)
+        if not repo.ok:
+            raise KwhenError(f"not a git repository: {target} needs one", path=str(tree))
+        return [repo.uncommitted_change(staged=target == STAGED)]
     if target is not None and os.path.lexists(target) and not os.path.isdir(target):
         data = read_bytes(target, limit=MAX_PATCH_BYTES, what="patch")
         return _patch_changes(_decode(data), target, tree)
@@ -436,9 +494,21 @@ def _patch_changes(text: str, source: str, tree: Path) -> list[Change]:
             state = post
         return changes
     fps = parse_diff(text, source)
-    post = state.apply_patches(fps, source, label=name)
+    try:
+        pre, post = state, state.apply_patches(fps, source, label=name)
+    except KwhenError as not_applying:
+        # `git diff | kwhen check -`: the diff is already in the work tree.
+        # If it applies backwards, the work tree is the after side and the
+        # work tree with the diff taken out the before side.
+        backwards = [reverse(fp) for fp in fps]
+        try:
+            pre = state.apply_patches(backwards, source, label=f"{name} reverted")
+        except KwhenError:
+            raise not_applying from None
+        post = state
+        fps = [reverse(fp) for fp in backwards]     # (numbered where they applied)
     return [Change(id=name, title=_title_of_diff(text) or name, author="", file_patches=fps,
-                   pre=state, post=post)]
+                   pre=pre, post=post)]
 
 
 def _title_of_diff(text: str) -> str | None:

@@ -22,6 +22,11 @@ class Report:
     # what could not be checked (kwhen.checks.messages.Skipped): a Kconfig
     # file or makefile of the change that kwhen cannot read
     skipped: list = field(default_factory=list)
+    # each change checked: {"id", "title", "author", "commit"} (for people)
+    change_info: list = field(default_factory=list)
+    # how kwhen was run: {"command_line": [...], "working_directory",
+    # "start", "end" (ISO 8601 UTC)}; filled by control.check
+    invocation: dict = field(default_factory=dict)
 
     @property
     def sorted_findings(self) -> list:

@@ -124,3 +124,13 @@ def render_symbol(answer, console: Console, explain: bool = False) -> None:
     for a, b, w in answer.conflicts:
         console.print(f"  [red]conflict[/]: {escape(a)} and {escape(b)} are both compiled in some configurations"
                       + (f": {escape(w.describe())}" if w else ""))
+
+
+def format_size(n: int) -> str:
+    """1536 -> '1.5 KiB'."""
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
