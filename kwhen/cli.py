@@ -195,18 +195,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def split_location(text: str) -> tuple[str, int]:
-    """FILE:LINE or FILE:LINE:COL (as compilers and editors write them) ->
-    (FILE, LINE); the column does not change the answer."""
-    parts = text.rsplit(":", 2)
-    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
-        return parts[0], int(parts[1])
-    path, sep, line = text.rpartition(":")
-    if not sep or not line.isdigit() or not path:
-        raise KwhenError(f"expected FILE:LINE or FILE:LINE:COL, got '{text}'")
-    return path, int(line)
-
-
 def run(args) -> int:
     if args.command == "check":
         return run_check(args)
@@ -226,7 +214,7 @@ def run(args) -> int:
                              cache=not args.no_cache)
     try:
         if args.command == "line":
-            path, line = split_location(args.location)
+            path, line = control.parse_location(args.location)
             answer = control.line_query(tree, path, line, config=args.config)
         elif args.command == "file":
             answer = control.file_query(tree, args.path, config=args.config)

@@ -88,6 +88,18 @@ def _check_line(tree: Tree, relpath: str, line: int) -> None:
         raise KwhenError(f"line {line} is outside the file (it has {count} lines)", path=relpath)
 
 
+def parse_location(text: str) -> tuple[str, int]:
+    """FILE:LINE or FILE:LINE:COL (as compilers and editors write them) ->
+    (FILE, LINE); the column does not change the answer."""
+    parts = text.rsplit(":", 2)
+    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+        return parts[0], int(parts[1])
+    path, sep, line = text.rpartition(":")
+    if not sep or not line.isdigit() or not path:
+        raise KwhenError(f"expected FILE:LINE or FILE:LINE:COL, got '{text}'")
+    return path, int(line)
+
+
 def line_query(tree: Tree, path: str, line: int, config: str | None = None,
                witnesses: bool = True) -> LineAnswer:
     """When line `line` of `path` (relative to the tree or absolute) is

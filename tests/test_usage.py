@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from conftest import EXAMPLE, REPO, committed, git, run_kwhen
-from kwhen.cli import split_location
+from kwhen.control import parse_location as split_location
 
 PATCH = REPO / "examples" / "seed-move-resync.patch"
 
