@@ -1,6 +1,6 @@
 """The import staircase of DEVELOPERS.md: every arrow runs down.
 
-    cli -> control -> {report, checks} -> {definitions, evaluation}
+    cli -> [mcp] -> control -> {report, checks} -> {definitions, evaluation}
         -> {defindex, explain, wording} -> presence -> models
         -> {kconfig, kbuild, cpp, patch, sqldata} -> {logic, git, readfile, sources}
         -> exceptions
@@ -64,9 +64,9 @@ GRAPH = _imports()
 # Each module's floor: a module may import only modules on lower floors, or
 # on its own floor within its own package. The first matching prefix wins.
 FLOORS = [
-    ("kwhen.__main__", 12),
-    ("kwhen.cli", 11),
-    ("kwhen.mcp", 11),
+    ("kwhen.__main__", 13),
+    ("kwhen.cli", 12),
+    ("kwhen.mcp", 11),      # the MCP server: another front of control, started by `kwhen mcp`
     ("kwhen.control", 10),
     ("kwhen.scan", 9),
     ("kwhen.report", 8),
