@@ -56,7 +56,7 @@ class TerminalReporter:
         self.show_steps = show_steps
         self.verbose = verbose
         self._console = None
-        self._status = None     # rich's Status of the outermost step
+        self._status = None     # (rich Live, Spinner) of the outermost step
         self._labels: list[str] = []
 
     def _rich(self):
@@ -79,18 +79,29 @@ class TerminalReporter:
             yield
         elif self._status is None:
             # the outermost step owns the spinner; inner steps relabel it
-            with self._rich().status(f"{text}...", spinner="dots") as status:
-                self._status, self._labels = status, [text]
+            # (and show at once: a step of a tenth of a second still shows)
+            from rich.live import Live
+            from rich.spinner import Spinner
+
+            spinner = Spinner("dots", text=f"{text}...", style="green")
+            with Live(spinner, console=self._rich(), transient=True,
+                      refresh_per_second=12.5) as live:
+                self._status, self._labels = (live, spinner), [text]
                 try:
                     yield
                 finally:
                     self._status, self._labels = None, []
         else:
             self._labels.append(text)
-            self._status.update(f"{text}...")
+            self._relabel(f"{text}...")
             try:
                 yield
             finally:
                 self._labels.pop()
-                self._status.update(f"{self._labels[-1]}...")
+                self._relabel(f"{self._labels[-1]}...")
         self.note(f"{text}: done in {time.monotonic() - started:.1f}s")
+
+    def _relabel(self, label: str) -> None:
+        live, spinner = self._status
+        spinner.update(text=label)
+        live.refresh()
