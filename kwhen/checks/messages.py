@@ -35,6 +35,9 @@ class Finding:
     change: str | None = None         # commit id or patch subject the finding belongs to
     verified: bool | None = None      # --verify: witness survived make olddefconfig
     verify_note: str | None = None    # --verify: what make olddefconfig did
+    # (number, text, condition) of the lines around `line`, for the HTML
+    # report; filled by kwhen.checks.runner.code_context
+    context: list = field(default_factory=list, repr=False)
 
     # -- wording (each kind words its own message and related locations) ------
 

@@ -311,11 +311,50 @@ class Checker:
             verify.run(findings, views, Path(self._scratch.name))
         for f in findings:
             f.change = change.id
-        return merge_findings(findings)
+        merged = merge_findings(findings)
+        for f in merged:
+            f.context = code_context(f, views)
+        return merged
 
     @property
     def arches_modelled(self) -> list:
         return sorted(self._base_trees)
+
+
+CONTEXT_LINES = 3     # lines shown on each side of a finding (HTML report)
+
+
+def code_context(finding, views: list) -> list:
+    """(number, text, condition or None) of the lines around the finding, in
+    the state of the tree the finding speaks of (after the change, or before
+    it where the file is gone), with each line's condition on the finding's
+    first architecture: what the HTML report shows. Empty when the file
+    cannot be read; a line outside C code has no condition."""
+    from kwhen.exceptions import KwhenError
+    from kwhen.wording import describe
+
+    by_arch = {v.arch: v for v in views}
+    view = next((by_arch[a] for a in finding.arches or [] if a in by_arch), views[0] if views else None)
+    if view is None or not finding.line:
+        return []
+    for tree in (view.post, view.pre):
+        try:
+            text = tree.read_text(finding.file)
+        except KwhenError:
+            continue
+        lines = text.split("\n")
+        first = max(1, finding.line - CONTEXT_LINES)
+        last = min(len(lines), finding.line + CONTEXT_LINES)
+        out = []
+        for n in range(first, last + 1):
+            try:
+                condition = describe(tree.space.simplify(tree.line_condition(finding.file, n)),
+                                     tree.symbol_types)
+            except KwhenError:
+                condition = None
+            out.append((n, lines[n - 1], condition))
+        return out
+    return []
 
 
 def check_changes(root: Path, changes: list, options: CheckOptions) -> CheckRun:
