@@ -40,7 +40,8 @@ REAL_TREE_MODULES = {"test_linux", "test_oracle"}
 def pytest_collection_modifyitems(config, items):
     for item in items:
         module = item.module.__name__.rpartition(".")[2] if item.module else ""
-        if module in REAL_TREE_MODULES or "linux" in item.name:
+        # (tests that need PyPI are slow too: a venv, pip)
+        if module in REAL_TREE_MODULES or "linux" in item.name or item.get_closest_marker("network"):
             item.add_marker(pytest.mark.real)
 
 

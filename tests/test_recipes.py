@@ -65,6 +65,7 @@ def test_b4_style_mbox_on_stdin(example):
     assert data["summary"]["changes_checked"] == ["stdin"]
 
 
+@pytest.mark.network      # pre-commit installs the hook's venv from PyPI
 def test_pre_commit_hook_stops_the_staged_change(example, tmp_path, kwhen_on_path):
     if shutil.which("pre-commit") is None:
         pytest.skip("pre-commit is not installed (pip install pre-commit; .ci/run does)")
