@@ -165,3 +165,8 @@ def test_conditions_are_simplified_against_their_context(space):
     assert str(space.simplify(f)) == "X86_64 && (X86_5LEVEL || cpp(FOO))"
     g = conj(var("X86_64"), neg(var("X86_64")) | neg(var("defined(TIF_POLLING_NRFLAG)")))
     assert str(space.simplify(g)) == "X86_64 && !defined(TIF_POLLING_NRFLAG)"
+
+
+def test_a_string_symbol_is_defined_where_it_takes_a_value(tree):
+    # SYS_BOARD's defaults cover every target: CONFIG_SYS_BOARD is always defined
+    assert line_query(tree, MEMORY, 21).status == "always"

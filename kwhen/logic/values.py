@@ -26,6 +26,7 @@ from kwhen.logic.names import comparison
 
 VALUE_TYPES = ("int", "hex", "string")
 _VALUE_MARK = ":="
+_DEFINED_CONFIG = re.compile(r"^defined\(CONFIG_([A-Za-z0-9_]+)\)$")
 _COMPARISON = re.compile(r"^([A-Za-z0-9_]+)(<=|>=|!=|=|<|>)(.*)$", re.S)
 _OPS = {
     "=": lambda c: c == 0, "!=": lambda c: c != 0, "<": lambda c: c < 0,
@@ -163,6 +164,14 @@ def expand_comparisons(f: Formula, domains: dict) -> Formula:
     names = [n for n in f.variables() if not is_value_var(n)]
     table = {}
     for name in names:
+        defined = _DEFINED_CONFIG.match(name)
+        if defined is not None and defined.group(1) in domains:
+            # CONFIG_X is defined wherever X takes one of its values (Kconfig
+            # writes a symbol whose default or user value it takes)
+            symbol = defined.group(1)
+            props = [var(value_var(symbol, v)) for v in domains[symbol].values]
+            table[name] = disj_all(props + [conj(*(neg(p) for p in props), var(name))])
+            continue
         parsed = parse_comparison(name)
         if parsed is None:
             continue
