@@ -170,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress display")
     p.add_argument("--format", choices=("text", "json", "sarif", "html"),
                    help="write a report of the results (the default without a range: text)")
+    p.add_argument("--json", dest="format", action="store_const", const="json",
+                   help="the same as --format json")
     p.add_argument("--output", "-o", help="write the report to this file")
     p.add_argument("--result-set", type=int, help="report on this result set of the database")
     p.add_argument("--commit-url", metavar="TEMPLATE",

@@ -35,6 +35,17 @@ def test_check_takes_json_as_an_alias_of_format_json(example):
     assert {f["kind"] for f in json.loads(done.stdout)["findings"]} >= {"moved-narrowed"}
 
 
+def test_every_command_spells_the_format_the_same():
+    from kwhen.cli import build_parser
+
+    commands = build_parser()._subparsers._group_actions[0].choices
+    for name, parser in commands.items():
+        if name in ("completion", "mcp"):       # (they print no report)
+            continue
+        options = {o for action in parser._actions for o in action.option_strings}
+        assert {"--format", "--json"} <= options, name
+
+
 def test_unknown_format_is_bad_input(example):
     done = run_kwhen("line", "mm/percpu.c:5", "--tree", example, "--format", "sarif")
     assert done.returncode == 2 and "invalid choice" in done.stderr
