@@ -64,7 +64,7 @@ def _kbuild_exclusion(tree: Tree, file: FileCondition, assignment: dict) -> Eval
     """The verdict when Kbuild alone excludes the file under `assignment`."""
     if file.kind == "unreached":
         return Evaluation("no", "kbuild", f"no Makefile on {tree.arch} compiles {file.path}")
-    if file.kind == "source" and residual(file.built, assignment) is FALSE:
+    if file.kind in ("source", "host") and residual(file.built, assignment) is FALSE:
         where = makefile_lines(tree, file.path)
         at = f"{where[0][0]}:{where[0][1]}: {where[0][2]}: " if where else ""
         return Evaluation("no", "kbuild", f"{at}the file's Kbuild condition "

@@ -27,7 +27,9 @@ from kwhen.sqldata import Cache
 class FileCondition:
     """When a file is compiled on one architecture.
 
-    kind: "source" (a Makefile compiles it), "header" (compiled wherever it
+    kind: "source" (a Makefile compiles it), "host" (compiled for the build
+    machine, a host program of scripts/ or tools/: `builtin` says when),
+    "header" (compiled wherever it
     is included; its own condition is TRUE), "unreached" (a C or assembly
     file no Makefile on this architecture compiles; it may still be
     #included by another file).
@@ -190,6 +192,9 @@ class Tree:
         found = self.kbuild.files.get(relpath)
         if found is not None:
             return FileCondition(relpath, "source", found[0], found[1])
+        host = self.kbuild.host.get(relpath)
+        if host is not None:
+            return FileCondition(relpath, "host", host, FALSE)
         unread = self.unreadable_makefile(relpath)
         if unread is not None and relpath.endswith(SOURCE_SUFFIXES):
             if not self.partial:
@@ -213,6 +218,11 @@ class Tree:
         """Macros whose value is known for every compilation of the file."""
         assembly = relpath.endswith(ASSEMBLY_SUFFIXES)
         facts = {"__KERNEL__": 1, "__cplusplus": None}
+        if self.kbuild.host.get(relpath) is not None:
+            # a host program: compiled by HOSTCC, not the kernel's compiler
+            # (U-Boot's tools see USE_HOSTCC)
+            facts["__KERNEL__"] = None
+            facts["USE_HOSTCC"] = 1
         if not relpath.endswith(HEADER_SUFFIXES):
             facts["__ASSEMBLY__"] = 1 if assembly else None
         return facts

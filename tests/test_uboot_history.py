@@ -110,3 +110,31 @@ def test_a_top_makefile_kwhen_cannot_follow_stops_it_with_a_message(tmp_path):
     assert done.returncode == 2
     assert "Makefile: kwhen cannot follow this top Makefile" in done.stderr
     assert "common/" in done.stderr and "Traceback" not in done.stderr
+
+
+# -- item 3: programs for the build machine ----------------------------------------
+
+@pytest.fixture
+def hostprogs(tmp_path) -> Path:
+    tree = tmp_path / "hostprogs"
+    shutil.copytree(FIXTURES / "uboot-hostprogs", tree)
+    return tree
+
+
+def test_host_programs_are_host_builds_with_their_own_conditions(hostprogs):
+    t = Tree(hostprogs, "sandbox")
+    mkimage = t.file_condition("tools/mkimage.c")
+    assert mkimage.kind == "host" and mkimage.builtin is var("TOOLS_MKIMAGE")
+    assert t.file_condition("tools/imagetool.c").builtin is var("TOOLS_MKIMAGE")
+    assert t.file_condition("tools/envtool.c").kind == "host"
+    assert t.file_condition("scripts/basic/fixdep.c").kind == "host"
+    # compiled by HOSTCC: U-Boot's USE_HOSTCC is defined there
+    assert t.line_condition("tools/imagetool.c", 2) is var("TOOLS_MKIMAGE")
+
+
+def test_a_line_added_to_a_host_program_is_not_dead_target_code(hostprogs):
+    repo = committed(hostprogs)
+    _append(repo, "tools/envtool.c", "int added_to_a_tool;\n")
+    _commit(repo)
+    report = check(repo, "HEAD", CheckOptions(arches=["sandbox"]))
+    assert [f.kind for f in report.findings] == []

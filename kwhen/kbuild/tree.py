@@ -52,6 +52,7 @@ from kwhen.kbuild.evaluate import Evaluator
 from kwhen.kbuild.values import Unknown, Var, flatten
 from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj_all, from_data, neg
 from kwhen.logic.simplify import TristateSimplifier, disj_factored
+from kwhen.readfile import read_text
 from kwhen.sources import OBJECT_SOURCE_SUFFIXES
 
 __all__ = ["KbuildResult", "kbuild_conditions", "unreadable_error", "Dialect", "LINUX"]
@@ -69,6 +70,9 @@ class KbuildResult:
     # (directory, makefile, line, message): a makefile kwhen could not read;
     # nothing below the directory is modelled ("." when the top one failed)
     unreadable: list = field(default_factory=list)
+    # path -> condition of a source built for the build machine (hostprogs
+    # of scripts/ and of a Kbuild-style tools/), never for the target
+    host: dict = field(default_factory=dict)
 
     def condition(self, path: str) -> tuple:
         """(built-in, module) condition of a source file; FALSE, FALSE when
@@ -85,6 +89,7 @@ class KbuildResult:
             "generated": list(self.generated),
             "missing": list(self.missing),
             "unreadable": [list(u) for u in self.unreadable],
+            "host": {p: f.to_data() for p, f in self.host.items()},
         }
 
     @classmethod
@@ -100,6 +105,7 @@ class KbuildResult:
             generated=list(data.get("generated", [])),
             missing=list(data.get("missing", [])),
             unreadable=[tuple(u) for u in data.get("unreadable", [])],
+            host=_Decoded(data.get("host", {}), from_data),
         )
 
     def unreadable_above(self, path: str) -> tuple | None:
@@ -332,6 +338,12 @@ class _Walker:
     # -- one directory ------------------------------------------------------
 
     def evaluate_dir(self, d: str, env: dict) -> _DirLocal | None:
+        if not self.run_dir_makefile(d, env):
+            return None
+        return self.collect(d)
+
+    def run_dir_makefile(self, d: str, env: dict) -> bool:
+        """Evaluate the makefile of directory `d` (False when it has none)."""
         ev = self.ev
         prefix = "" if d == "." else d + "/"
         mk = None
@@ -340,7 +352,7 @@ class _Walker:
                 mk = prefix + name
                 break
         if mk is None:
-            return None
+            return False
         ev.env = dict(env)
         ev.locals = {}
         self._dir = d
@@ -350,7 +362,7 @@ class _Walker:
             ev.env[n] = Var(False, ())
         ev.run_file(mk)
         ev.path, ev.line = mk, 0
-        return self.collect(d)
+        return True
 
     def words(self, name: str) -> list:
         return self.known_words(flatten(self.ev.lookup(name)), self._dir)
@@ -511,6 +523,66 @@ class _Walker:
             return None
         return d + "/" + hit[1] if d else hit[1]
 
+    # -- programs for the build machine --------------------------------------
+
+    # the lists naming host programs (Linux 6.1 and U-Boot's older spellings)
+    _HOST_PROGRAM_LISTS = ("hostprogs", "hostprogs-y", "hostprogs-m", "hostprogs-always-y",
+                           "hostprogs-always-m", "always", "always-y", "hostlibs-y")
+
+    def host_roots(self) -> list:
+        """Directories whose makefiles build programs for the build machine:
+        scripts/, and tools/ where it is Kbuild's (U-Boot: `$(build)=tools`,
+        its hostprogs chosen by CONFIG_TOOLS_*), not Linux's own makefiles."""
+        roots = ["scripts"] if (self.tree / "scripts").is_dir() else []
+        if self.ev.is_file("tools/Makefile"):
+            try:
+                text = read_text(self.tree / "tools/Makefile", shown="tools/Makefile",
+                                 what="Makefile")
+            except KwhenError:
+                text = ""
+            if "hostprogs" in text:
+                roots.append("tools")
+        return roots
+
+    def host_programs(self, env: dict) -> dict:
+        """source path -> condition under which it is compiled for the build
+        machine. Every directory with a makefile below a host root is read
+        (the top Makefile descends them by rules kwhen does not follow), so a
+        directory's own condition is not modelled: only its lists'."""
+        found: dict = {}
+        for root in self.host_roots():
+            for dirpath, dirnames, filenames in os.walk(self.tree / root):
+                dirnames.sort()
+                if "Makefile" not in filenames and "Kbuild" not in filenames:
+                    continue
+                d = Path(dirpath).relative_to(self.tree).as_posix()
+                try:
+                    if not self.run_dir_makefile(d, env):
+                        continue
+                except KwhenError:
+                    continue           # said nothing of: its files stay unreached
+                self._dir = d
+                for c, program in (w for name in self._HOST_PROGRAM_LISTS
+                                   for w in self.words(name)):
+                    for source, condition in self.host_parts(d, program, c):
+                        found.setdefault(source, []).append(condition)
+        return {source: self.simp(disj_all(conditions)) for source, conditions in found.items()}
+
+    def host_parts(self, d: str, program: str, c: Formula) -> list:
+        """(source, condition) of the objects a host program is linked from:
+        `prog-objs`/`prog-y` (`prog-cxxobjs`), or prog.o alone."""
+        parts = [(conj(c, pc), w) for name in ("-objs", "-y", "-cxxobjs")
+                 for pc, w in self.words(program + name)]
+        if not parts and "/" not in program and not program.endswith(".o"):
+            parts = [(c, program + ".o")]
+        out = []
+        for condition, obj in parts:
+            if obj.endswith(".o") and condition is not FALSE:
+                source = self.source(_join(d, obj))
+                if source is not None:
+                    out.append((source, condition))
+        return out
+
     # -- the walk -----------------------------------------------------------
 
     def unreadable_entry(self, d: str, error: KwhenError) -> tuple:
@@ -650,6 +722,9 @@ class _Walker:
         result.generated = sorted(self.generated)
         result.missing = sorted(self.missing)
         result.unreadable = sorted(unreadable)
+        result.host = {path: condition for path, condition in
+                       sorted(self.host_programs(dir_env).items()) if path not in result.files}
+        result.makefiles = list(self.makefiles)      # the host makefiles too
         # --explain finds the ?make: proposition of an unreadable makefile
         result.unknowns = sorted(set(result.unknowns) | {
             (mk, line, f"this makefile could not be read: {message}")

@@ -89,6 +89,8 @@ def render_file(answer, console: Console, explain: bool = False) -> None:
         console.print(f"  module when:   {escape(answer.module)}")
         for path, n, text in answer.makefile_lines[:5]:
             _as_written(console, f"                 {path}:{n}: {text}")
+    elif answer.kind == "host":
+        console.print(f"  built for the build machine when: {escape(answer.builtin)}")
     elif answer.kind == "unreached":
         console.print("  no Makefile on this architecture compiles it (it may be #included elsewhere)")
     if answer.evaluation:
