@@ -9,6 +9,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "examples" / "seed"
 LINUX = Path(os.environ.get("KWHEN_LINUX_TREE", "/opt/kwhen-linux/linux-source-6.1"))
+UBOOT = Path(os.environ.get("KWHEN_UBOOT_TREE", "/opt/kwhen-uboot/u-boot-2023.01"))
 # A current kernel too (Debian's linux-source-6.12): Kconfig syntax newer than 6.1's
 LINUX612 = Path(os.environ.get("KWHEN_LINUX612_TREE", "/opt/kwhen-linux/linux-source-6.12"))
 
@@ -32,7 +33,17 @@ def linux612_tree() -> Path:
     return LINUX612
 
 
-# Tests that read a real tree (Linux, or the oracle's make and gcc) form the
+def uboot_tree() -> Path:
+    """Debian's U-Boot 2023.01 sources, unpacked by .ci/run. In CI its
+    absence is a failure, not a skip."""
+    if not (UBOOT / "Makefile").is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"the U-Boot tree is missing at {UBOOT}: .ci/run should unpack it")
+        pytest.skip(f"no U-Boot tree at {UBOOT} (set KWHEN_UBOOT_TREE)")
+    return UBOOT
+
+
+# Tests that read a real tree (Linux, U-Boot, or the oracle's make and gcc) form the
 # slow tier: `pytest -m "not real"` runs the fixtures alone in seconds.
 REAL_TREE_MODULES = {"test_linux", "test_oracle"}
 
@@ -41,7 +52,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         module = item.module.__name__.rpartition(".")[2] if item.module else ""
         # (tests that need PyPI are slow too: a venv, pip)
-        if module in REAL_TREE_MODULES or "linux" in item.name or item.get_closest_marker("network"):
+        if (module in REAL_TREE_MODULES or "linux" in item.name or "uboot_real" in item.name
+                or item.get_closest_marker("network")):
             item.add_marker(pytest.mark.real)
 
 
