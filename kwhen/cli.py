@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 from kwhen import __version__, progress
@@ -331,9 +332,25 @@ def _install_progress(args) -> None:
         progress.install(progress.TerminalReporter(sys.stderr, show_steps=show, verbose=verbose))
 
 
+_MAIN_PID = os.getpid()
+
+
+def _terminate(signum, frame):
+    # SIGTERM (a timeout, a killed CI job) unwinds like Ctrl-C, so the
+    # scratch trees and the forked Kbuild process are cleaned up; a forked
+    # child (which inherits the handler) just ends, as multiprocessing asks
+    if os.getpid() != _MAIN_PID:
+        os._exit(128 + signum)
+    raise KeyboardInterrupt()
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:              # not the main thread (kwhen called from a library)
+        pass
     try:
         _install_progress(args)
         return run(args)

@@ -145,7 +145,7 @@ class ArchModels:
             return
         receiver, sender = ctx.Pipe(duplex=False)
         job = ctx.Process(target=_kbuild_child, daemon=True,
-                          args=(self.root, self.srcarch, self.arch, symbols, sender))
+                          args=(self.root, self.srcarch, self.arch, symbols, sender, os.getpid()))
         job.start()
         sender.close()
         self._kbuild_job = (job, receiver, types, time.time_ns())
@@ -275,12 +275,29 @@ class _CachedParts(Mapping):
         return len(self._all_names())
 
 
-def _kbuild_child(root, srcarch, arch, symbols, sender) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when its parent dies (Linux's
+    PR_SET_PDEATHSIG), so a killed kwhen leaves no Kbuild child computing on."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)      # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass                                         # not Linux: the pipe's EOF still ends it
+    if os.getppid() != parent:                       # the parent died before prctl
+        os._exit(0)
+
+
+def _kbuild_child(root, srcarch, arch, symbols, sender, parent=None) -> None:
     """Body of the forked Kbuild process: send the result or the error."""
     import json
 
     from kwhen.kbuild.tree import kbuild_conditions
 
+    if parent is not None:
+        _die_with_parent(parent)
     try:
         result = kbuild_conditions(root, srcarch, arch, symbols, partial=True)
         sender.send(("ok", json.dumps(result.to_data())))

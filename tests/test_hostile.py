@@ -428,3 +428,52 @@ def test_makefile_call_bomb_is_refused_in_bounded_time(example):
                                      "--no-cache"))
     assert "mm/Makefile:" in line and "expansions" in line
     assert time.monotonic() - started < 60
+
+
+# -- no orphans ----------------------------------------------------------------------
+
+def test_scratch_tree_of_a_dead_process_is_removed_by_the_next_run(tmp_path, monkeypatch):
+    import tempfile
+
+    from kwhen.checks import runner
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    left = tmp_path / f"kwhen-check-{dead}-abc"
+    (left / "pre").mkdir(parents=True)
+    mine = tmp_path / f"kwhen-check-{os.getpid()}-def"
+    mine.mkdir()
+    runner.remove_orphaned_scratch()
+    assert not left.exists() and mine.exists()
+
+
+def test_forked_kbuild_child_dies_with_its_parent():
+    import time
+    script = (
+        "import os, sys, time\n"
+        "from kwhen.models import _die_with_parent\n"
+        "parent = os.getpid()\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    _die_with_parent(parent)\n"
+        "    time.sleep(60)\n"
+        "    os._exit(0)\n"
+        "print(pid, flush=True)\n"
+        "time.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    child = int(proc.stdout.readline())
+    time.sleep(0.5)
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return
+        with open(f"/proc/{child}/stat") as f:
+            if f.read().split(") ")[1].startswith("Z"):
+                return                  # dead, waiting for init to reap it
+        time.sleep(0.1)
+    os.kill(child, 9)
+    pytest.fail("the child outlived its parent")

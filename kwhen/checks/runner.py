@@ -119,7 +119,8 @@ class Checker:
         self.cache = Cache(enabled=options.cache)
         self._base_trees: dict[str, Tree] = {}
         self._materialized = None         # (change id, (pre root, post root)) of the last change
-        self._scratch = tempfile.TemporaryDirectory(prefix="kwhen-check-")
+        remove_orphaned_scratch()
+        self._scratch = tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-")
         self.skipped: list[Skipped] = []  # what could not be checked, in order
 
     def close(self):
@@ -355,6 +356,31 @@ def code_context(finding, views: list) -> list:
             out.append((n, lines[n - 1], condition))
         return out
     return []
+
+
+SCRATCH_PREFIX = "kwhen-check-"
+
+
+def remove_orphaned_scratch() -> None:
+    """Remove the scratch trees of kwhen processes that no longer run (a
+    kill -9 skips every cleanup): kwhen-check-<pid>-* of a dead pid."""
+    top = tempfile.gettempdir()
+    try:
+        names = [n for n in os.listdir(top) if n.startswith(SCRATCH_PREFIX)]
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(SCRATCH_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue                    # still running
+        except ProcessLookupError:
+            pass
+        except OSError:
+            continue                    # another user's: not ours to judge
+        shutil.rmtree(os.path.join(top, name), ignore_errors=True)
 
 
 def check_changes(root: Path, changes: list, options: CheckOptions) -> CheckRun:
