@@ -84,7 +84,8 @@ def test_each_kind_words_its_arguments():
                            "old.c); CONFIG_B is still used here, but the change removed its "
                            "definition (Kconfig:3)")
     assert set(KINDS) == {"moved-narrowed", "narrowed", "dead-added", "alternative-definition",
-                          "undefined-symbol", "missing-config-prefix"}
+                          "undefined-symbol", "missing-config-prefix", "missing-definition",
+                          "mismatched-signature"}
 
 
 def test_conditions_in_words():

@@ -345,3 +345,55 @@ class Skipped:
         return {"change": self.change, "file": self.path, "line": self.line,
                 "reason": self.reason, "unchecked": list(self.unchecked),
                 "arches": list(self.arches), "message": self.message}
+
+
+@dataclass(kw_only=True, eq=False)
+class MissingDefinition(Finding):
+    """A use of `function` at `file:line` that is built (`after`) in
+    configurations where none of its `definitions` is (`missing`: the
+    caller's condition without any definition's): the link, or the
+    compilation, fails there. The witness is such a configuration."""
+
+    kind = "missing-definition"
+    meaning = "a use built in configurations where nothing defines what it uses"
+
+    function: str
+    definitions: list                 # [(file, line, Formula: when that definition is built)]
+    missing: Formula
+
+    @property
+    def message(self) -> str:
+        return (f"{self.function}() is used here, but no definition of it is built when "
+                f"{describe(self.missing, self.types)}")
+
+    def related_locations(self):
+        return [(f, n, f"{self.function}() is defined here when {describe(c, self.types)}")
+                for f, n, c in self.definitions]
+
+
+@dataclass(kw_only=True, eq=False)
+class MismatchedSignature(Finding):
+    """`function` declared or defined at `file:line` with `parameters`
+    parameters while its counterparts in `others` (other #if branches,
+    stubs, other files) take another number."""
+
+    kind = "mismatched-signature"
+    meaning = "a definition, stub or prototype whose parameters differ from its counterparts'"
+
+    function: str
+    parameters: int
+    others: list                      # [(file, line, parameters)]
+
+    @property
+    def message(self) -> str:
+        shown = ", ".join(f"{f}:{n} ({c})" for f, n, c in self.others)
+        return (f"{self.function}() takes {self.parameters} parameter"
+                f"{'' if self.parameters == 1 else 's'} here but not at {shown}")
+
+    def related_locations(self):
+        return [(f, n, f"{self.function}() takes {c} parameter{'' if c == 1 else 's'} here")
+                for f, n, c in self.others]
+
+
+KINDS[MissingDefinition.kind] = MissingDefinition.meaning
+KINDS[MismatchedSignature.kind] = MismatchedSignature.meaning

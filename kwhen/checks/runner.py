@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kwhen import progress
-from kwhen.checks import alternatives, dead, moved, narrowed, prefix, undefined
+from kwhen.checks import alternatives, dead, linkage, moved, narrowed, prefix, undefined
 from kwhen.checks.messages import Finding, Skipped
 from kwhen.checks.options import CheckOptions
 from kwhen.exceptions import KwhenError
@@ -29,7 +29,7 @@ from kwhen.sqldata import Cache
 
 
 # The kinds of check, each a module with run(change, context) -> [Finding].
-KINDS_OF_CHECK = (moved, narrowed, alternatives, dead, undefined, prefix)
+KINDS_OF_CHECK = (moved, narrowed, alternatives, dead, undefined, prefix, linkage)
 
 
 @dataclass
