@@ -44,6 +44,8 @@ from kwhen.logic.names import MODULE, symbol_of
 # question worth minutes.
 MAX_NAMES = 40
 MAX_CALLER_FILES = 200
+# Host programs and the build's own tools: never linked with the kernel.
+_HOST_CODE = ("tools/", "scripts/", "usr/")
 
 _CALL = re.compile(r"(?<![\w.>])([A-Za-z_]\w*)\s*\(")
 _KEYWORDS = frozenset((
@@ -188,7 +190,8 @@ class Definitions:
         """When some definition of `name` that a caller in `caller_path`
         links with (or sees, for a header's inline) is built; None when
         the tree defines it nowhere."""
-        found = self.by_name.get(name) or []
+        found = [entry for entry in self.by_name.get(name) or ()
+                 if not entry[0].startswith(_HOST_CODE)]
         if any(not self.view.space.possible(cond) and not path.endswith(".h")
                for path, _, _, cond, _ in found):
             # a file no Makefile compiles that defines it: #included by
@@ -421,6 +424,8 @@ def _missing(view, defs: Definitions, calls: dict, touched: set, root) -> list:
                 if arch_of_path(path) in (None, tree.srcarch):
                     callers[path] = None
         for path, lines in sorted(callers.items()):
+            if path.startswith(_HOST_CODE):
+                continue
             provided = defs.provided(name, path)
             if provided is None or not _decided_by_kconfig(provided, types):
                 continue
@@ -439,40 +444,48 @@ def _missing(view, defs: Definitions, calls: dict, touched: set, root) -> list:
                     file=path, line=line, function=name, arches=[view.arch], types=types,
                     after=space.simplify(condition), missing=space.simplify(missing),
                     definitions=[(p, n, space.simplify(c)) for p, n, role, c, _ in defs.by_name[name]
-                                 if role != "file-local" or p == path],
+                                 if (role != "file-local" or p == path)
+                                 and not p.startswith(_HOST_CODE)],
                     witness=view.witness(missing)))
                 break                      # one call a file says it
     return findings
 
 
 def _mismatched(view, defs: Definitions, touched: set, change) -> list:
-    tree = view.post
+    """Definitions, stubs and prototypes of a touched name, built in
+    exclusive configurations (the #if and #else branches, the file built
+    with FOO and the stub without), that disagree on the parameters."""
+    tree, space = view.post, view.space
     findings = []
     changed_paths = change.post.changed_paths() if change.post is not None else set()
+    added = {(fp.new_path, n) for fp in change.file_patches if fp.new_path
+             for n, _ in fp.added_lines()}
     for name in sorted(touched & set(defs.by_name)):
-        shapes = []                     # (path, line, parameters)
+        shapes = []                     # (path, line, parameters, condition)
         for path, line, role, cond, signature in defs.by_name[name]:
             # a static function of a .c file is that file's own business
-            if signature is not None and role != "file-local" and view.space.possible(cond):
-                shapes.append((path, line, _parameters(signature)))
+            if signature is not None and role != "file-local":
+                shapes.append((path, line, _parameters(signature), cond))
         for path in sorted({p for p, *_ in defs.by_name[name]} | {p for p in changed_paths
                                                                    if p.endswith(".h")}):
             if not path.endswith(".h") or arch_of_path(path) not in (None, tree.srcarch):
                 continue
             try:
                 for line, count in _prototypes(tree, path, name):
-                    if view.space.possible(tree.line_condition(path, line)):
-                        shapes.append((path, line, count))
+                    shapes.append((path, line, count, tree.line_condition(path, line)))
             except KwhenError:
                 continue
-        shapes = [s for s in shapes if s[2] is not None]
-        counts = {s[2] for s in shapes}
-        if len(counts) < 2:
+        shapes = [s for s in shapes if s[2] is not None and space.possible(s[3])]
+        if len({s[2] for s in shapes}) < 2:
             continue
-        mine = [s for s in shapes if s[0] in changed_paths] or shapes
-        path, line, count = mine[0]
-        findings.append(MismatchedSignature(
-            file=path, line=line, function=name, parameters=count, arches=[view.arch],
-            types=tree.symbol_types,
-            others=[(p, n, c) for p, n, c in shapes if c != count]))
+        mine = [s for s in shapes if (s[0], s[1]) in added]
+        if not mine:
+            continue
+        path, line, count, cond = mine[0]
+        others = [(p, n, c) for p, n, c, other in shapes
+                  if c != count and not space.possible(conj(cond, other))]
+        if others:
+            findings.append(MismatchedSignature(
+                file=path, line=line, function=name, parameters=count, arches=[view.arch],
+                types=tree.symbol_types, others=others))
     return findings
