@@ -169,22 +169,35 @@ class Definitions:
         self.by_name: dict = {}
         self.elsewhere: set = set()     # names other architectures define
         for name in names:
-            found = []
-            for path, d, role, cond in collect_definitions(tree, name, candidates):
-                if role == "other-arch":
-                    self.elsewhere.add(name)
-                else:
-                    found.append((path, d.line, role, cond, d.signature if d.kind == "function" else None))
-            for path in asm:
+            try:
+                self.by_name[name] = self._find(tree, name, candidates, asm)
+            except KwhenError:
+                # a file kwhen cannot read (a malformed #if): not judged
+                self.by_name[name] = []
+                self.elsewhere.discard(name)
+
+    def _find(self, tree, name: str, candidates: list, asm: list) -> list:
+        """(path, line, role, condition, signature) of each definition of
+        `name` on this architecture."""
+        found = []
+        for path, d, role, cond in collect_definitions(tree, name, candidates):
+            if role == "other-arch":
+                self.elsewhere.add(name)
+            else:
+                found.append((path, d.line, role, cond, d.signature if d.kind == "function" else None))
+        for path in asm:
+            try:
                 text = tree.read_text(path)
-                if name not in text or not _asm_labels(text, name):
-                    continue
-                if arch_of_path(path) not in (None, tree.srcarch):
-                    self.elsewhere.add(name)
-                    continue
-                for line in _asm_labels(text, name):
-                    found.append((path, line, "alternative", tree.line_condition(path, line), None))
-            self.by_name[name] = found
+            except KwhenError:
+                continue            # removed by the change
+            if name not in text or not _asm_labels(text, name):
+                continue
+            if arch_of_path(path) not in (None, tree.srcarch):
+                self.elsewhere.add(name)
+                continue
+            for line in _asm_labels(text, name):
+                found.append((path, line, "alternative", tree.line_condition(path, line), None))
+        return found
 
     def provided(self, name: str, caller_path: str):
         """When some definition of `name` that a caller in `caller_path`
@@ -434,7 +447,11 @@ def _missing(view, defs: Definitions, calls: dict, touched: set, root) -> list:
                     sites[path] = CallSites(tree, path)
                 except KwhenError:
                     continue
-            for line, condition in sites[path].calls(name, lines):
+            try:
+                calls_here = list(sites[path].calls(name, lines))
+            except KwhenError:
+                continue
+            for line, condition in calls_here:
                 if not _decided_by_kconfig(condition, types):
                     continue
                 missing = conj(condition, neg(provided))
