@@ -22,7 +22,7 @@ from kwhen.evaluation import Evaluation, config_assignment, evaluate_file, evalu
 from kwhen.exceptions import KwhenError
 from kwhen.explain import explain_unknowns, makefile_lines
 from kwhen.kconfig.arches import arch_of_path
-from kwhen.logic.formula import FALSE, TRUE, conj, neg
+from kwhen.logic.formula import FALSE, TRUE, conj, disj, neg
 from kwhen.presence import Tree, find_tree
 from kwhen.report.core import Report
 from kwhen.sqldata import Cache
@@ -66,11 +66,13 @@ class LineAnswer:
     witness_not_built: object = None
     unknowns: list = field(default_factory=list)
     evaluation: Evaluation | None = None
+    through: list = field(default_factory=list)   # see `through_of`
 
     def to_json(self):
         return {
             "path": self.path, "line": self.line, "arch": self.arch,
             "file_kind": self.file_kind, "status": self.status,
+            "built_through": self.through,
             "condition": self.condition, "kbuild_condition": self.kbuild_condition,
             "cpp_condition": self.cpp_condition,
             "directives": [{"line": n, "text": t} for n, t in self.directives],
@@ -100,6 +102,20 @@ def parse_location(text: str) -> tuple[str, int]:
     return path, int(line)
 
 
+def through_of(tree: Tree, file) -> list:
+    """The #include lines through which an included file is built
+    (`FileCondition.through`): dicts with `path`, `line` (of the #include)
+    and `condition` (when the includer is built and keeps that line)."""
+    space, types = tree.space, tree.symbol_types
+    out = []
+    for r in file.through:
+        built = disj(r.builtin, r.module)
+        if space.possible(built):     # (an includer never built is no way in)
+            out.append({"path": r.includer, "line": r.line,
+                        "condition": describe(space.simplify(built), types)})
+    return out
+
+
 def line_query(tree: Tree, path: str, line: int, config: str | None = None,
                witnesses: bool = True) -> LineAnswer:
     """When line `line` of `path` (relative to the tree or absolute) is
@@ -110,7 +126,7 @@ def line_query(tree: Tree, path: str, line: int, config: str | None = None,
     _check_line(tree, relpath, line)
     structure = tree.cpp(relpath)
     cpp_condition = structure.condition_at(line)
-    condition = tree.combine(file, cpp_condition)
+    condition = tree.line_condition(relpath, line)
     space, types = tree.space, tree.symbol_types
     status = space.status(condition)
     answer = LineAnswer(
@@ -118,6 +134,7 @@ def line_query(tree: Tree, path: str, line: int, config: str | None = None,
         condition=describe(space.simplify(condition), types),
         kbuild_condition=describe(space.simplify(file.built), types)
         if file.kind != "header" else "(wherever the header is included)",
+        through=through_of(tree, file),
         cpp_condition=describe(space.simplify(cpp_condition), types),
         directives=[(b.start, b.text.strip()) for b in structure.enclosing(line)],
         makefile_lines=makefile_lines(tree, relpath) if file.kind == "source" else [],
@@ -151,10 +168,12 @@ class FileAnswer:
     blocks: list          # dicts: start, end, directive, condition, status[, built]
     unknowns: list = field(default_factory=list)
     evaluation: Evaluation | None = None
+    through: list = field(default_factory=list)   # see `through_of`
 
     def to_json(self):
         return {
             "path": self.path, "arch": self.arch, "kind": self.kind,
+            "built_through": self.through,
             "kbuild_builtin": self.builtin, "kbuild_module": self.module,
             "status": self.status,
             "makefile_lines": [{"path": p, "line": n, "text": t} for p, n, t in self.makefile_lines],
@@ -172,8 +191,9 @@ def file_query(tree: Tree, path: str, config: str | None = None) -> FileAnswer:
     space, types = tree.space, tree.symbol_types
     assignment = config_assignment(tree, config) if config else None
     blocks = []
-    for b in structure.blocks:
-        cond = tree.combine(file, b.condition)
+    variants = tree.variants(relpath)
+    for index, b in enumerate(structure.blocks):
+        cond = disj(*(tree.combine(f, s.blocks[index].condition) for f, s in variants))
         entry = {"start": b.start, "end": b.end, "directive": b.text.strip(),
                  "condition": describe(space.simplify(cond), types),
                  "status": space.status(cond)}
@@ -188,6 +208,7 @@ def file_query(tree: Tree, path: str, config: str | None = None) -> FileAnswer:
         status=space.status(file.built) if file.kind != "header" else "always",
         makefile_lines=makefile_lines(tree, relpath) if file.kind == "source" else [],
         blocks=blocks, unknowns=explain_unknowns(tree, file.built),
+        through=through_of(tree, file),
     )
     if assignment is not None:
         answer.evaluation = evaluate_file(tree, file, assignment)

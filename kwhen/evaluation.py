@@ -62,8 +62,13 @@ def config_values(tree: Tree, config_path: str) -> dict:
 
 def _kbuild_exclusion(tree: Tree, file: FileCondition, assignment: dict) -> Evaluation | None:
     """The verdict when Kbuild alone excludes the file under `assignment`."""
+    if file.kind == "included" and residual(file.built, assignment) is FALSE:
+        names = ", ".join(f"{r.includer}:{r.line}" for r in file.through)
+        return Evaluation("no", "kbuild", f"{file.path} is built only through #include at "
+                                          f"{names}, and no such line is compiled")
     if file.kind == "unreached":
-        return Evaluation("no", "kbuild", f"no Makefile on {tree.arch} compiles {file.path}")
+        return Evaluation("no", "kbuild", f"no Makefile on {tree.arch} compiles {file.path}"
+                                          " and no file including it was found")
     if file.kind in ("source", "host") and residual(file.built, assignment) is FALSE:
         where = makefile_lines(tree, file.path)
         at = f"{where[0][0]}:{where[0][1]}: {where[0][2]}: " if where else ""
@@ -79,15 +84,17 @@ def evaluate_line(tree: Tree, file: FileCondition, structure, line: int,
     verdict = _kbuild_exclusion(tree, file, assignment)
     if verdict is not None:
         return verdict
-    for block in structure.enclosing(line):
-        own = residual(block.own.substitute({MODULE: FALSE}) if file.kind != "header"
-                        else block.own, assignment)
-        if own is FALSE:
-            return Evaluation("no", "cpp", f"line {block.start}: {block.text.strip()} is false")
-    cond = residual(tree.combine(file, structure.condition_at(line)), assignment)
+    cond = residual(tree.line_condition(file.path, line), assignment)
     if cond is TRUE:
         return Evaluation("yes")
     if cond is FALSE:
+        # (an included file's #if lines may read its includer's macros: the
+        # blocks named here are the file's own reading, hence only a reason)
+        for block in structure.enclosing(line):
+            own = residual(block.own.substitute({MODULE: FALSE}) if file.kind != "header"
+                           else block.own, assignment)
+            if own is FALSE:
+                return Evaluation("no", "cpp", f"line {block.start}: {block.text.strip()} is false")
         return Evaluation("no", "cpp", "the #if conditions around the line are false")
     return Evaluation("unknown", "", f"depends on {describe(cond, types)}, which the .config does not fix")
 

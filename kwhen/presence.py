@@ -10,7 +10,10 @@ runs) and the #if structure of the file.
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from kwhen.exceptions import KwhenError
@@ -29,15 +32,17 @@ class FileCondition:
 
     kind: "source" (a Makefile compiles it), "host" (compiled for the build
     machine, a host program of scripts/ or tools/: `builtin` says when),
-    "header" (compiled wherever it
-    is included; its own condition is TRUE), "unreached" (a C or assembly
-    file no Makefile on this architecture compiles; it may still be
-    #included by another file).
+    "header" (compiled wherever it is included; its own condition is TRUE),
+    "included" (a C or assembly file no Makefile compiles, built through
+    the #include lines `through`: `kwhen.inclusion.Route`s), "unreached" (a
+    C or assembly file no Makefile on this architecture compiles and no
+    includer was found for).
     """
     path: str
     kind: str
     builtin: Formula
     module: Formula
+    through: tuple = ()
 
     @property
     def built(self) -> Formula:
@@ -72,7 +77,8 @@ class Tree:
         # the directory's: C files are read through it, so the pre- and
         # post-image of a patch that changes only C files share one model.
         self.state = state
-        self._cpp: dict[str, object] = {}
+        self._cpp: dict[tuple, object] = {}
+        self._routes: dict[str, list] = {}
 
     def with_state(self, state) -> "Tree":
         """The same tree and architecture, with C files read from `state`.
@@ -182,9 +188,10 @@ class Tree:
         here = relpath.rsplit("/", 1)[0] + "/"
         return not any(here.startswith(d) or d.startswith(here) for d in built)
 
-    def file_condition(self, relpath: str) -> FileCondition:
-        """When the file is compiled on this architecture (KwhenError if it
-        is not a C or assembly file)."""
+    def file_condition(self, relpath: str, follow_includes: bool = True) -> FileCondition:
+        """When the file is compiled; a C file no Makefile names is looked
+        for among the files that #include it (unless `follow_includes` is
+        false)."""
         if relpath.endswith(HEADER_SUFFIXES):
             if self._outside_the_build(relpath):
                 return FileCondition(relpath, "unreached", FALSE, FALSE)
@@ -205,6 +212,12 @@ class Tree:
             _d, makefile, line, _message = unread
             return FileCondition(relpath, "source", var(make_unknown(makefile, line)), FALSE)
         if relpath.endswith(SOURCE_SUFFIXES):
+            routes = self.routes(relpath) if follow_includes else []
+            if routes:
+                from kwhen.inclusion import either
+
+                builtin, module = either(routes)
+                return FileCondition(relpath, "included", builtin, module, tuple(routes))
             return FileCondition(relpath, "unreached", FALSE, FALSE)
         raise KwhenError("kwhen answers for C and assembly sources (.c, .S) and headers (.h)",
                          path=relpath)
@@ -213,6 +226,31 @@ class Tree:
         """(directory, makefile, line, message) of the makefile kwhen could
         not read above `relpath`, if there is one."""
         return self.kbuild.unreadable_above(relpath)
+
+    def routes(self, relpath: str) -> list:
+        """The #include lines through which a file no Makefile names is
+        built (`kwhen.inclusion.routes_of`), found once per process."""
+        found = self._routes.get(relpath)
+        if found is None:
+            from kwhen.inclusion import routes_of
+
+            found = self._routes[relpath] = routes_of(self, relpath)
+        return found
+
+    @staticmethod
+    def route_condition(relpath: str, route) -> FileCondition:
+        """The file's condition through one of its routes alone."""
+        return FileCondition(relpath, "included", route.builtin, route.module, (route,))
+
+    def variants(self, relpath: str) -> list:
+        """(FileCondition, CppStructure) of each way the file is compiled:
+        one for most files, one per route for an included file (its #if
+        lines read with that includer's macros)."""
+        file = self.file_condition(relpath)
+        if file.kind != "included":
+            return [(file, self.cpp(relpath))]
+        return [(self.route_condition(relpath, r), self.cpp(relpath, r.macros))
+                for r in file.through]
 
     def facts(self, relpath: str) -> dict:
         """Macros whose value is known for every compilation of the file."""
@@ -227,19 +265,134 @@ class Tree:
             facts["__ASSEMBLY__"] = 1 if assembly else None
         return facts
 
-    def cpp(self, relpath: str):
-        """The #if structure of a file (scanned once per process)."""
-        found = self._cpp.get(relpath)
-        if found is None:
+    def cpp(self, relpath: str, macros: Mapping | None = None, contexts: bool = False):
+        """The #if structure of a file (scanned once per process, and kept
+        in the cache with the headers it read), with `macros` (name -> when
+        defined, or the `MacroEnvironment` of an includer) defined before
+        its first line. With `contexts`, its #include lines keep the macros
+        in force (`Include.macros`), which a cached structure lacks."""
+        from kwhen.cpp.headers import MacroEnvironment
+
+        if not macros and self.state is None:
+            found = self._cpp.get((relpath, ()))
+            if found is not None and (not contexts or all(i.macros is not None
+                                                          for i in found.includes)):
+                return found
+            if not contexts:
+                found = self._cached_cpp(relpath)
+                if found is not None:
+                    self._cpp[(relpath, ())] = found
+                    return found
+        text = None
+        env = None
+        if isinstance(macros, MacroEnvironment):
+            # the headers' macros where an includer #includes this file
+            key = (relpath, id(macros))
+            env, macros = macros.snapshot(), None
+        else:
+            if macros:
+                text = self.read_text(relpath)
+                macros = {name: f for name, f in macros.items() if name in text}
+            key = (relpath, tuple(sorted(macros.items())) if macros else ())
+        found = self._cpp.get(key)
+        if found is None or (contexts and any(i.macros is None for i in found.includes)):
             from kwhen.cpp.directives import scan
 
-            found = scan(self.read_text(relpath), relpath, self.symbol_types, self.facts(relpath))
-            self._cpp[relpath] = found
+            started = time.time_ns()
+            if env is None:
+                env = self.macro_environment(relpath)
+            found = scan(text if text is not None else self.read_text(relpath), relpath,
+                         self.symbol_types, self.facts(relpath), macros, env)
+            self._cpp[key] = found
+            if key == (relpath, ()) and self.state is None:
+                self._store_cpp(relpath, found, env, started)
+        return found
+
+    def _cpp_key(self, relpath: str) -> str:
+        import hashlib
+
+        flags = hashlib.blake2b(" ".join(sorted(self.flag_macros)).encode(),
+                                digest_size=8).hexdigest()
+        return f"{self.models._kbuild_key(self.model.kbuild_table())}|{flags}|cpp|{relpath}"
+
+    def _cached_cpp(self, relpath: str):
+        """A file's #if structure as an earlier process computed it, if
+        neither it nor any header it read has changed since."""
+        import json
+
+        from kwhen.cpp.directives import CppStructure
+
+        if not self.cache.enabled:
+            return None
+        blob = self.cache.get("cpp", self._cpp_key(relpath), self.root)
+        if blob is None:
+            return None
+        try:
+            return CppStructure.from_data(json.loads(blob))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def _store_cpp(self, relpath: str, structure, env, started: int) -> None:
+        import json
+
+        if not self.cache.enabled:
+            return
+        deps = [relpath, *env.files_read()]
+        self.cache.put("cpp", self._cpp_key(relpath), self.root, deps,
+                       json.dumps(structure.to_data()).encode(), started)
+
+    def macro_environment(self, relpath: str):
+        """The headers' macros for preprocessing `relpath`
+        (`kwhen.cpp.headers`): the forced includes read first; a header
+        asked about directly starts in an unknown context."""
+        from kwhen.cpp.headers import FORCED_INCLUDES, MacroEnvironment
+
+        # (a host program of scripts/ or tools/ sees the build machine's
+        # headers, not Kbuild's path: its context is unknown too)
+        header = relpath.endswith(HEADER_SUFFIXES) or relpath.startswith(self.OUTSIDE_THE_BUILD)
+        env = MacroEnvironment(self.include_path, self.symbol_types, self.facts(relpath),
+                               self.read_text, self.flag_macros, taint=TRUE if header else FALSE)
+        if not header:
+            forced = FORCED_INCLUDES[:1] if relpath.endswith((".S", ".s")) else FORCED_INCLUDES
+            for path in forced:
+                env.read(path, TRUE)
+        return env
+
+    @cached_property
+    def include_path(self):
+        from kwhen.cpp.headers import IncludePath
+
+        return IncludePath(self.root, self.srcarch, self.read_text)
+
+    @cached_property
+    def flag_macros(self) -> frozenset:
+        """Macros the tree's Makefiles pass with -D or -U (kept in the
+        cache while no Makefile changes)."""
+        import json
+
+        from kwhen.cpp.headers import flag_macros
+
+        key = self.models._kbuild_key(self.model.kbuild_table())
+        blob = self.cache.get("cppflags", key, self.root)
+        if blob is not None:
+            return frozenset(json.loads(blob))
+        started = time.time_ns()
+        makefiles = list(self.kbuild.makefiles)
+        texts = []
+        for makefile in makefiles:
+            try:
+                texts.append(read_text(self.root / makefile, shown=makefile))
+            except KwhenError:
+                pass
+        found = flag_macros(texts)
+        self.cache.put("cppflags", key, self.root, makefiles,
+                       json.dumps(sorted(found)).encode(), started)
         return found
 
     def line_condition(self, relpath: str, line: int) -> Formula:
         """When line `line` of the file is compiled on this architecture."""
-        return self.combine(self.file_condition(relpath), self.cpp(relpath).condition_at(line))
+        return disj(*(self.combine(file, structure.condition_at(line))
+                      for file, structure in self.variants(relpath)))
 
     @staticmethod
     def combine(file: FileCondition, cpp_condition: Formula) -> Formula:

@@ -79,6 +79,7 @@ FLOORS = [
     ("kwhen.wording", 5),
     ("kwhen.presence", 4),
     ("kwhen.models", 3),
+    ("kwhen.inclusion", 3),         # files built through an #include: read by presence
     ("kwhen.kconfig", 2),
     ("kwhen.kbuild", 2),
     ("kwhen.cpp", 2),

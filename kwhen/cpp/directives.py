@@ -25,7 +25,7 @@ from kwhen.logic.names import cpp_unknown
 
 from kwhen.cpp.expression import condition_of, defined_condition
 
-__all__ = ["Block", "CppStructure", "Directive", "scan", "lex"]
+__all__ = ["Block", "CppStructure", "Directive", "Include", "scan", "lex"]
 
 # Comments, literals and the start of a directive line. `^` is a line start.
 _MASTER = re.compile(r"""/\*|//|"|'|^[ \t\f\v]*\#""", re.M)
@@ -79,6 +79,22 @@ class Block:
     depth: int
 
 
+@dataclass(frozen=True)
+class Include:
+    """An ``#include "name"`` or ``#include <name>`` line (`angled` for the
+    second form), the condition of the line, and the macros the file has
+    #defined or #undefined before it (name -> when defined, as `scan`'s
+    `macros`): the context an included file is read in."""
+    line: int
+    name: str
+    angled: bool
+    condition: Formula
+    macros: Mapping[str, Formula] | None     # None: not kept (a cached structure)
+
+
+_INCLUDE_NAME = re.compile(r'"([^"]+)"|<([^>]+)>')
+
+
 @dataclass
 class CppStructure:
     """The conditional blocks of a C file, and the condition of each line
@@ -86,6 +102,7 @@ class CppStructure:
     path: str
     blocks: list[Block]
     guard: str | None = None
+    includes: list[Include] = field(default_factory=list)
     # Sorted directive-line spans and the conditions around them.
     _starts: list = field(default_factory=list, repr=False)
     _ends: list = field(default_factory=list, repr=False)
@@ -107,6 +124,31 @@ class CppStructure:
     def enclosing(self, line: int) -> list:
         """The branches that `line` lies inside, outermost first."""
         return [b for b in self.blocks if b.start < line < b.end]
+
+    def to_data(self) -> dict:
+        """JSON-compatible form (the includes without their macros);
+        `from_data` reverses it."""
+        return {
+            "path": self.path, "guard": self.guard,
+            "blocks": [[b.start, b.end, b.kind, b.text, b.own.to_data(), b.condition.to_data(),
+                        b.depth] for b in self.blocks],
+            "includes": [[i.line, i.name, i.angled, i.condition.to_data()] for i in self.includes],
+            "spans": [self._starts, self._ends, [f.to_data() for f in self._at],
+                      [f.to_data() for f in self._after]],
+        }
+
+    @classmethod
+    def from_data(cls, data: dict) -> "CppStructure":
+        from kwhen.logic.formula import from_data
+
+        starts, ends, at, after = data["spans"]
+        return cls(data["path"],
+                   [Block(s, e, k, t, from_data(o), from_data(c), d)
+                    for s, e, k, t, o, c, d in data["blocks"]],
+                   data["guard"],
+                   [Include(n, name, angled, from_data(c), None)
+                    for n, name, angled, c in data["includes"]],
+                   starts, ends, [from_data(f) for f in at], [from_data(f) for f in after])
 
 
 class UnterminatedComment(Exception):
@@ -276,38 +318,66 @@ class _Group:
 
 
 def scan(text: str, path: str, symbols: Mapping[str, str] | None = None,
-         facts: Mapping | None = None) -> CppStructure:
+         facts: Mapping | None = None,
+         macros: Mapping[str, Formula] | None = None, env=None) -> CppStructure:
     """The conditional structure of the C source `text` (file `path`).
 
-    `symbols` and `facts` are passed to `condition_of`. Raises KwhenError
-    for unbalanced conditionals or a malformed expression in a live branch.
+    `symbols` and `facts` are passed to `condition_of`. `macros` are
+    macros defined before the file's first line (name -> when defined: the
+    context of the file that #includes this one). With `env`
+    (`kwhen.cpp.headers.MacroEnvironment`) the file's #include lines are
+    followed: the headers' #define and #undef lines count as the file's
+    own. Raises KwhenError for unbalanced conditionals or a malformed
+    expression in a live branch.
     """
     try:
         directives, _ = lex(text, strict=True)
     except UnterminatedComment as exc:
         raise KwhenError("unterminated comment", path, text.count("\n", 0, exc.offset) + 1) from None
+    return walk(directives, path, symbols, facts, macros, env)
+
+
+def walk(directives: list, path: str, symbols, facts, macros=None, env=None,
+         base: Formula = TRUE, record: bool = True) -> CppStructure:
+    """`scan` of lexed `directives`; `base` is the condition of the file's
+    first line (an #include's), and `record` keeps the macros in force at
+    each #include (`CppStructure.includes`)."""
     guard = _guard_of(directives)
     try:
-        return _structure(directives, path, symbols, facts, guard)
+        return _structure(directives, path, symbols, facts, guard, macros, env, base, record)
     except _NotAGuard:
-        return _structure(directives, path, symbols, facts, None)
+        return _structure(directives, path, symbols, facts, None, macros, env, base, record)
 
 
 class _NotAGuard(Exception):
     pass
 
 
-def _structure(directives, path, symbols, facts, guard) -> CppStructure:
+def _structure(directives, path, symbols, facts, guard, macros=None, env=None,
+               base: Formula = TRUE, record: bool = True) -> CppStructure:
     blocks: list[Block] = []
+    includes: list[Include] = []
     stack: list[_Group] = []
-    current = TRUE                  # condition of ordinary lines here
+    current = base                  # condition of ordinary lines here
     starts, ends, at, after = [], [], [], []
     cache: dict = {}
-    # Macros the file #defines or #undefs: name -> when it is defined here.
-    local: dict[str, Formula] = {}
+    # Macros the file #defines or #undefs: name -> when it is defined here
+    # (with `env`: shared with the headers, whose macros count as the file's).
+    if env is not None:
+        local = env.defined
+        local.update(macros or {})
+    else:
+        local: dict[str, Formula] = dict(macros or {})
     tested: set[str] = set()
 
     def evaluate(expr: str, d: Directive, dead: bool) -> Formula:
+        if env is not None:
+            try:
+                return condition_of(expr, symbols, path, d.line, facts, local, env)
+            except KwhenError:
+                if dead:
+                    return FALSE
+                raise
         macros = None
         for name in _IDENT.findall(expr):
             m = local.get(name)
@@ -336,7 +406,7 @@ def _structure(directives, path, symbols, facts, guard) -> CppStructure:
         m = local.get(name)
         if m is not None:
             return m
-        return defined_condition(name, symbols, facts)
+        return defined_condition(name, symbols, facts, None, env)
 
     def test_of(d: Directive, dead: bool) -> Formula:
         kw = d.keyword
@@ -363,21 +433,44 @@ def _structure(directives, path, symbols, facts, guard) -> CppStructure:
     for index, d in enumerate(directives):
         kw = d.keyword
         if kw not in _CONDITIONALS:
+            if kw in ("include", "include_next") and current is not FALSE:
+                m = _INCLUDE_NAME.match(d.body)
+                if m and record:
+                    # (with `env`, the state is copied only for what may be a
+                    # .c file built through this one: see kwhen.inclusion)
+                    name = m.group(1) or m.group(2)
+                    context = dict(local) if env is None else \
+                        env.snapshot() if not name.endswith(".h") else {}
+                    includes.append(Include(d.line, name, m.group(2) is not None, current, context))
+                if env is not None:
+                    if m and kw == "include":
+                        env.include(m.group(1) or m.group(2), m.group(2) is not None, path, current)
+                    else:       # computed or #include_next: a header kwhen does not follow
+                        env.unknown(f"#{kw} {d.body}", path, d.line, current)
+                continue
             if kw == "define" or kw == "undef":
                 words = d.body.split(None, 1)
                 if words:
                     m = _IDENT.match(words[0])
                     name = m.group() if m else None
-                    if name and (guard is None or index != 1):
+                    if name and (guard is None or index != 1 or env is not None) \
+                            and not (env is not None and name in facts):
                         old = local.get(name)
                         if old is None:
-                            # Tested before: it may also come from elsewhere.
-                            old = (defined_condition(name, symbols, facts)
-                                   if name in tested else FALSE)
+                            if env is not None:
+                                old = env.outside(name)
+                                env.first[name] = old
+                            else:
+                                # Tested before: it may also come from elsewhere.
+                                old = (defined_condition(name, symbols, facts)
+                                       if name in tested else FALSE)
                         if kw == "define":
                             local[name] = bounded(disj(old, current), d.line)
                         else:
                             local[name] = bounded(conj(old, neg(current)), d.line)
+                        if env is not None:
+                            env.record(name, kw, d.body[m.end():] if kw == "define" else None,
+                                       current)
             continue
         line = d.line
         text = f"#{kw} {' '.join(d.body.split())}".rstrip()
@@ -431,4 +524,4 @@ def _structure(directives, path, symbols, facts, guard) -> CppStructure:
             raise _NotAGuard()
         line, kw = open_group.opener
         raise KwhenError(f"unterminated #{kw} (missing #endif)", path, line)
-    return CppStructure(path, blocks, guard, starts, ends, at, after)
+    return CppStructure(path, blocks, guard, includes, starts, ends, at, after)

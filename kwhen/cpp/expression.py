@@ -197,12 +197,26 @@ def _parse_char(text: str) -> int:
     return _ESCAPES.get(rest[:1], ord(rest[:1]) if rest else 92)
 
 
+# Bounds on expanding macro bodies inside one #if (beyond: an opaque term).
+_MAX_EXPANSION_DEPTH = 24
+_MAX_EXPANSIONS = 400
+_PARAM_TOKEN = re.compile(r"##|#|[A-Za-z_]\w*|\s+|.", re.S)
+
+
 class _Parser:
-    def __init__(self, text, symbols, facts, macros):
+    def __init__(self, text, symbols, facts, macros, env=None, expanding=frozenset(), budget=None):
         self.text = text
         self.symbols = symbols
         self.facts = facts or {}
         self.macros = macros or {}
+        # `env` (kwhen.cpp.headers.MacroEnvironment or alike): the bodies of
+        # the macros the headers define (`env.values`: name -> ((guard,
+        # params, body), ...)) and `env.outside(name)`, when a macro nobody
+        # kwhen read defines is defined; `expanding`: the macros being
+        # expanded (cpp expands none of them again: the name is then 0).
+        self.env = env
+        self.expanding = expanding
+        self.budget = budget if budget is not None else [_MAX_EXPANSIONS]
         toks = []
         for m in _TOKEN.finditer(text):
             kind = m.lastgroup
@@ -347,7 +361,8 @@ class _Parser:
                 raise _Malformed("'defined' without a macro name")
             if paren:
                 self.expect(")")
-            return _boolean(defined_condition(macro, self.symbols, self.facts, self.macros),
+            return _boolean(defined_condition(macro, self.symbols, self.facts, self.macros,
+                                              self.env),
                             f"defined({macro})")
         if nxt[0] == "op" and nxt[1] == "(":
             return self.call(name)
@@ -389,6 +404,8 @@ class _Parser:
                 return self.value_of(macro)
             if name == "CONFIG_IS_ENABLED" and len(args) == 1:
                 return _boolean(self.kconfig_test("IS_ENABLED", macro), text)
+        if self.env is not None:
+            return self.expand(name, text, parts)
         return _Value(None, text)
 
     def kconfig_test(self, test: str, macro: str) -> Formula:
@@ -413,7 +430,7 @@ class _Parser:
                 return var(f"{sym}=1")
             if info in ("hex", "string"):
                 return FALSE
-        return defined_condition(macro, self.symbols, self.facts, self.macros)
+        return defined_condition(macro, self.symbols, self.facts, self.macros, self.env)
 
     def value_of(self, name: str) -> _Value:
         facts = self.facts
@@ -441,7 +458,84 @@ class _Parser:
             if kind in ("int", "hex"):
                 return _Value(None, name, sym=sym)
             return _Value(None, name)
+        if self.env is not None:
+            return self.expand(name, name, None)
         return _Value(None, name)
+
+    # -- macros the headers define (with `env`) --------------------------------
+
+    def expand(self, name: str, text: str, args: list | None) -> _Value:
+        """The value of macro `name` (called with `args`, or object-like
+        when None) over its definitions: each body is evaluated under the
+        guard that makes it the definition in force. Undefined, the name is
+        0 (cpp's rule); defined by something kwhen did not read, or with a
+        body that is no integer expression, the term is opaque."""
+        if name in self.expanding:
+            return _const(0, text)        # cpp does not expand a macro inside itself
+        entries = self.env.values.get(name, ())
+        if not entries and name not in self.env.values:
+            if name not in self.macros and self.env.outside(name) is FALSE:
+                # defined by nothing: 0 (a call would be malformed C: opaque)
+                return _const(0, text) if args is None else _Value(None, text)
+            return _Value(None, text)
+        if entries is None:          # given up on (kwhen.cpp.headers.OPAQUE)
+            return _Value(None, text)
+        self.budget[0] -= 1
+        if self.budget[0] < 0 or len(self.expanding) >= _MAX_EXPANSION_DEPTH:
+            return _Value(None, text)
+        cases = []
+        for guard, params, body in entries:
+            if (params is None) != (args is None):
+                return _Value(None, text)   # a function-like macro named alone, or the reverse
+            if params is not None:
+                body = _substitute(body, params, args)
+                if body is None:
+                    return _Value(None, text)
+            try:
+                sub = _Parser(body, self.symbols, self.facts, self.macros, self.env,
+                              self.expanding | {name}, self.budget).parse()
+            except (_Malformed, RecursionError):
+                return _Value(None, text)
+            if sub.cases is None:
+                return _Value(None, text)
+            cases.extend((conj(guard, g), v) for g, v in sub.cases)
+        rest = neg(disj(*(guard for guard, _, _ in entries)))
+        if rest is not FALSE:
+            if self.env.first_outside(name) is not FALSE:
+                return _Value(None, text)
+            cases.append((rest, 0))
+        merged = _merge(cases)
+        return _Value(merged, text) if merged is not None else _Value(None, text)
+
+
+def _substitute(body: str, params: tuple, args: list) -> str | None:
+    """`body` with each parameter replaced by its argument's text, and
+    ``##`` pasting done; None for what #if cannot use (``#`` stringizing,
+    a wrong number of arguments, variadic macros)."""
+    if len(params) != len(args) and not (params == () and args == [""]):
+        return None
+    table = dict(zip(params, args))
+    pieces: list[str] = []
+    paste = False
+    for tok in _PARAM_TOKEN.findall(body):
+        if tok == "##":
+            while pieces and pieces[-1].isspace():
+                pieces.pop()
+            paste = True
+            continue
+        if tok == "#" or tok == "__VA_ARGS__":
+            return None
+        if tok.isspace():
+            if not paste:
+                pieces.append(" ")
+            continue
+        text = table.get(tok, tok)
+        if paste and pieces:
+            pieces[-1] = pieces[-1].rstrip() + text.strip()
+        else:
+            pieces.append(f" {text} " if tok in table else text)
+        paste = False
+    return "".join(pieces)
 
 
 def _kind(symbols: Mapping, name: str) -> str | None:
@@ -455,11 +549,12 @@ def _kind(symbols: Mapping, name: str) -> str | None:
 
 def defined_condition(name: str, symbols: Mapping[str, str] | None,
                       facts: Mapping | None = None,
-                      macros: Mapping[str, Formula] | None = None) -> Formula:
+                      macros: Mapping[str, Formula] | None = None, env=None) -> Formula:
     """The condition under which macro `name` is defined (``defined(name)``).
 
     `macros` maps macros defined earlier in the same file to the condition
-    of their ``#define`` (see `kwhen.cpp.directives`).
+    of their ``#define`` (see `kwhen.cpp.directives`); `env` says when a
+    macro none of the files read defines is defined (`env.outside`).
     """
     if facts and name in facts:
         return FALSE if not facts[name] else TRUE
@@ -481,12 +576,14 @@ def defined_condition(name: str, symbols: Mapping[str, str] | None,
         if kind in _BOOLISH:
             return var(sym)
         return var(defined_macro(name))
+    if env is not None:
+        return env.outside(name)
     return var(defined_macro(name))
 
 
 def condition_of(expr_text: str, symbols: Mapping[str, str] | None, path: str, line: int,
                  facts: Mapping | None = None,
-                 macros: Mapping[str, Formula] | None = None) -> Formula:
+                 macros: Mapping[str, Formula] | None = None, env=None) -> Formula:
     """The condition under which the `#if` expression `expr_text` is nonzero.
 
     `symbols` maps Kconfig symbol names (without ``CONFIG_``) to their type,
@@ -495,14 +592,14 @@ def condition_of(expr_text: str, symbols: Mapping[str, str] | None, path: str, l
     fixes known macros (name -> value); a fact of None, False or 0 means
     *not defined* (cpp gives an undefined name the value 0 anyway), so
     ``{"__ASSEMBLY__": 0}`` makes ``#ifndef __ASSEMBLY__`` true. Raises
-    KwhenError for a malformed expression.
+    KwhenError for a malformed expression. `env`: see `_Parser`.
     """
     simple = _SIMPLE.fullmatch(expr_text)
     if simple is not None:
-        f = defined_condition(simple.group(2) or simple.group(3), symbols, facts, macros)
+        f = defined_condition(simple.group(2) or simple.group(3), symbols, facts, macros, env)
         return neg(f) if simple.group(1) else f
     try:
-        return _Parser(expr_text, symbols, facts, macros).parse().truth()
+        return _Parser(expr_text, symbols, facts, macros, env).parse().truth()
     except _Malformed as e:
         raise KwhenError(f"malformed #if expression: {e}: {' '.join(expr_text.split())}",
                          path, line) from None

@@ -52,6 +52,7 @@ def render_line(answer, console: Console, explain: bool = False) -> None:
     console.print(f"    Kbuild:     {escape(answer.kbuild_condition)}")
     for path, n, text in answer.makefile_lines[:3]:
         _as_written(console, f"                {path}:{n}: {text}")
+    _through(console, answer.through, "    through:    ")
     console.print(f"    #if:        {escape(answer.cpp_condition)}")
     for n, text in answer.directives:
         _as_written(console, f"                line {n}: {text}")
@@ -60,6 +61,13 @@ def render_line(answer, console: Console, explain: bool = False) -> None:
     if answer.evaluation:
         _evaluation(console, answer.evaluation)
     _unknowns(console, answer.unknowns, explain)
+
+
+def _through(console: Console, through: list, label: str) -> None:
+    """The #include lines an included file is built through."""
+    for i, t in enumerate(through):
+        console.print(f"{label if i == 0 else ' ' * len(label)}#include at "
+                      f"{escape(t['path'])}:{t['line']} ({escape(t['condition'])})")
 
 
 def _evaluation(console: Console, ev) -> None:
@@ -91,8 +99,12 @@ def render_file(answer, console: Console, explain: bool = False) -> None:
             _as_written(console, f"                 {path}:{n}: {text}")
     elif answer.kind == "host":
         console.print(f"  built for the build machine when: {escape(answer.builtin)}")
+    elif answer.kind == "included":
+        console.print("  no Makefile names it; it is compiled where it is #included:")
+        _through(console, answer.through, "    ")
     elif answer.kind == "unreached":
-        console.print("  no Makefile on this architecture compiles it (it may be #included elsewhere)")
+        console.print("  no Makefile on this architecture compiles it, and kwhen found no file"
+                      " including it")
     if answer.evaluation:
         _evaluation(console, answer.evaluation)
     if answer.blocks:

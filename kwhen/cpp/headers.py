@@ -1,0 +1,547 @@
+"""The headers a C file includes, read as the preprocessor reads them.
+
+`#if PAGE_SIZE < 8192`, `#ifdef __ARCH_WANT_SYS_GETPGRP`, `#ifdef PCI_IOBASE`:
+the macros a file tests are mostly defined (or #undef'd) by the headers it
+includes. `MacroEnvironment` follows a file's #include lines along the
+include path Kbuild gives the architecture, in order, and records every
+#define and #undef under the condition of its line (the header's own #if
+nesting, within the condition of the #include that brought it in), so a
+macro's value is a set of guarded bodies that `kwhen.cpp.expression`
+evaluates symbolically: BITS_PER_LONG is 64 when CONFIG_64BIT, else 32.
+
+What kwhen cannot read stays free, never guessed:
+
+- a macro the compiler predefines (``__x86_64__``, ``__GNUC__``) or a
+  Makefile passes with ``-D`` (`EXTERNAL`), always;
+- any macro not yet defined, once an #include kwhen cannot follow has been
+  met (a header Kbuild generates, like generated/bounds.h; a computed
+  #include; a header not on the path): `taint` is the condition under
+  which such an #include was read, and until a header of the tree defines
+  or #undefs the macro, it is free under `taint`. kwhen assumes that a
+  generated header does not redefine or #undef a macro a hand-written
+  header defines (cpp would warn about the redefinition);
+- beyond `MAX_HEADERS` headers read for one file, the rest count as
+  headers kwhen cannot follow.
+
+Include guards need nothing special: a header with a guard is read again
+only under the condition its guard macro is still undefined.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from pathlib import Path
+
+from kwhen.exceptions import KwhenError
+from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj, neg, var
+from kwhen.logic.names import cpp_value, defined_macro
+
+__all__ = ["IncludePath", "MacroEnvironment", "MAX_HEADERS", "FORCED_INCLUDES"]
+
+MAX_HEADERS = 3000      # headers read for one file (Linux: a few hundred to ~1,500)
+MAX_DEPTH = 60          # nested #include levels
+_MAX_INCLUDE_VARIABLES = 3   # a header included under a longer condition is not read
+_MAX_READS = 3                 # a guarded header is read at most this often
+_MAX_MACRO_VARIABLES = 16    # a macro defined under longer conditions becomes free
+_TABLE_VARIABLES = 6    # formulas over at most this many variables are decided by truth table
+
+# Every C file is compiled with these first (-include in the top Makefile
+# and scripts/Makefile.lib); assembly files with the first only.
+FORCED_INCLUDES = ("include/linux/kconfig.h", "include/linux/compiler_types.h")
+
+# Predefined by gcc (all of the __X__ form but these), or given by Kbuild
+# on the command line for every file.
+_PREDEFINED = re.compile(r"__\w*__|_LP64|_ILP32|linux|unix|i386|__linux|__unix|__i386|"
+                         r"__x86_64|__amd64|__aarch64|__arm|__riscv|__mips|__powerpc|"
+                         r"KBUILD_\w+|__KBUILD_\w+")
+_DEFINE_FLAG = re.compile(r"(?:^|[\s'\"=(])-[DU]\s*([A-Za-z_]\w*)")
+_KBUILD_LIST = re.compile(r"^\s*(generic-y|mandatory-y|generated-y)\s*[+:]?=\s*(.*)$", re.M)
+_DEFINE_HEAD = re.compile(r"([A-Za-z_]\w*)(\([^)]*\))?")
+
+
+# Headers Kbuild generates, and the macros each can define: a pattern of
+# names, or the generator's source and the pattern of its DEFINE() lines.
+# An #include of one of these frees those names only; any other generated
+# header (or one kwhen cannot find) frees every macro not yet seen (`taint`).
+_SYSCALL_NAMES = r"__NR\w*|__ARM_NR\w*|_UAPI_ASM_\w+|_ASM_\w+|__SYSCALL\w*|__X32_SYSCALL_BIT"
+GENERATED = {
+    "generated/bounds.h": ("kernel/bounds.c", r"\bDEFINE\(\s*(\w+)", r"__LINUX_BOUNDS_H__"),
+    "generated/asm-offsets.h": ("arch/{srcarch}/kernel/asm-offsets*.c",
+                                r"\b(?:DEFINE|OFFSET)\(\s*(\w+)", r"__ASM_OFFSETS_H__"),
+    "generated/timeconst.h": (None, None, r"(?:HZ|MSEC|USEC|NSEC)_TO_\w+|KERNEL_TIMECONST_H"),
+    "generated/autoksyms.h": (None, None, r"__KSYM_\w+"),
+    "generated/utsrelease.h": (None, None, r"UTS_RELEASE"),
+    "generated/utsversion.h": (None, None, r"UTS_VERSION"),
+    "generated/compile.h": (None, None, r"UTS_\w+|LINUX_COMPILE\w*|LINUX_COMPILER"),
+    "generated/uapi/linux/version.h": (None, None, r"LINUX_VERSION_\w+|KERNEL_VERSION"),
+    "linux/version.h": (None, None, r"LINUX_VERSION_\w+|KERNEL_VERSION"),
+}
+_SYSCALL_HEADER = re.compile(r"(?:uapi/)?asm/(?:unistd|syscalls)_\w+\.h")
+
+
+def flag_macros(makefile_texts) -> frozenset[str]:
+    """Macros some Makefile passes with ``-D``/``-U`` (free wherever they
+    are tested: kwhen does not follow which files get which flags)."""
+    names = set()
+    for text in makefile_texts:
+        names.update(_DEFINE_FLAG.findall(text))
+    return frozenset(names)
+
+
+class IncludePath:
+    """Where `#include` finds a header for one architecture, in Kbuild's
+    order (LINUXINCLUDE): arch/$(SRCARCH)/include, its generated/ wrappers,
+    include, arch/$(SRCARCH)/include/uapi, its generated/uapi wrappers,
+    include/uapi. A wrapper Kbuild generates for an asm header an
+    architecture lists as generic-y (or misses from include/asm-generic's
+    mandatory-y) is ``#include <asm-generic/X.h>``, and read as such."""
+
+    def __init__(self, root: Path, srcarch: str, read_text):
+        self.root = Path(root)
+        self.srcarch = srcarch
+        self._read = read_text
+        self._exists: dict[str, bool] = {}
+        arch = f"arch/{srcarch}/include"
+        self.wrappers = self._wrappers(f"{arch}/asm", "include/asm-generic")
+        self.uapi_wrappers = self._wrappers(f"{arch}/uapi/asm", "include/uapi/asm-generic")
+        self.places = [(arch, None), (None, self.wrappers), ("include", None),
+                       (f"{arch}/uapi", None), (None, self.uapi_wrappers), ("include/uapi", None)]
+
+    def _exists_file(self, relpath: str) -> bool:
+        found = self._exists.get(relpath)
+        if found is None:
+            found = self._exists[relpath] = os.path.isfile(self.root / relpath)
+        return found
+
+    def _kbuild_lists(self, directory: str) -> dict[str, list[str]]:
+        lists: dict[str, list[str]] = {}
+        path = f"{directory}/Kbuild"
+        if not self._exists_file(path):
+            return lists
+        try:
+            text = self._read(path)
+        except KwhenError:
+            return lists
+        for kind, names in _KBUILD_LIST.findall(text):
+            lists.setdefault(kind, []).extend(n for n in names.split() if n.endswith(".h"))
+        return lists
+
+    def _wrappers(self, asm_dir: str, generic_dir: str) -> dict[str, str | None]:
+        """asm/X.h -> the asm-generic header its generated wrapper includes,
+        or None for a header Kbuild generates otherwise (generated-y)."""
+        own = self._kbuild_lists(asm_dir)
+        mandatory = self._kbuild_lists(generic_dir).get("mandatory-y", [])
+        table: dict[str, str | None] = {}
+        for name in mandatory:
+            if not self._exists_file(f"{asm_dir}/{name}"):
+                table[f"asm/{name}"] = f"asm-generic/{name}"
+        for name in own.get("generic-y", []):
+            table[f"asm/{name}"] = f"asm-generic/{name}"
+        for name in own.get("generated-y", []):
+            table[f"asm/{name}"] = None
+        return table
+
+    def resolve(self, name: str, angled: bool, includer: str) -> str | None:
+        """The tree-relative header `#include` finds from `includer`, or
+        None when kwhen cannot read it (generated, or nowhere on the path).
+        ``generated/autoconf.h`` is "kconfig": the CONFIG_ macros, which
+        kwhen models from Kconfig itself."""
+        name = posixpath.normpath(name)
+        if name.startswith(("/", "../")) and angled:
+            return None
+        if name in ("generated/autoconf.h", "linux/kconfig.h") and angled:
+            return "kconfig" if name == "generated/autoconf.h" else "include/linux/kconfig.h"
+        if not angled:
+            beside = posixpath.normpath(posixpath.join(posixpath.dirname(includer), name))
+            if not beside.startswith("../") and self._exists_file(beside):
+                return beside
+        for directory, wrappers in self.places:
+            if directory is not None:
+                candidate = f"{directory}/{name}"
+                if self._exists_file(candidate):
+                    return candidate
+            elif name in wrappers:
+                generic = wrappers[name]
+                if generic is None:
+                    return None
+                return self.resolve(generic, True, includer)
+        return None
+
+
+# `MacroEnvironment.values` of a macro kwhen gave up following (its value
+# is an opaque term, its definedness free).
+OPAQUE = None
+
+
+class MacroEnvironment:
+    """The macros in force while one file is preprocessed, with the headers
+    it includes followed (see the module docstring).
+
+    `defined`: name -> when the macro is defined; `values`: name -> the
+    definitions in force, ``((guard, params, body), ...)`` with `params`
+    None for an object-like macro; `first`: name -> when it was defined
+    before kwhen saw a #define or #undef of it (`outside` at that time).
+    """
+
+    def __init__(self, path: IncludePath, symbols, facts, read_text, external=frozenset(),
+                 taint: Formula = FALSE):
+        self.path = path
+        self.symbols = symbols
+        self.facts = facts
+        self.read_text = read_text
+        self.external = external
+        self.taint = taint
+        self.defined: dict[str, Formula] = {}
+        self.values: dict[str, tuple] = {}
+        self.first: dict[str, Formula] = {}
+        self.unknowns: dict[str, str] = {}     # what kwhen could not follow: text -> where
+        self.reasons: dict[str, str] = {}      # macro -> why kwhen left it free
+        self.generated: list[re.Pattern] = []  # names the generated headers read may define
+        self._generated_seen: set[str] = set()
+        self.read_count = 0
+        self._once: dict[str, Formula] = {}    # guarded header -> condition it was read under
+        self._lexed: dict[str, tuple] = {}
+        self._depth = 0
+        self._abstracted = 0
+        self._reads: dict[str, int] = {}        # guarded header -> times read
+
+    def files_read(self) -> list[str]:
+        """The headers read (or looked for: a header created later changes
+        what an #include finds), for the cache's dependencies."""
+        return sorted(set(self._lexed) | {p for p, found in self.path._exists.items() if not found
+                                          and p.endswith(".h")})
+
+    def snapshot(self) -> "MacroEnvironment":
+        """A copy of the state, for reading a file included here (a .c
+        built through another) in its includer's context."""
+        other = MacroEnvironment.__new__(MacroEnvironment)
+        other.__dict__.update(self.__dict__)
+        for name in ("defined", "values", "first", "unknowns", "reasons", "_once", "_reads"):
+            setattr(other, name, dict(getattr(self, name)))
+        other.generated = list(self.generated)
+        other._generated_seen = set(self._generated_seen)
+        return other
+
+    # -- what the expression evaluator asks -------------------------------------
+
+    def outside(self, name: str) -> Formula:
+        """When `name`, of which kwhen has read no #define or #undef, is
+        defined by something kwhen did not read."""
+        if name in self.external or _PREDEFINED.fullmatch(name) or any(
+                pattern.fullmatch(name) for pattern in self.generated):
+            return var(defined_macro(name))
+        if self.taint is FALSE:
+            return FALSE
+        return conj(self.taint, var(defined_macro(name)))
+
+    def _generated_names(self, name: str) -> re.Pattern | None:
+        """The names generated header `name` can define, or None when
+        kwhen does not know the header."""
+        if _SYSCALL_HEADER.fullmatch(name):
+            return re.compile(_SYSCALL_NAMES)
+        entry = GENERATED.get(name)
+        if entry is None:
+            return None
+        source, define, pattern = entry
+        names = [pattern]
+        if source is not None:
+            import glob
+
+            where = source.format(srcarch=self.path.srcarch)
+            for path in sorted(glob.glob(str(self.path.root / where))):
+                relpath = os.path.relpath(path, self.path.root)
+                try:
+                    names += [re.escape(n) for n in re.findall(define, self.read_text(relpath))]
+                except KwhenError:
+                    return None
+        return re.compile("|".join(names))
+
+    def first_outside(self, name: str) -> Formula:
+        found = self.first.get(name)
+        return found if found is not None else self.outside(name)
+
+    # -- what the directive walk reports ----------------------------------------
+
+    def record(self, name: str, keyword: str, rest: str | None, condition: Formula) -> None:
+        """A #define (`rest`: what follows the name) or #undef of `name` on
+        a line compiled under `condition`. A macro whose conditions grow
+        past `_MAX_MACRO_VARIABLES` symbols becomes free (defined or not,
+        value opaque) from then on."""
+        defined = self.defined.get(name, FALSE)
+        if defined.op in ("and", "or") and len(defined.args) > 2:
+            defined = self.defined[name] = decided(defined)
+        if len(defined.variables()) > _MAX_MACRO_VARIABLES:
+            # (its definedness stays as computed: kwhen.cpp.directives
+            # bounds the size of that formula)
+            self.values[name] = OPAQUE
+            self.reasons.setdefault(name, f"defined under conditions over more than "
+                                          f"{_MAX_MACRO_VARIABLES} symbols")
+            return
+        old = self.values.get(name, ())
+        if old is OPAQUE:
+            return
+        if not old:
+            kept = ()
+        elif condition is TRUE:
+            kept = ()
+        else:
+            kept = tuple((g2, p, b) for g, p, b in old
+                         if (g2 := decided(conj(g, neg(condition)))) is not FALSE)
+        if keyword == "define":
+            params, body = _parameters(rest or "")
+            kept += ((condition, params, body),)
+        self.values[name] = kept
+
+    def unknown(self, what: str, includer: str, line: int, condition: Formula) -> None:
+        """An #include kwhen does not follow: any macro not yet seen may
+        come from it."""
+        self.unknowns.setdefault(what, f"{includer}:{line}")
+        self.taint = decided(disj(self.taint, condition))
+        if len(self.taint.variables()) > _MAX_MACRO_VARIABLES:
+            self.taint = TRUE          # (larger: the same over-approximation, cheaper)
+
+    def include(self, name: str, angled: bool, includer: str, condition: Formula) -> None:
+        found = self.path.resolve(name, angled, includer)
+        if found == "kconfig":
+            return
+        if found is None:
+            self.not_followed(name, angled, includer, condition)
+            return
+        self.read(found, condition, includer)
+
+    def not_followed(self, name: str, angled: bool, includer: str, condition: Formula) -> None:
+        """An #include of a header kwhen does not read: a generated header
+        kwhen knows frees the names it can define, any other the rest."""
+        if angled:
+            names = self._generated_names(posixpath.normpath(name))
+            if names is not None:
+                if names.pattern not in self._generated_seen:
+                    self._generated_seen.add(names.pattern)
+                    self.generated.append(names)
+                return
+        self.unknown(f"#include {'<' + name + '>' if angled else chr(34) + name + chr(34)}",
+                     includer, 0, condition)
+
+    def read(self, relpath: str, condition: Formula, includer: str = "") -> None:
+        """Preprocess header `relpath` under `condition` (its #include's).
+
+        Reading a header again under every chain of conditions that
+        reaches it grows without bound, so the work is bounded, always
+        towards more freedom, never a wrong answer:
+
+        - a condition over more than `_MAX_INCLUDE_VARIABLES` symbols is
+          replaced by a fresh free proposition ("this #include is
+          compiled"): either value is considered;
+        - a guarded header is read again where its guard is still
+          undefined, up to `_MAX_READS` times and while that condition
+          stays small; past that, every macro the header (and what it
+          includes) may define or #undef becomes free (`_skim`)."""
+        from kwhen.cpp.directives import walk
+
+        lexed = self._lex(relpath, includer, condition)
+        if lexed is None:
+            return
+        directives, guarded, _, _ = lexed
+        if guarded:
+            before = self._once.get(relpath)
+            if before is not None:
+                fresh = decided(conj(condition, neg(before)))
+                if fresh is FALSE:
+                    return
+                reads = self._reads.get(relpath, 1)
+                if len(fresh.variables()) > _MAX_INCLUDE_VARIABLES * 2 or reads >= _MAX_READS:
+                    self._once[relpath] = TRUE
+                    self._skim(relpath, fresh)
+                    return
+                self._reads[relpath] = reads + 1
+                self._once[relpath] = decided(disj(before, fresh))
+                condition = fresh
+        if self.read_count >= MAX_HEADERS or self._depth >= MAX_DEPTH:
+            self._skim(relpath, condition)
+            return
+        if len(condition.variables()) > _MAX_INCLUDE_VARIABLES:
+            self._abstracted += 1
+            condition = var(cpp_value(f"#include {relpath} #{self._abstracted}"))
+        if guarded and relpath not in self._once:
+            self._once[relpath] = condition
+        self.read_count += 1
+        self._depth += 1
+        try:
+            walk(directives, relpath, self.symbols, self.facts, None, self, base=condition,
+                 record=False)
+        except KwhenError as e:
+            # a header kwhen cannot parse: what it defines is unknown
+            self.unknown(f"{relpath} (unreadable: {e.message})", includer, 0, condition)
+        finally:
+            self._depth -= 1
+
+    def _lex(self, relpath: str, includer: str, condition: Formula):
+        """(directives, guarded, names it #defines/#undefs, headers it
+        #includes) of a header, once per environment; None if unreadable."""
+        from kwhen.cpp.directives import _guard_of, lex
+
+        lexed = self._lexed.get(relpath)
+        if lexed is None:
+            try:
+                directives = lex(self.read_text(relpath))[0]
+            except KwhenError:
+                self.unknown(f"#include of unreadable {relpath}", includer, 0, condition)
+                return None
+            names = {d.body.split(None, 1)[0].split("(")[0] for d in directives
+                     if d.keyword in ("define", "undef") and d.body}
+            includes = [d for d in directives if d.keyword in ("include", "include_next")]
+            lexed = self._lexed[relpath] = (directives, _guard_of(directives) is not None,
+                                            names, includes)
+        return lexed
+
+    def _skim(self, relpath: str, condition: Formula) -> None:
+        """What header `relpath` and the headers it includes might define or
+        #undef becomes free under `condition` (their #if lines unread)."""
+        from kwhen.cpp.directives import _INCLUDE_NAME
+
+        seen: set[str] = set()
+        todo = [relpath]
+        names: set[str] = set()
+        while todo and len(seen) < MAX_HEADERS:
+            path = todo.pop()
+            if path in seen:
+                continue
+            seen.add(path)
+            lexed = self._lex(path, relpath, condition)
+            if lexed is None or (lexed[1] and path != relpath
+                                 and self._once.get(path) is TRUE):
+                continue        # (a guarded header already read everywhere adds nothing)
+            names |= lexed[2]
+            for d in lexed[3]:
+                m = _INCLUDE_NAME.match(d.body)
+                found = self.path.resolve(m.group(1) or m.group(2), m.group(2) is not None, path) \
+                    if m and d.keyword == "include" else None
+                if found is None:
+                    if m and d.keyword == "include":
+                        self.not_followed(m.group(1) or m.group(2), m.group(2) is not None,
+                                          path, condition)
+                    else:
+                        self.unknown(f"#{d.keyword} {d.body}", path, d.line, condition)
+                elif found != "kconfig":
+                    todo.append(found)
+        if todo:
+            self.unknown(f"headers under {relpath} (beyond kwhen's bound)", relpath, 0, condition)
+        small = len(condition.variables()) <= _TABLE_VARIABLES
+        for name in names - set(self.facts):
+            old = self.defined.get(name)
+            if old is None:
+                old = self.first[name] = self.outside(name)
+            free = var(defined_macro(name))
+            # free under `condition` (everywhere when that is too costly)
+            self.defined[name] = decided(disj(conj(neg(condition), old), conj(condition, free))) \
+                if small else free
+            if len(self.defined[name].variables()) > _MAX_MACRO_VARIABLES:
+                self.defined[name] = free
+            self.values[name] = OPAQUE
+            self.reasons.setdefault(name, f"{relpath}, which may define it, is included under "
+                                          f"a condition kwhen does not follow ({condition})")
+
+
+_decided: dict[Formula, Formula] = {}
+
+
+def decided(f: Formula) -> Formula:
+    """`f` in a canonical, compact form when it has few enough variables
+    to try every assignment (a header's conditions repeat a handful of
+    symbols: X86_32 && !(A || !A && X86_32) is FALSE): the Shannon
+    expansion of its truth table, so equal functions are one formula."""
+    if f.is_const():
+        return f
+    found = _decided.get(f)
+    if found is not None:
+        return found
+    names = sorted(f.variables())
+    result = f
+    if len(names) <= _TABLE_VARIABLES:
+        size = 1 << len(names)
+        masks = {n: _VARIABLE_MASKS[i] & ((1 << size) - 1) for i, n in enumerate(names)}
+        bits = _truth_mask(f, masks, (1 << size) - 1, {})
+        table = tuple(bits >> b & 1 for b in range(size))
+        result = _expand(names, table, 0, 0)
+    _decided[f] = result
+    return result
+
+
+# Variable i's truth over the 2**_TABLE_VARIABLES assignments, as bits.
+_VARIABLE_MASKS = [sum(1 << b for b in range(1 << _TABLE_VARIABLES) if b >> i & 1)
+                   for i in range(_TABLE_VARIABLES)]
+
+
+def _truth_mask(f: Formula, masks: dict, full: int, memo: dict) -> int:
+    """The truth table of `f`, one bit per assignment (all at once)."""
+    if f is TRUE:
+        return full
+    if f is FALSE:
+        return 0
+    if f.op == "var":
+        return masks[f.name]
+    found = memo.get(f)
+    if found is not None:
+        return found
+    if f.op == "not":
+        result = full ^ _truth_mask(f.args[0], masks, full, memo)
+    elif f.op == "and":
+        result = full
+        for arg in f.args:
+            result &= _truth_mask(arg, masks, full, memo)
+    else:
+        result = 0
+        for arg in f.args:
+            result |= _truth_mask(arg, masks, full, memo)
+    memo[f] = result
+    return result
+
+
+def _expand(names: list, table: tuple, depth: int, offset: int) -> Formula:
+    """The formula of `table` (truth values indexed by assignment bits)
+    restricted to assignments whose first `depth` variables give
+    `offset`."""
+    step = 1 << depth
+    values = table[offset::step]
+    if all(values):
+        return TRUE
+    if not any(values):
+        return FALSE
+    key = (tuple(names[depth:]), values)
+    found = _expanded.get(key)
+    if found is not None:
+        return found
+    found = _expanded[key] = _shannon(names, table, depth, offset, step)
+    return found
+
+
+_expanded: dict = {}
+
+
+def _shannon(names, table, depth, offset, step) -> Formula:
+    low = _expand(names, table, depth + 1, offset)
+    high = _expand(names, table, depth + 1, offset + step)
+    x = var(names[depth])
+    if low is FALSE:
+        return conj(x, high)
+    if high is FALSE:
+        return conj(neg(x), low)
+    if high is TRUE:
+        return disj(x, low)
+    if low is TRUE:
+        return disj(neg(x), high)
+    return disj(conj(x, high), conj(neg(x), low))
+
+
+def _parameters(rest: str) -> tuple[tuple | None, str]:
+    """(parameters or None, body) of the text after a #define's name: a
+    function-like macro has its ``(`` right after the name."""
+    if rest.startswith("("):
+        close = rest.find(")")
+        if close < 0:
+            return (), ""
+        params = tuple(p.strip() for p in rest[1:close].split(",") if p.strip())
+        return params, rest[close + 1:].strip()
+    return None, rest.strip()

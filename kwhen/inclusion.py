@@ -1,0 +1,76 @@
+"""Files compiled only because another file #includes them.
+
+No Makefile names kernel/sched/clock.c: kernel/sched/build_utility.c, which
+is built, has ``#include "clock.c"``. A line of such a file is built when
+some includer is built, its #include line is kept by the preprocessor, and
+the line's own #if conditions hold, read with the macros the includer has
+defined before the #include. Each way in is a `Route`; the file's condition
+is the disjunction over its routes (an includer that is itself included is
+followed in turn, up to `MAX_DEPTH`).
+
+A route keeps Kbuild's split: `builtin` when the includer is built in and
+its #include line is kept without MODULE, `module` likewise as a module, so
+`presence.Tree.combine` resolves MODULE in the included file as in any
+other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from kwhen.cpp.includes import MAX_INCLUDERS, candidate_includers, resolve_quoted
+from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj
+from kwhen.logic.names import MODULE
+
+__all__ = ["Route", "routes_of", "MAX_DEPTH"]
+
+MAX_DEPTH = 4       # includers of includers ... followed this deep
+
+
+@dataclass(frozen=True)
+class Route:
+    """File `includer` includes the file at line `line`: when that makes
+    it built in (`builtin`) or in a module (`module`), and the macros the
+    includer has defined by then (name -> when defined)."""
+    includer: str
+    line: int
+    builtin: Formula
+    module: Formula
+    macros: Mapping[str, Formula]
+
+
+def routes_of(tree, relpath: str, depth: int = 0, visiting: frozenset = frozenset()) -> list[Route]:
+    """The ways `relpath` (a file no Makefile compiles) is built through an
+    #include on `tree`'s architecture; [] when none is found."""
+    if depth >= MAX_DEPTH or relpath in visiting:
+        return []
+    visiting = visiting | {relpath}
+    routes: list[Route] = []
+    for includer in candidate_includers(tree.root, relpath, tree.read_text)[:MAX_INCLUDERS]:
+        for file, structure in _variants(tree, includer, depth, visiting):
+            for inc in structure.includes:
+                if inc.angled or resolve_quoted(includer, inc.name) != relpath:
+                    continue
+                builtin = conj(file.builtin, inc.condition.substitute({MODULE: FALSE}))
+                module = conj(file.module, inc.condition.substitute({MODULE: TRUE}))
+                if builtin is FALSE and module is FALSE:
+                    continue
+                routes.append(Route(includer, inc.line, builtin, module, inc.macros))
+    return routes
+
+
+def _variants(tree, relpath: str, depth: int, visiting: frozenset) -> list:
+    """(FileCondition, CppStructure) of each way `relpath` is compiled."""
+    file = tree.file_condition(relpath, follow_includes=False)
+    if file.kind == "source":
+        return [(file, tree.cpp(relpath, contexts=True))]
+    if file.kind != "unreached":
+        return []          # a header's includers are not followed
+    return [(tree.route_condition(relpath, route), tree.cpp(relpath, route.macros))
+            for route in routes_of(tree, relpath, depth + 1, visiting)]
+
+
+def either(routes: list[Route]) -> tuple[Formula, Formula]:
+    """(built-in, module) condition of a file over all its routes."""
+    return disj(*(r.builtin for r in routes)), disj(*(r.module for r in routes))

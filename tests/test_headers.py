@@ -1,0 +1,69 @@
+"""Macros from headers (issue 10): a C file's #if lines read with the
+macros its #includes define, along Kbuild's include path."""
+
+from pathlib import Path
+
+from conftest import linux_tree
+from kwhen.control import open_tree
+from kwhen.logic.formula import FALSE, TRUE, neg, var
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def marker_line(path: Path, marker: str) -> int:
+    for n, text in enumerate(path.read_text().splitlines(), 1):
+        if f"@{marker}" in text:
+            return n
+    raise AssertionError(marker)
+
+
+def test_macros_from_headers_decide_the_files_if_lines():
+    root = FIXTURES / "cpp-headers"
+    tree = open_tree(root, "x86", cache=False)
+    test_c = root / "drv" / "test.c"
+
+    def line(marker):
+        return tree.line_condition("drv/test.c", marker_line(test_c, marker))
+
+    space = tree.space
+    # PAGE_SIZE = _AC(1,UL) << PAGE_SHIFT, PAGE_SHIFT 14 or 12 by Kconfig
+    assert space.equivalent(line("small_pages"), neg(var("BIG_PAGES")))
+    # asm-generic/io.h defines PCI_IOBASE, asm/io.h #undefs it afterwards
+    assert space.equivalent(line("pci_iobase"), FALSE)
+    # #undef under a Kconfig #if in a later header
+    assert space.equivalent(line("feature"), neg(var("NO_FEATURE")))
+    # asm/barrier.h is the wrapper Kbuild generates for asm-generic/barrier.h
+    assert space.equivalent(line("barrier"), TRUE)
+    # a guarded header included twice is read once
+    assert space.equivalent(line("twice"), FALSE)
+    # nothing defines it (and every header before was read): never
+    assert space.equivalent(line("nothing"), FALSE)
+    # after generated/bounds.h, only the names its generator DEFINEs are open
+    assert space.equivalent(line("something_else"), FALSE)
+    things = line("things")
+    assert things.variables() and all(v.startswith("cpp(") for v in things.variables())
+    # the compiler predefines __x86_64__: left free
+    assert space.status(line("builtin")) == "sometimes"
+
+
+def test_a_header_asked_about_directly_starts_in_an_unknown_context():
+    root = FIXTURES / "cpp-headers"
+    tree = open_tree(root, "x86", cache=False)
+    # twice.h's #ifdef TWICE_SEEN depends on who included it before
+    cond = tree.line_condition("include/linux/twice.h", 5)
+    assert tree.space.status(cond) == "sometimes"
+
+
+def test_linux_header_macros_on_x86_64():
+    tree = open_tree(linux_tree(), "x86_64")
+    space = tree.space
+
+    def at(path, line):        # the preprocessor's part of the answer
+        return space.status(tree.cpp(path).condition_at(line))
+
+    # BITS_PER_LONG == 64 && defined(__BIG_ENDIAN): x86 is little-endian
+    assert at("net/ethtool/bitset.c", 726) == "never"
+    # BITS_PER_LONG == 64 on x86_64
+    assert at("net/ipv4/udp.c", 1472) == "always"
+    # PCI_IOBASE: x86 has no PCI I/O window (asm-generic/io.h not defining it)
+    assert at("drivers/pci/pci.c", 4226) == "never"
