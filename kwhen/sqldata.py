@@ -771,7 +771,7 @@ def _arch_of(kind: str, key: str) -> str:
     # model keys are "version|root|arch|..." (kwhen.models); other kinds
     # (the definition index, by git tree) are not per architecture
     fields = key.split("|")
-    return fields[2] if kind in ("kconfig", "kbuild") and len(fields) > 2 else "-"
+    return fields[2] if kind in ("kconfig", "kbuild", "cpp", "cppflags") and len(fields) > 2 else "-"
 
 
 def _open_existing(directory: Path | None):
