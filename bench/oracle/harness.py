@@ -522,7 +522,13 @@ def compare_lines(tree, record: dict, values: dict, raw: dict) -> dict:
             continue
         kept = set(seen["kept"])
         try:
-            structure = tree.cpp(path)
+            # gcc reads the file with its #include lines blanked (kept_lines),
+            # so kwhen reads it without following its headers too: a branch
+            # that a header's macro decides is then free on both sides and
+            # not compared, rather than decided by kwhen alone.
+            from kwhen.cpp.directives import scan
+
+            structure = scan(tree.read_text(path), path, tree.symbol_types, tree.facts(path))
         except Exception as e:   # kwhen cannot read a file gcc can
             differ.append({"file": path, "line": 0, "directive": "", "error": str(e)})
             continue

@@ -207,7 +207,16 @@ def _run_on_cluster(store, result_set, repo, commits, todo, options, version, su
                 time.sleep(0.05)
                 continue
             for future in finished:
-                lane, commit, attempt, _ = inflight.pop(future)
+                lane, commit, attempt, submitted = inflight.pop(future)
+                if timeout and time.monotonic() - submitted >= timeout:
+                    # finished, but later than allowed: the same verdict as a
+                    # commit still running at the limit, whichever the loop
+                    # happened to see first
+                    _record(store, result_set, commit, {"status": FAILED,
+                                                        "reason": f"timed out after {timeout:g} s"},
+                            attempt, version, summary, meter)
+                    next_of(lane)
+                    continue
                 try:
                     result = future.result()
                 except Exception as e:     # the task was lost (its workers died) or cancelled
