@@ -102,9 +102,7 @@ def cpp_losses(change) -> tuple[dict, bool]:
         texts: dict = {}
         for r, a in match_moves(removed, added):
             if r.path != a.path:
-                # between files of one architecture, its model decides;
-                # a generic file's Kbuild condition differs by architecture
-                undecided = undecided or _is_generic(r.path) or _is_generic(a.path)
+                undecided = True
                 continue
             for side, path in (("pre", r.path), ("post", a.path)):
                 if (side, path) not in texts:

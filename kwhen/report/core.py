@@ -91,12 +91,6 @@ class RecordedFinding:
     witness_text = property(lambda self: self.data.get("witness_text"))
     change = property(lambda self: self.data.get("change"))
     verified = property(lambda self: self.data.get("verified"))
-    unmodelled_arches = property(lambda self: list(self.data.get("arches_unmodelled") or []))
-    # conditions as recorded (Kconfig expressions), the witness as its text
-    before_in_words = condition_before
-    after_in_words = condition_after
-    witness_arch = witness_recipe = None
-    witness_fragment = property(lambda self: [])
 
     @property
     def sort_key(self):

@@ -1,14 +1,12 @@
 """Compiler-style text report of `kwhen check` findings.
 
-    drivers/foo.c:42: warning: [moved-narrowed] code moved here from drivers/foo.c:10 ...
-      before: when FOO
-      after:  when FOO && SMP
+    drivers/foo.c:42: warning: [narrowed] foo_init() is no longer built on ...
+      before: FOO
+      after:  FOO && SMP
       arches: x86
-      witness on x86: make ARCH=x86 x86_64_defconfig, then set (make olddefconfig does the rest):
-        # CONFIG_SMP is not set
-    drivers/foo.c:10: note: the code was here, built when FOO
+      witness: x86_64_defconfig + # CONFIG_SMP is not set
+      note: drivers/foo.c:10: the #ifdef that now excludes it
     kwhen: 1 finding in 1 change (x86)
-    kwhen: checked on x86; ruled out without modelling: arm64 (...)
 """
 
 from __future__ import annotations
@@ -62,53 +60,31 @@ def verification(f) -> str | None:
     return "verified with make olddefconfig" if f.verified else "NOT confirmed by make olddefconfig"
 
 
-def _finding_lines(f):
-    """(style, text) lines of one finding, as gcc writes a warning and its
-    notes: `path:line: warning: ...`, then `path:line: note: ...`."""
-    yield [("bold", f"{f.file}:{f.line}:"), ("", " "), ("bold magenta", "warning:"),
-           ("", " "), ("bold", f"[{f.kind}]"), ("", f" {f.message}")]
-    if f.before_in_words is not None:
-        yield [("", "  before: "), ("cyan", f.before_in_words)]
-    if f.after_in_words is not None:
-        yield [("", "  after:  "), ("cyan", f.after_in_words)]
-    if f.arches:
-        also = f.unmodelled_arches
-        more = f" (also by its #if alone, not modelled: {', '.join(also)})" if also else ""
-        yield [("", f"  arches: {', '.join(f.arches)}{more}")]
-    if f.witness_text is not None:
-        verdict = verification(f)
-        fragment = f.witness_fragment
-        on = f" on {f.witness_arch}" if f.witness_arch else ""
-        if fragment and f.witness_recipe:
-            yield [("", f"  witness{on}: {f.witness_recipe}, then set (make olddefconfig "
-                        "does the rest):"), ("dim", f" ({verdict})" if verdict else "")]
-            for line in fragment:
-                yield [("green", f"    {line}")]
-        else:
-            yield [("", f"  witness{on}: "), ("green", f.witness_text),
-                   ("dim", f" ({verdict})" if verdict else "")]
-    for r in f.related:
-        loc = f"{r['file']}:{r['line']}:" if r.get("line") else f"{r['file']}:"
-        yield [("bold", loc), ("", " note: "), ("", r["message"])]
-
-
 def _blocks(report: Report):
-    """(style, text) pieces, line by line; style is a rich style or ''.
-    Findings of several changes are grouped by change, each under its
-    commit id and subject."""
+    """(style, text) pieces, line by line; style is a rich style or ''."""
     findings = report.sorted_findings
     several_changes = len({f.change for f in findings}) > 1
-    order = {c: i for i, c in enumerate(report.changes)}
-    if several_changes:
-        findings = sorted(findings, key=lambda f: (order.get(f.change, len(order)), f.sort_key))
-    subjects = {c.get("id"): c.get("title") for c in report.change_info}
-    current = object()
     for f in findings:
-        if several_changes and f.change != current:
-            current = f.change
-            subject = subjects.get(f.change)
-            yield [("bold", f"{f.change}" + (f": {subject}" if subject else ""))]
-        yield from _finding_lines(f)
+        head = [("bold", f"{f.file}:{f.line}:"), ("", " "), ("bold magenta", "warning:"),
+                ("", " "), ("bold", f"[{f.kind}]"), ("", f" {f.message}")]
+        yield head
+        if several_changes and f.change:
+            yield [("dim", f"  change: {f.change}")]
+        if f.condition_before is not None:
+            yield [("", "  before: "), ("cyan", f.condition_before)]
+        if f.condition_after is not None:
+            yield [("", "  after:  "), ("cyan", f.condition_after)]
+        if f.arches:
+            also = getattr(f, "unmodelled_arches", None)
+            more = f" (also by its #if alone, not modelled: {', '.join(also)})" if also else ""
+            yield [("", f"  arches: {', '.join(f.arches)}{more}")]
+        if f.witness_text:
+            verdict = verification(f)
+            yield [("", "  witness: "), ("green", f.witness_text),
+                   ("dim", f" ({verdict})" if verdict else "")]
+        for r in f.related:
+            loc = f"{r['file']}:{r['line']}" if r.get("line") else f"{r['file']}"
+            yield [("", "  note: "), ("bold", f"{loc}:"), ("", f" {r['message']}")]
     for skipped in sorted(report.skipped, key=lambda s: s.sort_key):
         yield [("bold yellow", "kwhen: skipped:"), ("", f" {skipped.message}")]
     yield [("bold", summary_line(report))]
