@@ -150,12 +150,10 @@ def test_json_round_trip():
     data = json.loads(text)
     assert data["version"] == 1
     summary = {"target": "HEAD", "changes": 1, "findings": 2, "arches": ["x86"],
-               "changes_checked": ["abc123def456"], "arches_checked": ["x86"],
-               "arches_ruled_out": {}, "scopes": []}
+               "changes_checked": ["abc123def456"]}
     assert data["summary"] == summary
     assert len(data["findings"]) == 2
-    documented = {"kind", "file", "line", "message", "arches", "arches_unmodelled",
-                  "condition_before", "condition_after",
+    documented = {"kind", "file", "line", "message", "arches", "condition_before", "condition_after",
                   "witness", "witness_base", "witness_text", "related", "change", "verified"}
     assert all(set(f) == documented for f in data["findings"])
     moved = data["findings"][1]

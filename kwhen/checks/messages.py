@@ -28,9 +28,6 @@ class Finding:
     file: str                         # path relative to the tree
     line: int                         # 1-based, in the post-image (pre-image for removals)
     arches: list = field(default_factory=list)
-    # architectures not modelled that lose the same lines by their #if alone
-    # (kwhen.checks.scope): named, not confirmed
-    unmodelled_arches: list = field(default_factory=list)
     types: dict = field(default_factory=dict, repr=False)   # symbol -> Kconfig type, for wording
     before: Formula | None = None     # where the code was built before the change
     after: Formula | None = None      # where it is built after
@@ -95,7 +92,7 @@ class Finding:
         """The documented JSON fields of a finding."""
         return {
             "kind": self.kind, "file": self.file, "line": self.line, "message": self.message,
-            "arches": list(self.arches), "arches_unmodelled": list(self.unmodelled_arches),
+            "arches": list(self.arches),
             "condition_before": self.condition_before, "condition_after": self.condition_after,
             "witness": self.witness_changes, "witness_base": self.witness_base,
             "witness_text": self.witness_text, "related": self.related,

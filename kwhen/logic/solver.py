@@ -493,14 +493,3 @@ class ConfigSpace:
             else:
                 derived.append(change)
         return decisions + derived, len(decisions)
-
-
-def satisfiable(f: Formula) -> bool:
-    """Whether some assignment of `f`'s variables, each free (no Kconfig
-    model), makes it true: what holds of a condition on every architecture."""
-    if f.op == "const":
-        return bool(f.name)
-    clauses: list = []
-    Tseitin(VarPool(), clauses).assert_true(f)
-    with Solver(name=SOLVER_NAME, bootstrap_with=clauses) as solver:
-        return solver.solve()

@@ -32,27 +32,6 @@ def summary_line(report: Report) -> str:
     return f"kwhen: {_plural(len(findings), 'finding')} in {_plural(changed, 'change')}{where}"
 
 
-def scope_line(report: Report) -> str | None:
-    """Which architectures were checked, and which were ruled out without
-    modelling and why."""
-    if not report.scopes:
-        return None
-    parts = [f"checked on {', '.join(report.arches_checked)}"]
-    unmodelled = []
-    for s in report.scopes:
-        unmodelled.extend(a for a in s["unmodelled"] if a not in unmodelled)
-    if unmodelled:
-        parts.append(f"losing by the #if alone, not modelled: {', '.join(sorted(unmodelled))}")
-    by_reason: dict = {}
-    for arch, why in sorted(report.arches_ruled_out.items()):
-        by_reason.setdefault(why, []).append(arch)
-    for why, arches in by_reason.items():
-        parts.append(f"ruled out without modelling: {', '.join(arches)} ({why})")
-    notes = sorted({s["not_ruled_out"] for s in report.scopes if s["not_ruled_out"]})
-    parts.extend(f"other architectures not ruled out: {n}" for n in notes)
-    return "kwhen: " + "; ".join(parts)
-
-
 def verification(f) -> str | None:
     """What --verify said of the finding's witness, if it ran."""
     if f.verified is None:
@@ -75,9 +54,7 @@ def _blocks(report: Report):
         if f.condition_after is not None:
             yield [("", "  after:  "), ("cyan", f.condition_after)]
         if f.arches:
-            also = getattr(f, "unmodelled_arches", None)
-            more = f" (also by its #if alone, not modelled: {', '.join(also)})" if also else ""
-            yield [("", f"  arches: {', '.join(f.arches)}{more}")]
+            yield [("", f"  arches: {', '.join(f.arches)}")]
         if f.witness_text:
             verdict = verification(f)
             yield [("", "  witness: "), ("green", f.witness_text),
@@ -88,9 +65,6 @@ def _blocks(report: Report):
     for skipped in sorted(report.skipped, key=lambda s: s.sort_key):
         yield [("bold yellow", "kwhen: skipped:"), ("", f" {skipped.message}")]
     yield [("bold", summary_line(report))]
-    scope = scope_line(report)
-    if scope:
-        yield [("dim", scope)]
 
 
 def format_text(report: Report) -> str:
