@@ -94,3 +94,12 @@ def committed(tree):
     git(tree, "add", "-A")
     git(tree, "commit", "-qm", "base")
     return tree
+
+
+def marker_line(path: Path, marker: str) -> int:
+    """The number of the line of `path` that carries `@marker` (fixtures mark
+    the lines tests ask about, so editing a fixture moves no test)."""
+    for n, text in enumerate(path.read_text().splitlines(), 1):
+        if f"@{marker}" in text:
+            return n
+    raise AssertionError(marker)

@@ -3,18 +3,11 @@ macros its #includes define, along Kbuild's include path."""
 
 from pathlib import Path
 
-from conftest import linux_tree
+from conftest import linux_tree, marker_line
 from kwhen.control import open_tree
 from kwhen.logic.formula import FALSE, TRUE, neg, var
 
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def marker_line(path: Path, marker: str) -> int:
-    for n, text in enumerate(path.read_text().splitlines(), 1):
-        if f"@{marker}" in text:
-            return n
-    raise AssertionError(marker)
 
 
 def test_macros_from_headers_decide_the_files_if_lines():

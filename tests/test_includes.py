@@ -4,18 +4,11 @@ is built where it is included, with its includer's macros."""
 import json
 from pathlib import Path
 
-from conftest import linux_tree, run_kwhen
+from conftest import linux_tree, marker_line, run_kwhen
 from kwhen.control import file_query, line_query, open_tree
 from kwhen.logic.formula import conj, disj, neg, var
 
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def marker_line(path: Path, marker: str) -> int:
-    for n, text in enumerate(path.read_text().splitlines(), 1):
-        if f"@{marker}" in text:
-            return n
-    raise AssertionError(marker)
 
 
 def test_a_c_file_included_by_two_includers_is_built_through_either():
