@@ -96,6 +96,19 @@ def committed(tree):
     return tree
 
 
+def committed_fixture(tmp_path: Path, name: str) -> Path:
+    """A private copy of tests/fixtures/`name`, committed as one git commit."""
+    dest = tmp_path / "tree"
+    shutil.copytree(Path(__file__).resolve().parent / "fixtures" / name, dest)
+    return committed(dest)
+
+
+def check_findings(repo: Path, *arches: str):
+    """What `kwhen check HEAD --arch ...` finds in `repo`, as finding objects."""
+    from kwhen.control import CheckOptions, check
+    return check(repo, "HEAD", CheckOptions(arches=list(arches))).findings
+
+
 def marker_line(path: Path, marker: str) -> int:
     """The number of the line of `path` that carries `@marker` (fixtures mark
     the lines tests ask about, so editing a fixture moves no test)."""

@@ -3,30 +3,23 @@ definition whose alternatives were left as they were is reported only when
 the edit changes what the code does; comments, layout, a whole deletion and
 one more board's hook are not findings."""
 
-import shutil
-from pathlib import Path
-
 import pytest
 
-from conftest import committed
+from conftest import check_findings, committed_fixture
 from test_check import commit
 from kwhen.checks.messages import AlternativeDefinition
-from kwhen.control import CheckOptions, check
 from kwhen.logic.formula import neg, var
 
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "check-alternatives"
 SMP = "kernel/smp.c"
 
 
 @pytest.fixture
 def repo(tmp_path):
-    dest = tmp_path / "tree"
-    shutil.copytree(FIXTURE, dest)
-    return committed(dest)
+    return committed_fixture(tmp_path, "check-alternatives")
 
 
 def findings(repo):
-    return check(repo, "HEAD", CheckOptions(arches=["demo"])).findings
+    return check_findings(repo, "demo")
 
 
 def test_a_changed_behaviour_names_the_alternative_built_instead(repo):

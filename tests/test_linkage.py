@@ -4,18 +4,13 @@ still be provided, with matching parameters, in every configuration that
 builds a use of it; stubs, weak defaults, assembly labels and calls the
 compiler drops under IS_ENABLED() are no findings."""
 
-import shutil
-from pathlib import Path
-
 import pytest
 
-from conftest import committed
+from conftest import check_findings, committed_fixture
 from test_check import commit
 from kwhen.checks.messages import MismatchedSignature, MissingDefinition
-from kwhen.control import CheckOptions, check
 from kwhen.logic.formula import TRUE, neg, var
 
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "check-linkage"
 CORE = "kernel/core.c"
 FOO_H = "include/linux/foo.h"
 CALL = "\tfoo_init();\n"
@@ -23,13 +18,11 @@ CALL = "\tfoo_init();\n"
 
 @pytest.fixture
 def repo(tmp_path):
-    dest = tmp_path / "tree"
-    shutil.copytree(FIXTURE, dest)
-    return committed(dest)
+    return committed_fixture(tmp_path, "check-linkage")
 
 
 def findings(repo):
-    return check(repo, "HEAD", CheckOptions(arches=["alpha", "beta"])).findings
+    return check_findings(repo, "alpha", "beta")
 
 
 def shapes(found):

@@ -3,30 +3,23 @@ names a Kconfig symbol without CONFIG_ and that nothing defines as a macro,
 with the spelling that was meant; bare names that a header or a Makefile
 defines stay silent."""
 
-import shutil
-from pathlib import Path
-
 import pytest
 
-from conftest import committed
+from conftest import check_findings, committed_fixture
 from test_check import commit
 from kwhen.checks.messages import MissingConfigPrefix
-from kwhen.control import CheckOptions, check
 
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "check-prefix"
 SCHED = "kernel/sched.c"
 CALL = "\tpick_next_task();\n"
 
 
 @pytest.fixture
 def repo(tmp_path):
-    dest = tmp_path / "tree"
-    shutil.copytree(FIXTURE, dest)
-    return committed(dest)
+    return committed_fixture(tmp_path, "check-prefix")
 
 
 def findings(repo):
-    return check(repo, "HEAD", CheckOptions(arches=["demo"])).findings
+    return check_findings(repo, "demo")
 
 
 def test_a_bare_kconfig_name_is_reported_with_its_prefix(repo):

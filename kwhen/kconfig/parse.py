@@ -213,21 +213,21 @@ def _is_n_text(expr: str) -> str | None:
         return tokens[position[0] - 1]
 
     # each parser returns (text when n, text when y)
-    def disjunction():
-        left = conjunction()
-        while peek() == "||":
+    def chain(op, operand, dual):
+        # operands joined by `op`: n when the operands' n texts joined by
+        # the dual operator hold (De Morgan), y when their y texts do
+        left = operand()
+        while peek() == op:
             take()
-            right = conjunction()
-            left = (f"({left[0]}) && ({right[0]})", f"({left[1]}) || ({right[1]})")
+            right = operand()
+            left = (f"({left[0]}) {dual} ({right[0]})", f"({left[1]}) {op} ({right[1]})")
         return left
 
+    def disjunction():
+        return chain("||", conjunction, "&&")
+
     def conjunction():
-        left = unary()
-        while peek() == "&&":
-            take()
-            right = unary()
-            left = (f"({left[0]}) || ({right[0]})", f"({left[1]}) && ({right[1]})")
-        return left
+        return chain("&&", unary, "||")
 
     def unary():
         token = peek()
