@@ -50,6 +50,7 @@ class ChangedLine:
     line: int        # line number in that side's file
     text: str
     norm: str
+    hunk: tuple = ()  # (file patch, hunk) it belongs to: equal for lines of one hunk
 
     @property
     def where(self) -> str:
@@ -59,17 +60,17 @@ class ChangedLine:
 def changed_lines(file_patches) -> tuple[list[ChangedLine], list[ChangedLine]]:
     """(removed, added) code lines of C files in a list of FilePatch."""
     removed, added = [], []
-    for fp in file_patches:
+    for i, fp in enumerate(file_patches):
         old_c = fp.old_path is not None and fp.old_path.endswith(CODE_SUFFIXES)
         new_c = fp.new_path is not None and fp.new_path.endswith(CODE_SUFFIXES)
-        for hunk in fp.hunks:
+        for j, hunk in enumerate(fp.hunks):
             for tag, text, old_no, new_no in hunk.lines:
                 if not is_code(text):
                     continue
                 if tag == "-" and old_c:
-                    removed.append(ChangedLine(fp.old_path, old_no, text, normalize(text)))
+                    removed.append(ChangedLine(fp.old_path, old_no, text, normalize(text), (i, j)))
                 elif tag == "+" and new_c:
-                    added.append(ChangedLine(fp.new_path, new_no, text, normalize(text)))
+                    added.append(ChangedLine(fp.new_path, new_no, text, normalize(text), (i, j)))
     return removed, added
 
 

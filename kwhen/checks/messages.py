@@ -104,6 +104,31 @@ def _span(first: int, last: int) -> str:
     return f"lines {first}-{last}" if last != first else f"line {first}"
 
 
+@dataclass(frozen=True)
+class Place:
+    """One more place a finding's cause narrows (one finding per cause: a
+    change that makes a feature conditional is one finding listing every
+    place it loses): lines `line`..`last` of `file`, the whole file
+    (`line` 0), or code moved to `file:line` from `source` ("path:line")."""
+
+    file: str
+    line: int = 0
+    last: int = 0
+    source: str | None = None
+
+    @property
+    def note(self) -> tuple[str, int, str]:
+        """(file, line, message) of the related location that shows it."""
+        if self.source is not None:
+            what = f"code moved here from {self.source} is"
+        elif not self.line:
+            what = "the whole file is"
+        else:
+            last = self.last or self.line
+            what = f"{_span(self.line, last)} {'is' if last == self.line else 'are'}"
+        return (self.file, self.line or 1, f"{what} also no longer built then (same cause)")
+
+
 @dataclass(kw_only=True, eq=False)
 class MovedNarrowed(Finding):
     """Code removed at `source_file:source_line` and added at `file:line`,
@@ -115,6 +140,7 @@ class MovedNarrowed(Finding):
     source_file: str
     source_line: int
     losing: Formula                   # what a configuration needs to lose the code, given `before`
+    others: list = field(default_factory=list)   # [Place] the same cause narrows too
 
     @property
     def message(self) -> str:
@@ -123,7 +149,8 @@ class MovedNarrowed(Finding):
 
     def related_locations(self):
         return [(self.source_file, self.source_line,
-                 f"the code was here, built when {self.condition_before}")]
+                 f"the code was here, built when {self.condition_before}")] + [
+            p.note for p in self.others]
 
 
 @dataclass(kw_only=True, eq=False)
@@ -136,6 +163,10 @@ class NarrowedLines(Finding):
 
     last: int
     losing: Formula
+    others: list = field(default_factory=list)   # [Place] the same cause narrows too
+
+    def related_locations(self):
+        return [p.note for p in self.others]
 
     @property
     def message(self) -> str:
@@ -152,6 +183,10 @@ class NarrowedFile(Finding):
     meaning = NarrowedLines.meaning
 
     losing: Formula
+    others: list = field(default_factory=list)   # [Place] the same cause narrows too
+
+    def related_locations(self):
+        return [p.note for p in self.others]
 
     @property
     def message(self) -> str:

@@ -1,24 +1,37 @@
 """narrowed: code that stays where it is but is built in fewer
-configurations, because the patch edited an #if, a Makefile or Kconfig."""
+configurations, because the patch edited an #if, a Makefile or Kconfig.
+
+Every line of each touched C file whose conditions the change can alter
+(an #if, #else or #endif added, removed or moved; code re-written where it
+stands; a header's directives edited) is compared before and after, mapped
+through the diff; so is every file Kbuild builds when the change edits a
+Makefile or Kconfig file. A contiguous run of lines, or a file, built in
+fewer configurations is one place; the places one change loses under the
+same condition are one finding (one cause: a feature made conditional on
+purpose), listed in it.
+"""
 
 from __future__ import annotations
 
 from kwhen.checks.lines import is_code, is_directive, map_line
-from kwhen.checks.loss import lost_condition, losing
-from kwhen.checks.messages import Finding, NarrowedFile, NarrowedLines, NarrowedSymbol
+from kwhen.checks.loss import lost_condition, losing, one_per_cause
+from kwhen.checks.messages import Finding, NarrowedFile, NarrowedLines, NarrowedSymbol, Place
+from kwhen.checks.moved import in_place
 from kwhen.checks.symbols_index import _is_kconfig
-from kwhen.logic.formula import FALSE, conj, neg
-from kwhen.sources import CODE_SUFFIXES
+from kwhen.logic.formula import FALSE, conj, disj, neg
+from kwhen.sources import CODE_SUFFIXES, HEADER_SUFFIXES
 
 
 def run(change, context) -> list[Finding]:
     findings = []
+    rewritten = in_place(change)
     for view in context.views:
-        findings.extend(_directive_edits(change, view))
+        found = _line_edits(change, view, rewritten)
         if view.pre.root != view.post.root:
-            findings.extend(_kbuild_edits(change, view))
+            found.extend(_kbuild_edits(change, view))
             if any(_is_kconfig(p) for p in change.paths()):
                 findings.extend(_kconfig_edits(view))
+        findings.extend(one_per_cause(found))
     return findings
 
 
@@ -27,36 +40,71 @@ def _touches_directives(fp) -> bool:
                for hunk in fp.hunks for tag, text, _, _ in hunk.lines)
 
 
-def _directive_edits(change, view) -> list[Finding]:
-    """Kept lines of C files whose #if conditions the patch edited."""
+def _line_edits(change, view, rewritten: dict) -> list:
+    """(NarrowedLines, Place) of each contiguous run of kept lines of a C
+    file that the change builds in fewer configurations, for the same
+    reason (the same `losing`)."""
+    headers_edited = any(fp.path.endswith(HEADER_SUFFIXES) and _touches_directives(fp)
+                         for fp in change.file_patches)
     out = []
     for fp in change.file_patches:
         if fp.old_path is None or fp.new_path is None or not fp.new_path.endswith(CODE_SUFFIXES):
             continue
-        if not _touches_directives(fp):
-            continue
-        old_text = view.pre.read_text(fp.old_path).splitlines()
-        groups: dict = {}
-        for number, text in enumerate(old_text, 1):
+        moved_here = rewritten.get(fp.old_path, {})
+        if not (moved_here or headers_edited or _touches_directives(fp)):
+            continue     # no condition of the file's lines can change
+        before = _conditions(view.pre, fp.old_path)
+        after = _conditions(view.post, fp.new_path)
+        kept = []        # (post-image line, losing or None), in order
+        verdicts: dict = {}
+        for number, text in enumerate(view.pre.read_text(fp.old_path).splitlines(), 1):
             if not is_code(text):
                 continue
-            new_number = map_line(fp, number)
+            new_number = moved_here.get(number) or map_line(fp, number)
             if new_number is None:
                 continue
-            old = view.pre_line(fp.old_path, number)
-            new = view.post_line(fp.new_path, new_number)
-            if old is not new:
-                groups.setdefault((old, new), []).append(new_number)
-        for (old, new), lines in groups.items():
-            finding = _finding(view, NarrowedLines, fp.new_path, min(lines), old, new,
-                               last=max(lines))
-            if finding:
-                out.append(finding)
+            old, new = before(number), after(new_number)
+            if (old, new) not in verdicts:
+                verdicts[old, new] = (None if old is new or not view.space.possible(
+                    lost_condition(old, new)) else losing(view.space, old, new))
+            kept.append((new_number, old, new, verdicts[old, new]))
+        kept.sort(key=lambda k: k[0])
+        run: list = []
+        for item in kept + [(None, None, None, None)]:
+            if run and item[3] is not run[0][3]:
+                out.append(_region(view, fp.new_path, run))
+                run = []
+            if item[3] is not None:
+                run.append(item)
     return out
 
 
-def _kbuild_edits(change, view) -> list[Finding]:
-    """Source files that a Makefile edit compiles in fewer configurations."""
+def _region(view, path, run) -> tuple:
+    first, old, new, _ = run[0]
+    last = run[-1][0]
+    finding = _finding(view, NarrowedLines, path, first, old, new, last=last)
+    return finding, Place(path, first, last)
+
+
+def _conditions(tree, path):
+    """line -> when the line is built on `tree`'s architecture: what
+    `Tree.line_condition` answers, worked out once per #if region."""
+    variants = tree.variants(path)
+    memo: dict = {}
+
+    def condition(line: int):
+        key = tuple(structure.condition_at(line) for _file, structure in variants)
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = disj(*(tree.combine(file, cpp)
+                                       for (file, _s), cpp in zip(variants, key)))
+        return found
+    return condition
+
+
+def _kbuild_edits(change, view) -> list:
+    """(NarrowedFile, Place) of each source file that a Makefile edit
+    compiles in fewer configurations, or no longer at all."""
     out = []
     pre_files, post_files = view.pre.kbuild.files, view.post.kbuild.files
     for path, (builtin, module) in pre_files.items():
@@ -65,11 +113,9 @@ def _kbuild_edits(change, view) -> list[Finding]:
         after = post_files.get(path, (FALSE, FALSE))
         old = builtin | module
         new = after[0] | after[1]
-        if old is new:
+        if old is new or not view.space.possible(lost_condition(old, new)):
             continue
-        finding = _finding(view, NarrowedFile, path, 1, old, new)
-        if finding:
-            out.append(finding)
+        out.append((_finding(view, NarrowedFile, path, 1, old, new), Place(path)))
     return out
 
 
@@ -109,13 +155,11 @@ def _kconfig_edits(view) -> list[Finding]:
     return out
 
 
-def _finding(view, kind, path, line, old, new, **arguments) -> Finding | None:
-    """A finding of `kind` at path:line if code built under `old` is lost
-    under `new` in some configuration."""
+def _finding(view, kind, path, line, old, new, **arguments) -> Finding:
+    """A finding of `kind` at path:line: code built under `old` that is
+    lost under `new` in some configuration."""
     space = view.space
-    lost = lost_condition(old, new)
-    if not space.possible(lost):
-        return None
     return kind(file=path, line=line, arches=[view.arch], types=view.post.symbol_types,
                 before=space.simplify(old), after=space.simplify(new),
-                losing=losing(space, old, new), witness=view.witness(lost), **arguments)
+                losing=losing(space, old, new), witness=view.witness(lost_condition(old, new)),
+                **arguments)

@@ -97,7 +97,8 @@ class CheckContext:
 
 
 def merge_findings(findings: list) -> list:
-    """One finding per (change, kind, file, line), with the arches joined."""
+    """One finding per (change, kind, file, line), with the arches and the
+    other places of the same cause joined."""
     merged: dict = {}
     for f in findings:
         key = (f.change, f.kind, f.file, f.line)
@@ -105,6 +106,9 @@ def merge_findings(findings: list) -> list:
             for arch in f.arches:
                 if arch not in merged[key].arches:
                     merged[key].arches.append(arch)
+            for place in getattr(f, "others", ()):     # the same cause's other places
+                if place not in merged[key].others:
+                    merged[key].others.append(place)
         else:
             merged[key] = f
     return sorted(merged.values(), key=lambda f: f.sort_key)
