@@ -74,6 +74,9 @@ def _common(p: argparse.ArgumentParser) -> None:
                                   "directory); relative paths are then read from it")
     p.add_argument("--arch", help="architecture: a directory under arch/, or x86_64, i386, ... "
                                   "(default: the host's)")
+    p.add_argument("--phase", metavar="NAME",
+                   help="U-Boot: ask about one phase (proper, spl, tpl, vpl; default: each "
+                        "phase the tree has)")
     _format(p, QUERY_FORMATS)
     p.add_argument("--explain", action="store_true", help="say why free propositions are free")
     p.add_argument("--trust-tree", action="store_true",
@@ -216,13 +219,16 @@ def run(args) -> int:
     tree = control.open_tree(args.tree, args.arch, trust_tree=args.trust_tree,
                              cache=not args.no_cache)
     try:
-        if args.command == "line":
-            path, line = control.parse_location(args.location)
-            answer = control.line_query(tree, path, line, config=args.config)
-        elif args.command == "file":
-            answer = control.file_query(tree, args.path, config=args.config)
-        else:
-            answer = control.symbol_query(tree, args.name)
+        answers = []
+        for asked in control.phase_trees(tree, args.phase):
+            if args.command == "line":
+                path, line = control.parse_location(args.location)
+                answers.append(control.line_query(asked, path, line, config=args.config))
+            elif args.command == "file":
+                answers.append(control.file_query(asked, args.path, config=args.config))
+            else:
+                answers.append(control.symbol_query(asked, args.name))
+        answer = answers[0] if len(answers) == 1 else control.PhasedAnswer(answers)
     finally:
         tree.cache.close()
     return emit(lambda: control.write_answer(answer, as_json=args.format == "json",

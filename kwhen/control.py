@@ -67,9 +67,10 @@ class LineAnswer:
     unknowns: list = field(default_factory=list)
     evaluation: Evaluation | None = None
     through: list = field(default_factory=list)   # see `through_of`
+    phase: str | None = None   # U-Boot proper, SPL, ... (None: a tree without phases)
 
     def to_json(self):
-        return {
+        return _with_phase(self.phase, {
             "path": self.path, "line": self.line, "arch": self.arch,
             "file_kind": self.file_kind, "status": self.status,
             "built_through": self.through,
@@ -81,7 +82,37 @@ class LineAnswer:
             "witness_not_built": self.witness_not_built.to_json() if self.witness_not_built else None,
             "unknowns": self.unknowns,
             "config": self.evaluation.to_json() if self.evaluation else None,
-        }
+        })
+
+
+def _with_phase(phase: str | None, data: dict) -> dict:
+    """An answer's JSON, with its phase first where the tree has phases."""
+    return {"phase": phase, **data} if phase is not None else data
+
+
+def phase_trees(tree: Tree, phase: str | None = None) -> list[Tree]:
+    """The trees a question is asked of: `tree` in the phase named (proper,
+    spl, tpl, vpl), or in each phase the tree has (U-Boot proper and its
+    SPL, TPL, VPL; Linux has one, which answers never name)."""
+    if phase is not None:
+        return [tree.in_phase(phase)]
+    if tree.has_phases:
+        return [tree.in_phase(p) for p in tree.phases]
+    return [tree]
+
+
+def _phase_of(tree: Tree) -> str | None:
+    return tree.phase_title if tree.has_phases else None
+
+
+@dataclass
+class PhasedAnswer:
+    """One question's answers in each phase of a tree (`phase_trees`)."""
+
+    answers: list
+
+    def to_json(self):
+        return {"phases": [a.to_json() for a in self.answers]}
 
 
 def _check_line(tree: Tree, relpath: str, line: int) -> None:
@@ -140,6 +171,7 @@ def line_query(tree: Tree, path: str, line: int, config: str | None = None,
         makefile_lines=makefile_lines(tree, relpath) if file.kind == "source" else [],
         status=status,
         unknowns=explain_unknowns(tree, condition),
+        phase=_phase_of(tree),
     )
     if witnesses:
         if status != "never":
@@ -169,9 +201,10 @@ class FileAnswer:
     unknowns: list = field(default_factory=list)
     evaluation: Evaluation | None = None
     through: list = field(default_factory=list)   # see `through_of`
+    phase: str | None = None   # U-Boot proper, SPL, ... (None: a tree without phases)
 
     def to_json(self):
-        return {
+        return _with_phase(self.phase, {
             "path": self.path, "arch": self.arch, "kind": self.kind,
             "built_through": self.through,
             "kbuild_builtin": self.builtin, "kbuild_module": self.module,
@@ -179,7 +212,7 @@ class FileAnswer:
             "makefile_lines": [{"path": p, "line": n, "text": t} for p, n, t in self.makefile_lines],
             "blocks": self.blocks, "unknowns": self.unknowns,
             "config": self.evaluation.to_json() if self.evaluation else None,
-        }
+        })
 
 
 def file_query(tree: Tree, path: str, config: str | None = None) -> FileAnswer:
@@ -208,7 +241,7 @@ def file_query(tree: Tree, path: str, config: str | None = None) -> FileAnswer:
         status=space.status(file.built) if file.kind != "header" else "always",
         makefile_lines=makefile_lines(tree, relpath) if file.kind == "source" else [],
         blocks=blocks, unknowns=explain_unknowns(tree, file.built),
-        through=through_of(tree, file),
+        through=through_of(tree, file), phase=_phase_of(tree),
     )
     if assignment is not None:
         answer.evaluation = evaluate_file(tree, file, assignment)
@@ -253,12 +286,19 @@ class SymbolAnswer:
     arch: str
     definitions: list
     conflicts: list = field(default_factory=list)   # [(path:line, path:line, witness)]
+    phase: str | None = None   # U-Boot proper, SPL, ... (None: a tree without phases)
 
     def to_json(self):
-        return {"name": self.name, "arch": self.arch,
-                "definitions": [d.to_json() for d in self.definitions],
-                "conflicts": [{"first": a, "second": b, "witness": w.to_json() if w else None}
-                              for a, b, w in self.conflicts]}
+        return _with_phase(self.phase, {
+            "name": self.name, "arch": self.arch,
+            "definitions": [d.to_json() for d in self.definitions],
+            "conflicts": [{"first": a, "second": b, "witness": w.to_json() if w else None}
+                          for a, b, w in self.conflicts]})
+
+    @property
+    def status(self) -> str:
+        """never when no definition is ever built, else sometimes."""
+        return "never" if all(d.status == "never" for d in self.definitions) else "sometimes"
 
 
 def symbol_query(tree: Tree, name: str, witnesses: bool = True) -> SymbolAnswer:
@@ -297,11 +337,11 @@ def symbol_query(tree: Tree, name: str, witnesses: bool = True) -> SymbolAnswer:
                                   space.witness(both) if witnesses else None))
     if not answers:
         raise KwhenError(f"no definition of '{name}' found in {tree.root}")
-    return SymbolAnswer(name, tree.arch, answers, conflicts)
+    return SymbolAnswer(name, tree.arch, answers, conflicts, phase=_phase_of(tree))
 
 
 def write_answer(answer, as_json: bool = False, explain: bool = False) -> None:
-    """Print a LineAnswer, FileAnswer or SymbolAnswer: as JSON, or as text
+    """Print a LineAnswer, FileAnswer, SymbolAnswer or PhasedAnswer: as JSON, or as text
     for people (`explain`: say why each free proposition is free)."""
     if as_json:
         import json
@@ -309,9 +349,10 @@ def write_answer(answer, as_json: bool = False, explain: bool = False) -> None:
         return
     from kwhen.report import querytext
 
-    render = {LineAnswer: querytext.render_line, FileAnswer: querytext.render_file,
-              SymbolAnswer: querytext.render_symbol}[type(answer)]
-    render(answer, querytext.console(), explain=explain)
+    if isinstance(answer, PhasedAnswer):
+        querytext.render_phases(answer.answers, querytext.console(), explain=explain)
+        return
+    querytext.render(answer, querytext.console(), explain=explain)
 
 
 # -- checking changes ----------------------------------------------------------

@@ -50,6 +50,7 @@ class ArchModels:
         self.trust_tree = trust_tree
         self.cache = cache if cache is not None else Cache(enabled=False)
         self.built_model = False
+        self._phase_kbuild: dict = {}
 
     def _cache_key(self, *parts) -> str:
         # (the cache itself holds only items of this kwhen's code: sqldata)
@@ -220,6 +221,61 @@ class ArchModels:
                                        partial=True)
         self._store_kbuild(key, result.to_data(), started)
         return result
+
+
+    # -- phases (U-Boot: proper, SPL, TPL, VPL) ------------------------------------
+
+    @cached_property
+    def phases(self) -> tuple:
+        """The tree's phases (`kwhen.kbuild.phases.Phase`), proper first;
+        Linux has proper alone."""
+        from kwhen.kbuild.phases import tree_phases
+
+        return tree_phases(self.root, self.model.symbols)
+
+    def phase(self, name: str):
+        """The phase called `name` (proper, spl, tpl, vpl); bad input if
+        the tree has none of that name."""
+        for phase in self.phases:
+            if phase.name == name.lower():
+                return phase
+        have = ", ".join(p.name for p in self.phases)
+        raise KwhenError(f"this tree has no phase '{name}' (it has: {have})")
+
+    def kbuild_of(self, phase):
+        """The `KbuildResult` of one phase, computed when first asked for
+        (a question about U-Boot proper never walks SPL's makefiles)."""
+        if phase is None or phase.proper:
+            return self.kbuild
+        found = self._phase_kbuild.get(phase.name)
+        if found is not None:
+            return found
+        import json
+
+        from kwhen.kbuild.tree import KbuildResult, kbuild_conditions
+
+        key = self._phase_key(phase)
+        blob = self.cache.get("kbuild", key, self.root)
+        if blob is not None and self.cache.has_parts("kbuild", key):
+            data = json.loads(blob)
+
+            def recompute():
+                return kbuild_conditions(self.root, self.srcarch, self.arch, self.model.symbols,
+                                         partial=True, phase=phase).to_data()["files"]
+            data["files"] = _CachedParts(self.cache, "kbuild", key, recompute)
+            found = KbuildResult.from_data(data)
+        else:
+            started = time.time_ns()
+            with progress.step(f"computing the {self.arch} Kbuild conditions of {phase.title}"):
+                found = kbuild_conditions(self.root, self.srcarch, self.arch, self.model.symbols,
+                                          partial=True, phase=phase)
+            self._store_kbuild(key, found.to_data(), started)
+        self._phase_kbuild[phase.name] = found
+        return found
+
+    def _phase_key(self, phase) -> str:
+        return "|".join([self._kbuild_key(self.model.kbuild_table()), "phase", phase.name,
+                         *phase.defines, phase.makefile, phase.symbol or ""])
 
 
 class _CachedParts(Mapping):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from kwhen.cpp.expression import PHASE_PREFIX
 from kwhen.exceptions import KwhenError
 from kwhen.git import toplevel
 from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj, var
@@ -67,8 +68,11 @@ class Tree:
 
     def __init__(self, root: Path | None = None, arch: str | None = None,
                  trust_tree: bool = False, cache: Cache | None = None, state=None, *,
-                 models: ArchModels | None = None, partial: bool = False):
+                 models: ArchModels | None = None, partial: bool = False, phase=None):
         self.models = models if models is not None else ArchModels(root, arch, trust_tree, cache)
+        # the image whose build is asked about (`kwhen.kbuild.phases.Phase`):
+        # None is the tree's proper one (Linux's only)
+        self.phase = None if phase is None or phase.proper else phase
         # below a makefile kwhen cannot read, a question is an error (the
         # makefile named), unless the Tree is `partial` (kwhen check: the
         # file's Kbuild condition is then a free ?make: proposition)
@@ -86,7 +90,66 @@ class Tree:
         The Kconfig and Kbuild layers are shared, so `state` must not change
         Kconfig files or Makefiles (materialize such states instead).
         """
-        return Tree(models=self.models, state=state, partial=self.partial)
+        return Tree(models=self.models, state=state, partial=self.partial, phase=self.phase)
+
+    # -- phases (U-Boot's SPL, TPL, VPL: kwhen.kbuild.phases) ----------------------
+
+    @property
+    def phases(self) -> tuple:
+        """The tree's phases, proper first (Linux: proper alone)."""
+        return self.models.phases
+
+    @property
+    def has_phases(self) -> bool:
+        """Whether the tree builds more than one image (U-Boot with SPL...)."""
+        return len(self.phases) > 1
+
+    def in_phase(self, phase) -> "Tree":
+        """The same tree, state and models, asked about `phase` (a `Phase`
+        or its name); the phase's Kbuild model is built when first needed."""
+        if isinstance(phase, str):
+            phase = self.models.phase(phase)
+        return Tree(models=self.models, state=self.state, partial=self.partial, phase=phase)
+
+    @property
+    def phase_name(self) -> str:
+        """proper, spl, tpl, vpl."""
+        return self.phase.name if self.phase is not None else "proper"
+
+    @property
+    def phase_title(self) -> str:
+        """U-Boot proper, SPL, TPL, VPL."""
+        return self.phase.title if self.phase is not None else "U-Boot proper"
+
+    def phase_facts(self) -> dict:
+        """The phase's macros (CONFIG_SPL_BUILD...) and the prefix its
+        CONFIG_IS_ENABLED/CONFIG_VAL add, read from the tree's kconfig.h."""
+        key = f"_phase_facts:{self.phase_name}"
+        found = self.models.__dict__.get(key)
+        if found is not None:
+            return found
+        found = {}
+        phase = self.phase or next(iter(p for p in self.phases if p.proper), None)
+        if phase is not None and self.has_phases:
+            for name in phase.undefined:
+                found[name] = None
+            for name in phase.defines:
+                found[name] = 1
+            found[PHASE_PREFIX] = self._config_prefix(found)
+        self.models.__dict__[key] = found
+        return found
+
+    def _config_prefix(self, facts: dict) -> str | None:
+        from kwhen.cpp.headers import MacroEnvironment
+        from kwhen.cpp.phase import KCONFIG_HEADER, config_prefix
+
+        context = {"__KERNEL__": 1, "USE_HOSTCC": None, "__ASSEMBLY__": None, **facts}
+        env = MacroEnvironment(self.include_path, self.symbol_types, context, self.read_text)
+        try:
+            env.read(KCONFIG_HEADER, TRUE)
+        except KwhenError:
+            return None
+        return config_prefix(env)
 
     # -- what the models hold (see kwhen.models) -------------------------------
 
@@ -132,8 +195,8 @@ class Tree:
 
     @property
     def kbuild(self):
-        """The Kbuild conditions of the files (`KbuildResult`)."""
-        return self.models.kbuild
+        """The Kbuild conditions of the files (`KbuildResult`) in the phase."""
+        return self.models.kbuild_of(self.phase)
 
     # -- paths ----------------------------------------------------------------
 
@@ -180,9 +243,10 @@ class Tree:
     def _outside_the_build(self, relpath: str) -> bool:
         if not relpath.startswith(self.OUTSIDE_THE_BUILD):
             return False
-        built = self.models.__dict__.get("_built_outside")
+        key = f"_built_outside:{self.phase_name}"
+        built = self.models.__dict__.get(key)
         if built is None:
-            built = self.models.__dict__["_built_outside"] = {
+            built = self.models.__dict__[key] = {
                 p.rsplit("/", 1)[0] + "/" for p in self.kbuild.files
                 if p.startswith(self.OUTSIDE_THE_BUILD)}
         here = relpath.rsplit("/", 1)[0] + "/"
@@ -263,6 +327,8 @@ class Tree:
             facts["USE_HOSTCC"] = 1
         if not relpath.endswith(HEADER_SUFFIXES):
             facts["__ASSEMBLY__"] = 1 if assembly else None
+        if facts["__KERNEL__"]:
+            facts.update(self.phase_facts())
         return facts
 
     def cpp(self, relpath: str, macros: Mapping | None = None, contexts: bool = False):
@@ -313,7 +379,8 @@ class Tree:
 
         flags = hashlib.blake2b(" ".join(sorted(self.flag_macros)).encode(),
                                 digest_size=8).hexdigest()
-        return f"{self.models._kbuild_key(self.model.kbuild_table())}|{flags}|cpp|{relpath}"
+        return (f"{self.models._kbuild_key(self.model.kbuild_table())}|{flags}|"
+                f"{self.phase_name}|cpp|{relpath}")
 
     def _cached_cpp(self, relpath: str):
         """A file's #if structure as an earlier process computed it, if

@@ -26,3 +26,48 @@ def test_uboot_real_tools_are_host_programs_with_their_conditions(sandbox):
     assert logo.kind == "host" and "VIDEO_LOGO" in logo.builtin.variables()
     assert sandbox.space.possible(~var("VIDEO_LOGO"))
     assert sandbox.file_condition("scripts/dtc/dtc.c").kind == "host"
+
+
+@pytest.fixture(scope="module")
+def arm():
+    return Tree(uboot_tree(), "arm")
+
+
+def test_uboot_real_phases_of_2023_01(arm):
+    assert [p.name for p in arm.phases] == ["proper", "spl", "tpl", "vpl"]
+    spl = arm.in_phase("spl")
+    assert spl.phase.defines == ("CONFIG_SPL_BUILD",)
+    assert arm.in_phase("tpl").phase.defines == ("CONFIG_SPL_BUILD", "CONFIG_TPL_BUILD")
+
+
+def test_uboot_real_spl_framework_is_built_only_before_proper(arm):
+    # common/spl/spl.c: no Makefile of U-Boot proper names it; Makefile.spl
+    # descends common/spl/ and obj-$(CONFIG_$(SPL_TPL_)FRAMEWORK) builds it
+    assert arm.file_condition("common/spl/spl.c").kind == "unreached"
+    for name, symbol in (("spl", "SPL_FRAMEWORK"), ("tpl", "TPL_FRAMEWORK")):
+        phase = arm.in_phase(name)
+        built = phase.file_condition("common/spl/spl.c").built
+        assert phase.space.possible(built)
+        assert not phase.space.possible(built & ~var(symbol))
+    # U-Boot proper's main loop is not in any earlier phase
+    for name in ("spl", "tpl", "vpl"):
+        assert arm.in_phase(name).file_condition("common/main.c").kind == "unreached"
+
+
+def test_uboot_real_config_is_enabled_line_decided_per_phase(arm):
+    path = "drivers/core/device.c"
+    text = (arm.root / path).read_text().splitlines()
+    line = text.index("#if CONFIG_IS_ENABLED(DEVRES)") + 2
+    proper = arm.line_condition(path, line)
+    assert "DEVRES" in proper.variables() and arm.space.possible(proper)
+    # there is no SPL_DEVRES (nor TPL_, VPL_): never built before proper
+    for name in ("spl", "tpl", "vpl"):
+        phase = arm.in_phase(name)
+        assert not phase.space.possible(phase.line_condition(path, line))
+    # a symbol with an SPL twin: CONFIG_IS_ENABLED(OF_PLATDATA) is SPL_OF_PLATDATA in SPL
+    line = text.index("#if CONFIG_IS_ENABLED(OF_PLATDATA)") + 2
+    spl = arm.in_phase("spl")
+    assert spl.cpp(path).condition_at(line).variables() == {"SPL_OF_PLATDATA"}
+    assert spl.space.possible(spl.line_condition(path, line))
+    # (and U-Boot proper has no OF_PLATDATA: never there)
+    assert not arm.space.possible(arm.line_condition(path, line))

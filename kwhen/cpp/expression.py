@@ -24,7 +24,7 @@ from kwhen.exceptions import KwhenError
 from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj, neg, var
 from kwhen.logic.names import MODULE, comparison, cpp_value, defined_macro, module_var
 
-__all__ = ["condition_of", "defined_condition"]
+__all__ = ["condition_of", "defined_condition", "PHASE_PREFIX"]
 
 _BOOLISH = ("bool", "tristate", "unknown")
 _MAX_CASES = 16                       # a guarded value with more cases goes opaque
@@ -50,8 +50,12 @@ _COMPARE = ("==", "!=", "<", "<=", ">", ">=")
 _FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _VARIABLE_OP = {"==": "=", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _KCONFIG_TESTS = ("IS_ENABLED", "IS_BUILTIN", "IS_MODULE", "IS_REACHABLE")
-# build-phase macros (U-Boot), resolved for the main image: see `call`
+# build-phase macros (U-Boot), resolved for the phase of the facts: see `call`
 _PHASE_MACROS = ("CONFIG_IS_ENABLED", "CONFIG_VAL")
+# the fact giving the prefix CONFIG_VAL adds in this phase ("" in U-Boot
+# proper, "SPL_" in SPL: `kwhen.cpp.phase.config_prefix`); no macro has
+# this name. Without it, the prefix is "" (a tree without phases).
+PHASE_PREFIX = "(phase prefix)"
 _ESCAPES = {"n": 10, "t": 9, "r": 13, "0": 0, "a": 7, "b": 8, "f": 12, "v": 11,
             "\\": 92, "'": 39, '"': 34, "?": 63, "e": 27}
 
@@ -394,12 +398,14 @@ class _Parser:
             if len(args) != 1 or len(args[0]) != 1 or args[0][0][0] != "id":
                 raise _Malformed(f"{name} takes one macro name")
             return _boolean(self.kconfig_test(name, args[0][0][1]), text)
-        if name in _PHASE_MACROS and len(args[0]) == 1 and args[0][0][0] == "id":
+        prefix = self.facts.get(PHASE_PREFIX, "") if self.facts else ""
+        if name in _PHASE_MACROS and len(args[0]) == 1 and args[0][0][0] == "id" \
+                and prefix is not None:
             # U-Boot's include/linux/kconfig.h: CONFIG_IS_ENABLED(FOO) is
-            # IS_ENABLED(CONFIG_FOO) in U-Boot proper (CONFIG_SPL_FOO in
-            # SPL, ...), CONFIG_VAL(FOO) is CONFIG_FOO; kwhen models U-Boot
-            # proper. The (if-enabled), (if-disabled) form is C, not #if.
-            macro = "CONFIG_" + args[0][0][1]
+            # IS_ENABLED(CONFIG_FOO) in U-Boot proper, IS_ENABLED(CONFIG_SPL_FOO)
+            # in SPL..., CONFIG_VAL(FOO) is CONFIG_<prefix>FOO. The
+            # (if-enabled), (if-disabled) form is C, not #if.
+            macro = "CONFIG_" + prefix + args[0][0][1]
             if name == "CONFIG_VAL" and len(args) == 1:
                 return self.value_of(macro)
             if name == "CONFIG_IS_ENABLED" and len(args) == 1:

@@ -49,8 +49,9 @@ from typing import Mapping
 
 from kwhen.exceptions import KwhenError
 from kwhen.kbuild.evaluate import Evaluator
+from kwhen.kbuild.phases import PROPER, Phase
 from kwhen.kbuild.values import Unknown, Var, flatten
-from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj_all, from_data, neg
+from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj_all, from_data, neg, var
 from kwhen.logic.simplify import TristateSimplifier, disj_factored
 from kwhen.readfile import read_text
 from kwhen.sources import OBJECT_SOURCE_SUFFIXES
@@ -186,8 +187,10 @@ class _DirLocal:
 
 
 class _Walker:
-    def __init__(self, tree: Path, srcarch: str, arch: str, symbols: Mapping, dialect: Dialect):
+    def __init__(self, tree: Path, srcarch: str, arch: str, symbols: Mapping, dialect: Dialect,
+                 phase: Phase = PROPER):
         self.tree = tree
+        self.phase = phase
         self.srcarch = srcarch
         self.arch = arch
         self.dialect = dialect
@@ -218,10 +221,20 @@ class _Walker:
         # given on make's command line: U-Boot's config.mk sets ARCH from
         # the string CONFIG_SYS_ARCH, which is this architecture anyway
         ev.command_line = frozenset(("ARCH", "SRCARCH"))
+        # the phase's <dir>/include/autoconf.mk: CONFIG_SPL_BUILD=y ...
+        for name in self.phase.defines:
+            ev.env[name] = Var(False, ((TRUE, "y"),))
+            ev.exported.add(name)
         inc = self.dialect.helper_include
         if inc and ev.is_file(inc):
             ev.run_file(inc)
+        # U-Boot's Makefile.build reads this before every directory's
+        # makefile: symbols an earlier phase does not see (ifdef CONFIG_SPL_BUILD)
+        if ev.is_file(self._UNCMD):
+            ev.run_file(self._UNCMD)
         return dict(ev.env)
+
+    _UNCMD = "scripts/Makefile.uncmd_spl"
 
     def top_dirs(self) -> tuple[dict, list]:
         """The environment of directory makefiles and the top obj lists."""
@@ -266,6 +279,12 @@ class _Walker:
         builds, so when the first names no directory the second is read.
         """
         subs = self.top_lists(env, {})
+        if not self.phase.proper:
+            # Makefile.spl/xpl includes the arch Makefile itself
+            if not subs and self.unreached_top_dirs():
+                raise KwhenError(f"kwhen cannot follow {self.phase.makefile}: its lists name "
+                                 f"no directory for {self.phase.title}", path=self.phase.makefile)
+            return subs
         if not any(kind for kind, _c, _d in subs):
             ev = self.ev
             exported = {n: ev.env[n] for n in ev.exported if n in ev.env}
@@ -291,17 +310,23 @@ class _Walker:
         # are relative to the top: realpath/abspath keep them so)
         ev.env["MAKECMDGOALS"] = Var(False, ())
         ev.env["CURDIR"] = Var(False, ((TRUE, "."),))
-        ev.env["MAKEFILE_LIST"] = Var(False, ((TRUE, "Makefile"),))
+        top = self.phase.makefile
+        ev.env["MAKEFILE_LIST"] = Var(False, ((TRUE, top),))
+        if not self.phase.proper:
+            # `$(MAKE) obj=spl -f scripts/Makefile.spl`: its lists are
+            # prefixed with $(obj)/, the phase's output directory, whose
+            # sources are the tree's own (`.` keeps them relative to the top)
+            ev.env["obj"] = Var(False, ((TRUE, "."),))
         saved_command_line = ev.command_line
         if final:
             for name in self._FINAL_INVOCATION:
                 ev.env[name] = Var(False, ((TRUE, "1"),))
             ev.command_line = ev.command_line | frozenset(self._FINAL_INVOCATION)
         try:
-            if ev.is_file("Makefile"):
+            if ev.is_file(top):
                 ev.lenient_includes = True
                 try:
-                    ev.run_file("Makefile")
+                    ev.run_file(top)
                 finally:
                     ev.lenient_includes = False
         finally:
@@ -664,9 +689,11 @@ class _Walker:
                 if indeg[sub] == 0:
                     ready.append(sub)
         cyclic = [d for d in sorted(seen) if indeg[d] > 0]
-        B: dict = {".": {None: TRUE}}
-        M: dict = {".": {None: TRUE}}
-        D: dict = {".": {None: TRUE}}
+        # an earlier phase's image is made only when its symbol is set
+        top = TRUE if self.phase.proper else var(self.phase.symbol)
+        B: dict = {".": {None: top}}
+        M: dict = {".": {None: top}}
+        D: dict = {".": {None: top}}
         done_b: dict = {}
         done_m: dict = {}
         done_d: dict = {}
@@ -722,8 +749,10 @@ class _Walker:
         result.generated = sorted(self.generated)
         result.missing = sorted(self.missing)
         result.unreadable = sorted(unreadable)
+        # (programs for the build machine belong to no phase: proper's answer)
+        hosts = self.host_programs(dir_env) if self.phase.proper else {}
         result.host = {path: condition for path, condition in
-                       sorted(self.host_programs(dir_env).items()) if path not in result.files}
+                       sorted(hosts.items()) if path not in result.files}
         result.makefiles = list(self.makefiles)      # the host makefiles too
         # --explain finds the ?make: proposition of an unreadable makefile
         result.unknowns = sorted(set(result.unknowns) | {
@@ -734,18 +763,19 @@ class _Walker:
 
 def kbuild_conditions(tree: Path | str, srcarch: str, arch: str,
                       symbols: Mapping, dialect: Dialect = LINUX,
-                      partial: bool = False) -> KbuildResult:
+                      partial: bool = False, phase: Phase = PROPER) -> KbuildResult:
     """Conditions under which each source file of `tree` is compiled.
 
     `symbols` maps Kconfig symbol names (no CONFIG_ prefix) to SymbolInfo;
     a CONFIG_ variable of a name not in it is empty. A makefile that cannot
     be read raises KwhenError, unless `partial`: then the result models the
-    rest and lists it in `unreadable`.
+    rest and lists it in `unreadable`. `phase` (`kwhen.kbuild.phases`):
+    the image whose build is walked, from its own top makefile.
     """
     tree = Path(tree)
     if not tree.is_dir():
         raise KwhenError(f"not a directory: {tree}")
-    result = _Walker(tree, srcarch, arch, symbols, dialect).run()
+    result = _Walker(tree, srcarch, arch, symbols, dialect, phase).run()
     if result.unreadable and not partial:
         raise unreadable_error(result.unreadable[0])
     return result

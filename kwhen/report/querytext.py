@@ -45,9 +45,36 @@ def _as_written(console: Console, text: str) -> None:
     console.print(printable(text), style="dim", markup=False, highlight=False)
 
 
+def _on(answer) -> str:
+    """on sandbox; on sandbox in SPL (a tree with phases)."""
+    where = f"on {escape(answer.arch)}"
+    return f"{where} in {escape(answer.phase)}" if answer.phase else where
+
+
+def render(answer, console: Console, explain: bool = False) -> None:
+    """A line, file or symbol answer."""
+    {"LineAnswer": render_line, "FileAnswer": render_file,
+     "SymbolAnswer": render_symbol}[type(answer).__name__](answer, console, explain=explain)
+
+
+def render_phases(answers: list, console: Console, explain: bool = False) -> None:
+    """One question's answers in each phase: in full where the line (file,
+    definition) is built, in one line for the phases where it never is."""
+    never = [a for a in answers if a.status == "never"]
+    for answer in answers:
+        if answer not in never:
+            render(answer, console, explain=explain)
+    if never:
+        first = never[0]
+        what = getattr(first, "name", None) or (f"{first.path}:{first.line}"
+                                                if hasattr(first, "line") else first.path)
+        console.print(f"[bold]{escape(what)}[/]: {_status('never')} built on "
+                      f"{escape(first.arch)} in {', '.join(escape(a.phase) for a in never)}")
+
+
 def render_line(answer, console: Console, explain: bool = False) -> None:
     where = f"{answer.path}:{answer.line}"
-    console.print(f"[bold]{escape(where)}[/]: built {_status(answer.status)} on {escape(answer.arch)}")
+    console.print(f"[bold]{escape(where)}[/]: built {_status(answer.status)} {_on(answer)}")
     console.print(f"  condition:    {escape(answer.condition)}")
     console.print(f"    Kbuild:     {escape(answer.kbuild_condition)}")
     for path, n, text in answer.makefile_lines[:3]:
@@ -91,7 +118,7 @@ def _unknowns(console: Console, unknowns: list, explain: bool) -> None:
 
 def render_file(answer, console: Console, explain: bool = False) -> None:
     console.print(f"[bold]{escape(answer.path)}[/]: {answer.kind}, compiled {_status(answer.status)} "
-                  f"on {escape(answer.arch)}")
+                  f"{_on(answer)}")
     if answer.kind == "source":
         console.print(f"  built-in when: {escape(answer.builtin)}")
         console.print(f"  module when:   {escape(answer.module)}")
@@ -118,7 +145,7 @@ def render_file(answer, console: Console, explain: bool = False) -> None:
 
 def render_symbol(answer, console: Console, explain: bool = False) -> None:
     console.print(f"[bold]{escape(answer.name)}[/]: {len(answer.definitions)} definition(s); "
-                  f"on {escape(answer.arch)}:")
+                  f"{_on(answer)}:")
     others = [d for d in answer.definitions if d.role == "other-arch"]
     for d in answer.definitions:
         if d.role == "other-arch":

@@ -1,0 +1,177 @@
+"""U-Boot's phases (issue 14): U-Boot proper, SPL, TPL (VPL) built from one
+tree, each with its own Makefile descent, make variables and cpp context,
+read from the tree (tests/fixtures/uboot-phases: the 2023 spellings;
+uboot-xpl: the 2024 ones)."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kwhen.cli import main
+from kwhen.cpp.headers import IncludePath, MacroEnvironment
+from kwhen.cpp.phase import config_prefix
+from kwhen.logic.formula import FALSE, TRUE, conj, var
+from kwhen.presence import Tree
+from kwhen.readfile import read_text
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(params=["uboot-phases", "uboot-xpl"])
+def uboot(request, tmp_path) -> Path:
+    tree = tmp_path / request.param
+    shutil.copytree(FIXTURES / request.param, tree)
+    return tree
+
+
+def _phases(tree: Tree) -> dict:
+    return {p.name: tree.in_phase(p) for p in tree.phases}
+
+
+def _line(path: Path, relpath: str, text: str) -> int:
+    return (path / relpath).read_text().splitlines().index(text) + 1
+
+
+def test_phases_are_those_makefile_autoconf_configures_and_kconfig_can_turn_on(uboot):
+    tree = Tree(uboot, "sandbox")
+    # Makefile.autoconf knows vpl too, but Kconfig defines no VPL symbol
+    assert [p.name for p in tree.phases] == ["proper", "spl", "tpl"]
+    assert [p.title for p in tree.phases] == ["U-Boot proper", "SPL", "TPL"]
+
+
+def test_each_phase_descends_its_own_top_makefile(uboot):
+    phases = _phases(Tree(uboot, "sandbox"))
+    # drivers/ is listed by the top Makefile only, the framework by Makefile.spl/xpl only
+    assert phases["proper"].file_condition("drivers/drv.c").built is TRUE
+    assert phases["spl"].file_condition("drivers/drv.c").kind == "unreached"
+    assert phases["proper"].file_condition("common/spl/spl.c").kind == "unreached"
+    spl = phases["spl"]
+    assert spl.file_condition("common/spl/spl.c").built == conj(var("SPL"), var("SPL_FRAMEWORK"))
+    tpl = phases["tpl"]
+    assert tpl.file_condition("common/spl/spl.c").built == conj(var("TPL"), var("TPL_FRAMEWORK"))
+    # the arch Makefile is read in every phase; an earlier phase's files
+    # are built only when its image is
+    assert spl.file_condition("arch/sandbox/cpu/cpu.c").built == var("SPL")
+    assert tpl.file_condition("arch/sandbox/cpu/cpu.c").built == var("TPL")
+
+
+def test_makefile_phase_variables_follow_the_phase(uboot):
+    phases = _phases(Tree(uboot, "sandbox"))
+    # obj-$(CONFIG_$(SPL_)FOO) (2023) or obj-$(CONFIG_$(XPL_)FOO) (2024)
+    assert phases["proper"].file_condition("lib/foo.c").built == var("FOO")
+    assert phases["spl"].file_condition("lib/foo.c").built == conj(var("SPL"), var("SPL_FOO"))
+    # ifdef CONFIG_SPL_BUILD / ifeq ($(CONFIG_XPL_BUILD),y)
+    assert phases["proper"].file_condition("lib/early.c").built is FALSE
+    assert phases["proper"].file_condition("lib/late.c").built is TRUE
+    assert phases["spl"].file_condition("lib/early.c").built == var("SPL")
+    assert phases["tpl"].file_condition("lib/late.c").built is FALSE
+
+
+def test_config_is_enabled_is_decided_per_phase(uboot):
+    phases = _phases(Tree(uboot, "sandbox"))
+    foo = _line(uboot, "lib/foo.c", "int foo_enabled(void)")
+    bar = _line(uboot, "lib/foo.c", "int bar_enabled(void)")
+    early = _line(uboot, "lib/foo.c", "int in_spl_or_tpl(void)")
+    many = _line(uboot, "lib/foo.c", "int many_foos(void)")
+    proper, spl, tpl = phases["proper"], phases["spl"], phases["tpl"]
+    assert proper.cpp("lib/foo.c").condition_at(foo) == var("FOO")
+    assert spl.cpp("lib/foo.c").condition_at(foo) == var("SPL_FOO")
+    assert tpl.cpp("lib/foo.c").condition_at(foo) == var("TPL_FOO")
+    # no SPL_BAR, no TPL_BAR: CONFIG_IS_ENABLED(BAR) never holds before proper
+    assert proper.space.possible(proper.line_condition("lib/foo.c", bar))
+    assert not spl.space.possible(spl.line_condition("lib/foo.c", bar))
+    assert not tpl.space.possible(tpl.line_condition("lib/foo.c", bar))
+    # the phase's own macro (CONFIG_SPL_BUILD, CONFIG_XPL_BUILD)
+    assert not proper.space.possible(proper.line_condition("lib/foo.c", early))
+    assert spl.space.possible(spl.line_condition("lib/foo.c", early))
+    # CONFIG_VAL(FOO_COUNT) is CONFIG_SPL_FOO_COUNT in SPL; TPL has none (0)
+    assert spl.cpp("lib/foo.c").condition_at(many) == var("SPL_FOO_COUNT>2")
+    assert tpl.cpp("lib/foo.c").condition_at(many) is FALSE
+
+
+def _prefix(tmp_path: Path, header: str, defines: tuple) -> str | None:
+    (tmp_path / "include/linux").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "include/linux/kconfig.h").write_text(header)
+
+    def read(relpath):
+        return read_text(tmp_path / relpath, shown=relpath)
+    facts = {"USE_HOSTCC": None, **{d: 1 for d in defines},
+             **{d: None for d in ("CONFIG_SPL_BUILD", "CONFIG_TPL_BUILD") if d not in defines}}
+    env = MacroEnvironment(IncludePath(tmp_path, "arm", read), {}, facts, read)
+    env.read("include/linux/kconfig.h", TRUE)
+    return config_prefix(env)
+
+
+# The placeholder trick of 2016's kconfig.h (an _IS_SPL flag turned into
+# an argument that shifts which of two names is picked), written anew.
+PLACEHOLDER_HEADER = """
+#ifdef CONFIG_SPL_BUILD
+#define IN_EARLY 1
+#endif
+#define MARK_1 0,
+#define pick_second(ignored, val, ...) val
+#define choose_(junk, cfg) pick_second(junk CONFIG_SPL_##cfg, CONFIG_##cfg)
+#define choose(x, cfg) choose_(MARK_##x, cfg)
+#define choose_of(x, cfg) choose(x, cfg)
+#define CONFIG_VAL(cfg) choose_of(IN_EARLY, cfg)
+"""
+
+
+def test_phase_prefix_read_from_kconfig_h_in_the_phase_context(tmp_path):
+    assert _prefix(tmp_path, PLACEHOLDER_HEADER, ()) == ""
+    assert _prefix(tmp_path, PLACEHOLDER_HEADER, ("CONFIG_SPL_BUILD",)) == "SPL_"
+    # (that era had no TPL_ prefix: TPL used SPL's symbols)
+    assert _prefix(tmp_path, PLACEHOLDER_HEADER,
+                   ("CONFIG_SPL_BUILD", "CONFIG_TPL_BUILD")) == "SPL_"
+    # a header without CONFIG_VAL (Linux, or U-Boot before 2015): no prefix known
+    assert _prefix(tmp_path, "#define IS_ENABLED(x) x\n", ("CONFIG_SPL_BUILD",)) is None
+
+
+def test_phase_models_are_built_only_when_asked(uboot):
+    tree = Tree(uboot, "sandbox")
+    tree.file_condition("lib/foo.c")
+    assert tree.models._phase_kbuild == {}
+    tree.in_phase("tpl").file_condition("lib/foo.c")
+    assert list(tree.models._phase_kbuild) == ["tpl"]
+
+
+def test_line_shows_each_phase_and_phase_asks_one(uboot, capsys, monkeypatch):
+    monkeypatch.chdir(uboot)
+    bar = _line(uboot, "lib/foo.c", "int bar_enabled(void)")
+    assert main(["line", f"lib/foo.c:{bar}", "--arch", "sandbox", "--no-cache"]) == 0
+    out = capsys.readouterr().out
+    assert f"lib/foo.c:{bar}: built sometimes on sandbox in U-Boot proper" in out
+    assert f"lib/foo.c:{bar}: never built on sandbox in SPL, TPL" in out
+    assert main(["file", "lib/early.c", "--arch", "sandbox", "--phase", "spl",
+                 "--format", "json", "--no-cache"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["phase"] == "SPL" and answer["status"] == "sometimes"
+    assert main(["file", "lib/early.c", "--arch", "sandbox", "--format", "json",
+                 "--no-cache"]) == 0
+    answers = json.loads(capsys.readouterr().out)["phases"]
+    assert [(a["phase"], a["status"]) for a in answers] == [
+        ("U-Boot proper", "never"), ("SPL", "sometimes"), ("TPL", "sometimes")]
+    assert main(["file", "lib/early.c", "--arch", "sandbox", "--phase", "vpl"]) == 2
+    assert "no phase 'vpl' (it has: proper, spl, tpl)" in capsys.readouterr().err
+
+
+def test_symbol_shows_each_phase(uboot, capsys, monkeypatch):
+    monkeypatch.chdir(uboot)
+    assert main(["symbol", "early", "--arch", "sandbox", "--no-cache"]) == 0
+    out = capsys.readouterr().out
+    assert "early: 1 definition(s); on sandbox in SPL:" in out
+    assert "early: never built on sandbox in U-Boot proper" in out
+
+
+def test_a_tree_without_phases_names_none(tmp_path, capsys, monkeypatch):
+    tree = tmp_path / "mini"
+    shutil.copytree(FIXTURES / "uboot-mini", tree)
+    monkeypatch.chdir(tree)
+    assert [p.name for p in Tree(tree, "sandbox").phases] == ["proper"]
+    assert main(["file", "lib/foo.c", "--arch", "sandbox", "--format", "json",
+                 "--no-cache"]) == 0
+    assert "phase" not in json.loads(capsys.readouterr().out)
+    assert main(["file", "lib/foo.c", "--arch", "sandbox", "--no-cache"]) == 0
+    assert " in U-Boot proper" not in capsys.readouterr().out
