@@ -19,7 +19,7 @@ from pathlib import Path
 from kwhen.cpp.expression import PHASE_PREFIX
 from kwhen.exceptions import KwhenError
 from kwhen.git import toplevel
-from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj, var
+from kwhen.logic.formula import FALSE, TRUE, Formula, conj, conj_all, disj, neg, var
 from kwhen.logic.names import MODULE, make_unknown
 from kwhen.models import ArchModels, resolved
 from kwhen.readfile import read_text
@@ -83,6 +83,7 @@ class Tree:
         self.state = state
         self._cpp: dict[tuple, object] = {}
         self._routes: dict[str, list] = {}
+        self._values_memo: dict[tuple, tuple | None] = {}
 
     def with_state(self, state) -> "Tree":
         """The same tree and architecture, with C files read from `state`.
@@ -429,7 +430,34 @@ class Tree:
     def include_path(self):
         from kwhen.cpp.headers import IncludePath
 
-        return IncludePath(self.root, self.srcarch, self.read_text)
+        return IncludePath(self.root, self.srcarch, self.read_text, self._string_values)
+
+    def _string_values(self, symbol: str, most: int) -> tuple | None:
+        """(values, open) of a string symbol on this architecture, for the
+        headers the build generates from them: the values its Kconfig
+        defaults give that some configuration takes (at most `most`; None
+        when there are more), and whether it can hold another (a user's).
+        None for a symbol that is not a string."""
+        from kwhen.logic.values import value_var
+
+        key = (symbol, most)
+        if key in self._values_memo:
+            return self._values_memo[key]
+        info = self.model.symbols.get(symbol)
+        found = None
+        if info is not None and info.type == "string":
+            values = []
+            for v in info.values:
+                if self.space.possible(var(value_var(symbol, v))):
+                    values.append(v)
+                    if len(values) > most:
+                        values = None
+                        break
+            props = [var(value_var(symbol, v)) for v in info.values]
+            open_case = info.prompt and self.space.possible(conj_all(neg(p) for p in props))
+            found = (tuple(values) if values is not None else None, open_case)
+        self._values_memo[key] = found
+        return found
 
     @cached_property
     def flag_macros(self) -> frozenset:

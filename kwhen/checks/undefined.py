@@ -20,6 +20,7 @@ from kwhen.checks.messages import UndefinedReference, UndefinedSymbol
 from kwhen.checks.symbols_index import DEFINITION, SYMBOL, _is_kconfig, defined_symbols
 from kwhen.exceptions import KwhenError
 from kwhen.readfile import read_text
+from kwhen.sources import CODE_SUFFIXES
 
 # A name followed by `(` is a function-like macro (U-Boot's
 # CONFIG_IS_ENABLED(X), CONFIG_VAL(X)), never a Kconfig symbol;
@@ -117,13 +118,24 @@ def _undefined(symbol: str, defined: set) -> bool:
 def run(change, context) -> list[UndefinedSymbol]:
     """One finding per line that refers to symbols no Kconfig defines: each
     reference once per file, those on one line together (`depends on
-    A || B` may name two)."""
+    A || B` may name two). A CONFIG_ name some C header or source of the
+    tree #defines (U-Boot's legacy board options in include/configs/*.h)
+    is a macro, not a missing symbol: a C file's reference to it is not
+    reported (a Kconfig or Makefile line still is: no header reaches
+    them)."""
     views, root = context.views, context.root
     defined = defined_symbols(root, change.post, views[0].post.cache if views else None)
     by_line: dict = {}                  # (path, line) -> [UndefinedReference]
     seen = set()
-    for path, line, symbol, renamed_from in _new_references(change):
-        if _undefined(symbol, defined) and (path, symbol) not in seen:
+    found = [(path, line, symbol, renamed_from)
+             for path, line, symbol, renamed_from in _new_references(change)
+             if _undefined(symbol, defined)]
+    macros = defined_macros(root, change.post, {symbol for path, _l, symbol, _r in found
+                                                if path.endswith(CODE_SUFFIXES)})
+    for path, line, symbol, renamed_from in found:
+        if symbol in macros and path.endswith(CODE_SUFFIXES):
+            continue
+        if (path, symbol) not in seen:
             seen.add((path, symbol))
             by_line.setdefault((path, line), []).append(UndefinedReference(symbol, renamed_from))
     for path, line, reference in _orphaned(change, root, defined):
@@ -131,6 +143,40 @@ def run(change, context) -> list[UndefinedSymbol]:
     arches = [v.arch for v in views]
     return [UndefinedSymbol(file=path, line=line, references=references, arches=list(arches))
             for (path, line), references in by_line.items()]
+
+
+_MACRO_DEFINITION = re.compile(r"^[ \t]*#[ \t]*define[ \t]+CONFIG_(\w+)", re.M)
+
+
+def defined_macros(root, state, names) -> set[str]:
+    """Those of `names` (symbols, without CONFIG_) that a #define of
+    CONFIG_<name> in some C file of the tree (as `state` has it) defines:
+    one git grep for the few names a change leaves undefined."""
+    if not names:
+        return set()
+    changed = state.changed_paths() if state is not None else set()
+    pattern = "^[[:space:]]*#[[:space:]]*define[[:space:]]+CONFIG_(" + "|".join(
+        sorted(names)) + ")([^A-Za-z0-9_]|$)"
+    if (root / ".git").exists():
+        hits = git.run(root, "grep", "-E", "-I", "-e", pattern, ok=None).decode(
+            "utf-8", "replace")
+    else:
+        hits = subprocess.run(["grep", "-rEI", "--exclude-dir=.git", "-e", pattern, "."],
+                              cwd=root, capture_output=True, text=True).stdout
+    found = set()
+    for row in hits.splitlines():
+        path, _, text = row.partition(":")
+        path = path[2:] if path.startswith("./") else path
+        if path in changed or _skipped(path) or not path.endswith(CODE_SUFFIXES):
+            continue
+        found.update(_MACRO_DEFINITION.findall(text))
+    for path in changed:
+        if not path.endswith(CODE_SUFFIXES) or _skipped(path):
+            continue
+        text = state.read(path)
+        if text is not None:
+            found.update(_MACRO_DEFINITION.findall(text))
+    return found & set(names)
 
 
 def _orphaned(change, root, defined):

@@ -458,6 +458,9 @@ class _Parser:
             if kind is None:
                 if sym.endswith("_MODULE") and _kind(symbols, sym[:-7]) == "tristate":
                     return _boolean(var(module_var(sym[:-7])), name)
+                if self.env is not None:
+                    # no Kconfig symbol: a header's macro (a board's legacy option)
+                    return self.expand(name, name, None)
                 return _const(0, name)
             if kind in _BOOLISH:
                 return _boolean(var(sym), name)
@@ -578,7 +581,9 @@ def defined_condition(name: str, symbols: Mapping[str, str] | None,
         if kind is None:
             if sym.endswith("_MODULE") and _kind(symbols, sym[:-7]) == "tristate":
                 return var(module_var(sym[:-7]))
-            return FALSE
+            # no Kconfig symbol: defined only where a header kwhen cannot
+            # read may define it (a board's header, `env.config_taint`)
+            return env.outside(name) if env is not None else FALSE
         if kind in _BOOLISH:
             return var(sym)
         return var(defined_macro(name))

@@ -35,8 +35,9 @@ import re
 from pathlib import Path
 
 from kwhen.exceptions import KwhenError
-from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj, neg, var
+from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj, disj_all, neg, var
 from kwhen.logic.names import cpp_value, defined_macro
+from kwhen.logic.values import plain_string, value_var
 
 __all__ = ["IncludePath", "MacroEnvironment", "MAX_HEADERS", "FORCED_INCLUDES"]
 
@@ -98,11 +99,16 @@ class IncludePath:
     architecture lists as generic-y (or misses from include/asm-generic's
     mandatory-y) is ``#include <asm-generic/X.h>``, and read as such."""
 
-    def __init__(self, root: Path, srcarch: str, read_text):
+    def __init__(self, root: Path, srcarch: str, read_text, string_values=None):
         self.root = Path(root)
         self.srcarch = srcarch
         self._read = read_text
+        # symbol -> (its string values, whether a user may set another):
+        # what a generated header's $(CONFIG_FOO) can be
+        self._string_values = string_values
         self._exists: dict[str, bool] = {}
+        self._recipes: dict[str, list | None] = {}
+        self.recipes_read: set[str] = set()
         arch = f"arch/{srcarch}/include"
         self.wrappers = self._wrappers(f"{arch}/asm", "include/asm-generic")
         self.uapi_wrappers = self._wrappers(f"{arch}/uapi/asm", "include/uapi/asm-generic")
@@ -143,6 +149,68 @@ class IncludePath:
             table[f"asm/{name}"] = None
         return table
 
+    def recipe(self, name: str) -> list | None:
+        """What a header the build generates (`RECIPES`) holds, as
+        directives: ("include", [(condition, header)]) for each #include
+        it writes (one alternative per value of a string symbol its name
+        uses), ("define", name, body), or ("unknown", text) for a line
+        kwhen cannot read (a shell loop, a make variable it does not know).
+        None when the tree has no such recipe."""
+        name = posixpath.normpath(name)
+        if name in self._recipes:
+            return self._recipes[name]
+        found = None
+        where = RECIPES.get(name)
+        if where is not None and self._exists_file(where[0]):
+            try:
+                text = self._read(where[0])
+            except KwhenError:
+                text = ""
+            self.recipes_read.add(where[0])
+            lines = _recipe_lines(text, where[1])
+            if lines is not None:
+                found = [self._recipe_directive(line) for line in lines if "echo" in line
+                         and "\\#" in line or "$$" in line]
+        self._recipes[name] = found
+        return found
+
+    def _recipe_directive(self, line: str) -> tuple:
+        m = _RECIPE_LINE.search(line)
+        if m is None or "$$" in line:       # a shell loop's output
+            return ("unknown", line.strip())
+        keyword, rest = m.group(1), m.group(2).replace("\\<", "<").replace("\\>", ">")
+        if keyword == "define":
+            name, _, body = rest.partition(" ")
+            return ("define", name, body.strip())
+        header = rest.strip()
+        if not (header.startswith("<") and header.endswith(">")):
+            return ("unknown", line.strip())
+        header = header[1:-1]
+        alternatives = [(TRUE, "")]
+        open_case = FALSE
+        position = 0
+        for ref in _MAKE_REFERENCE.finditer(header):
+            symbol = ref.group(1) or ""
+            values = (self._string_values(symbol[7:], MAX_GENERATED_ALTERNATIVES)
+                      if symbol.startswith("CONFIG_") and self._string_values else None)
+            if values is None:
+                return ("unknown", line.strip())
+            text = header[position:ref.start()]
+            position = ref.end()
+            choices, other = values
+            if choices is None:
+                # more boards than kwhen reads for every file: which one's
+                # header is included stays unknown
+                return ("include", [], TRUE, line.strip())
+            props = [var(value_var(symbol[7:], v)) for v in choices]
+            if other:
+                # where a user may type a name: a header kwhen cannot name
+                open_case = disj(open_case, neg(disj_all(props)))
+            alternatives = [(conj(c, p), h + text + plain_string(v))
+                            for c, h in alternatives for p, v in zip(props, choices)]
+        tail = header[position:]
+        return ("include", [(c, h + tail) for c, h in alternatives], open_case, line.strip())
+
     def resolve(self, name: str, angled: bool, includer: str) -> str | None:
         """The tree-relative header `#include` finds from `includer`, or
         None when kwhen cannot read it (generated, or nowhere on the path).
@@ -170,6 +238,32 @@ class IncludePath:
         return None
 
 
+# Headers the build generates from a recipe of `echo` lines in a makefile
+# (U-Boot's include/config.h: ``echo \#include \<configs/$(CONFIG_SYS_CONFIG_NAME).h\>``):
+# #include name -> (makefile, the make variable holding the recipe).
+RECIPES = {"config.h": ("scripts/Makefile.autoconf", "filechk_config_h")}
+# A name made of a string symbol's values is read for each value some
+# configuration of the architecture takes, up to this many (sandbox: 2);
+# past it (arm: hundreds of boards), the header is unknown: the CONFIG_
+# macros no other header defines are free.
+MAX_GENERATED_ALTERNATIVES = 16
+_RECIPE_LINE = re.compile(r"echo\s+\\#\s*(include|define)\s+(.*?)\s*;?\s*\\?\s*\)?\s*$")
+_MAKE_REFERENCE = re.compile(r"\$\(([^()]*)\)|\$\$")
+
+
+def _recipe_lines(text: str, variable: str) -> list | None:
+    """The lines of ``define VARIABLE ... endef`` in a makefile's text."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.split() == ["define", variable]:
+            body = []
+            for other in lines[i + 1:]:
+                if other.strip() == "endef":
+                    return body
+                body.append(other)
+    return None
+
+
 # `MacroEnvironment.values` of a macro kwhen gave up following (its value
 # is an opaque term, its definedness free).
 OPAQUE = None
@@ -193,6 +287,11 @@ class MacroEnvironment:
         self.read_text = read_text
         self.external = external
         self.taint = taint
+        # when a header that may define CONFIG_ macros kwhen does not know
+        # was included (a board header a user names): CONFIG_ names come
+        # from Kconfig or the tree's headers, never from the compiler's
+        # or the system's headers that `taint` stands for
+        self.config_taint: Formula = FALSE
         self.defined: dict[str, Formula] = {}
         self.values: dict[str, tuple] = {}
         self.first: dict[str, Formula] = {}
@@ -210,8 +309,9 @@ class MacroEnvironment:
     def files_read(self) -> list[str]:
         """The headers read (or looked for: a header created later changes
         what an #include finds), for the cache's dependencies."""
-        return sorted(set(self._lexed) | {p for p, found in self.path._exists.items() if not found
-                                          and p.endswith(".h")})
+        return sorted(set(self._lexed) | self.path.recipes_read
+                      | {p for p, found in self.path._exists.items() if not found
+                         and p.endswith(".h")})
 
     def snapshot(self) -> "MacroEnvironment":
         """A copy of the state, for reading a file included here (a .c
@@ -229,6 +329,10 @@ class MacroEnvironment:
     def outside(self, name: str) -> Formula:
         """When `name`, of which kwhen has read no #define or #undef, is
         defined by something kwhen did not read."""
+        if name.startswith("CONFIG_"):
+            # from Kconfig or a header of the tree, never the compiler's
+            return FALSE if self.config_taint is FALSE else \
+                conj(self.config_taint, var(defined_macro(name)))
         if name in self.external or _PREDEFINED.fullmatch(name) or any(
                 pattern.fullmatch(name) for pattern in self.generated):
             return var(defined_macro(name))
@@ -307,9 +411,40 @@ class MacroEnvironment:
         if found == "kconfig":
             return
         if found is None:
+            recipe = self.path.recipe(name)
+            if recipe is not None:
+                self._generated(name, recipe, condition)
+                return
             self.not_followed(name, angled, includer, condition)
             return
         self.read(found, condition, includer)
+
+    def _generated(self, name: str, recipe: list, condition: Formula) -> None:
+        """A header the build generates from `recipe` (`IncludePath.recipe`),
+        read as its lines say: each #include under the condition of its
+        alternative (the value of the string symbol its name uses), whose
+        value a user cannot set: where none of its values holds, no default
+        applies and the build has no such header to read. Where a user
+        may set it (a prompt), the header is unknown, and it alone may
+        define CONFIG_ macros no header kwhen reads defines
+        (`config_taint`)."""
+        where = f"include/{name} (generated)"
+        for directive in recipe:
+            if directive[0] == "include":
+                _kind, alternatives, open_case, text = directive
+                for alternative, header in alternatives:
+                    self.include(header, True, where, conj(condition, alternative))
+                if open_case is not FALSE:
+                    unknown = conj(condition, open_case)
+                    self.config_taint = disj(self.config_taint, unknown)
+                    self.unknown(text, where, 0, unknown)
+            elif directive[0] == "define":
+                # its body names make variables (CONFIG_BOARDDIR): opaque
+                self.defined[directive[1]] = decided(disj(
+                    self.defined.get(directive[1], FALSE), condition))
+                self.values[directive[1]] = OPAQUE
+            else:
+                self.unknown(directive[1], where, 0, condition)
 
     def not_followed(self, name: str, angled: bool, includer: str, condition: Formula) -> None:
         """An #include of a header kwhen does not read: a generated header
