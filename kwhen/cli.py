@@ -151,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("revisions", nargs="*", metavar="RANGE",
                    help="commits as git rev-list takes them: A..B, a branch, ...")
     p.add_argument("--since", help="only commits made since this date (git's --since)")
-    p.add_argument("--max-count", "-n", type=int, metavar="N", help="only the newest N commits")
+    p.add_argument("--max-count", "-n", type=int, metavar="N", help="only the newest N non-merge commits")
     p.add_argument("--tree", help="the git work tree (default: git top level)")
     p.add_argument("--db", required=True, help="the SQLite database of the results")
     p.add_argument("--arch", action="append", help="architecture to check (repeatable)")

@@ -1,5 +1,5 @@
 """A small git history for `kwhen scan` tests, built from the seed example
-(examples/seed): 34 commits written by hand below, each one a situation a
+(examples/seed): 36 commits written by hand below, each one a situation a
 scan meets:
 
 - C-only commits, most with nothing to report (the models are kept);
@@ -10,7 +10,8 @@ scan meets:
 - a documentation-only commit (skipped) and a merge (not checked; its
   side branch's commit is);
 - a commit that breaks the Kconfig syntax and the one that repairs it:
-  the broken commit is recorded as failed and the scan goes on.
+  the broken commit is recorded as failed and the scan goes on;
+- a makefile left unreadable for a commit: what lies below it is skipped.
 
 Commit dates are fixed, so the ids are the same on every run.
 """
@@ -93,6 +94,12 @@ def build_history(repo: Path) -> Path:
             "\n#ifdef CONFIG_PERCPU_PARANOIA\nvoid percpu_paranoia(void)\n{\n}\n#endif\n"))
     commit("Kconfig: a typo", ("Kconfig", "config DEBUG_PERCPU\n\tbool", "config DEBUG_PERCPU\n\tbool bool ("))
     commit("Kconfig: fix the typo", ("Kconfig", "config DEBUG_PERCPU\n\tbool bool (", "config DEBUG_PERCPU\n\tbool"))
+    # a makefile kwhen cannot read: the commit is checked, its files below
+    # the makefile are not, and the commit's notes say so
+    commit("mm: an ifeq without its endif",
+           ("mm/Makefile", None, "ifeq ($(CONFIG_SMP),y)\n"),
+           ("mm/percpu.c", None, "\nint percpu_unread(void)\n{\n\treturn 1;\n}\n"))
+    commit("mm: close the ifeq", ("mm/Makefile", None, "endif\n"))
     for n in range(11, 14):
         commit(f"init: helper {n}", ("init/main.c", None, _helper(n)))
     # a side branch merged back: its commit is scanned, the merge is not

@@ -119,21 +119,47 @@ def git_ids(repo: Path, *args) -> list[str]:
 
 # -- what a scan records ----------------------------------------------------------------
 
-def test_every_non_merge_commit_is_recorded(history, baseline):
+def test_every_commit_is_recorded(history, baseline):
     commits, findings = results(baseline)
-    assert sorted(sha for sha, _, _ in commits) == sorted(git_ids(history, "--no-merges", "HEAD"))
+    assert sorted(sha for sha, _, _ in commits) == sorted(git_ids(history, "HEAD"))
     status = {sha: (s, r) for sha, s, r in commits}
     titles = dict(rows(baseline, "SELECT title, sha FROM scanned_commit"))
-    # the docs-only commit and the root commit need no check
+    # the docs-only commit, the root commit and the merge need no check: skipped, with why
     assert status[titles["docs: a note"]] == ("skipped", "touches no C, assembly, Kconfig or Makefile file")
-    assert status[titles["the seed example"]][0] == "skipped"
+    assert status[titles["the seed example"]] == ("skipped", "a root commit: no parent to compare it with")
+    assert status[titles["Merge branch 'side'"]] == (
+        "skipped", "a merge commit: the commits it merges are checked each on its own")
     # a broken Kconfig is recorded with its error, and the scan goes on
     state, reason = status[titles["Kconfig: a typo"]]
     assert state == "failed" and reason.startswith("Kconfig:15: ") and "couldn't parse" in reason
     assert status[titles["init: helper 21"]] == ("done", None)
-    # the side branch's commit is scanned, the merge is not
-    assert titles["mm: side-branch helper"] in status
-    assert "Merge branch 'side'" not in titles
+    # the side branch's commit is scanned
+    assert status[titles["mm: side-branch helper"]] == ("done", None)
+    # a makefile kwhen cannot read: the commit is done, and its notes name
+    # the makefile, why, and what was left unchecked
+    assert status[titles["mm: an ifeq without its endif"]] == ("done", None)
+    notes = json.loads(rows(baseline, "SELECT notes FROM scanned_commit WHERE sha = ?",
+                            titles["mm: an ifeq without its endif"])[0][0])
+    [skipped] = notes["skipped"]
+    makefile = subprocess.run(["git", "-C", str(history), "show",
+                               titles["mm: an ifeq without its endif"] + ":mm/Makefile"],
+                              check=True, capture_output=True, text=True).stdout
+    ifeq = makefile.splitlines().index("ifeq ($(CONFIG_SMP),y)") + 1
+    assert (skipped["file"], skipped["line"]) == ("mm/Makefile", ifeq)
+    assert "endif" in skipped["reason"] and skipped["unchecked"]
+    assert "skipped" not in json.loads(rows(baseline, "SELECT notes FROM scanned_commit WHERE sha = ?",
+                                            titles["mm: close the ifeq"])[0][0])
+
+
+def test_max_count_is_the_newest_non_merge_commits(history, tmp_path):
+    """--max-count N: the newest N non-merge commits, with the merges among them."""
+    from kwhen.scan.history import list_commits
+
+    newest = git_ids(history, "--no-merges", "--max-count=16", "HEAD")
+    listed = list_commits(history, ["HEAD"], max_count=16)
+    assert sorted(c.sha for c in listed if not c.merge) == sorted(newest)
+    assert [c.title for c in listed if c.merge] == ["Merge branch 'side'"]
+    assert [c.position for c in listed] == list(range(len(listed)))
 
 
 def test_findings_are_check_json_with_new_or_already_present(baseline):
@@ -213,7 +239,7 @@ def test_driver_killed_and_resumed_gives_the_same_results(history, cluster, base
     os.kill(driver.pid, signal.SIGKILL)
     driver.wait()
     recorded = _recorded(db)
-    total = len(git_ids(history, "--no-merges", "HEAD"))
+    total = len(git_ids(history, "HEAD"))
     assert recorded < total
     before = dict(rows(db, "SELECT sha, finished FROM scanned_commit WHERE status != 'pending'"))
     cluster.wait_for(2)

@@ -111,14 +111,16 @@ class Evaluator(MakeFunctions):
 
     def parsed(self, rel: str) -> list:
         """The statements of makefile `rel` (parsed once), recorded as read."""
+        # recorded as read before it is parsed: a makefile kwhen cannot
+        # parse is what the result depends on too (fixing it changes it)
+        if rel not in self._files_seen:
+            self._files_seen.add(rel)
+            self.files_read.append(rel)
         got = self._parsed.get(rel)
         if got is None:
             text = read_text(os.path.join(self.tree, rel), shown=rel, what="Makefile")
             got = parse_makefile(text, rel)
             self._parsed[rel] = got
-        if rel not in self._files_seen:
-            self._files_seen.add(rel)
-            self.files_read.append(rel)
         return got
 
     # -- variables ----------------------------------------------------------

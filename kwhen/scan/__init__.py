@@ -1,5 +1,6 @@
 """`kwhen scan`: every non-merge commit of a history checked against its
-first parent, as `kwhen check` would, spread over a Dask cluster.
+first parent, as `kwhen check` would, spread over a Dask cluster (merges,
+and commits that need no check, recorded as skipped with why).
 
     history.py   which commits a range holds, and which need no check
     checkout.py  a worker's private checkout, moved from commit to commit

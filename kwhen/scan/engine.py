@@ -77,12 +77,16 @@ class _ScanChecker(Checker):
         return views
 
 
-def check_commit(root: Path, change: Change, trees_for, options: dict) -> tuple[list[dict], list]:
+def check_commit(root: Path, change: Change, trees_for,
+                 options: dict) -> tuple[list[dict], list, list[dict]]:
     """The findings of `change` (dicts, as `kwhen check --format json`
-    gives them) and the architectures checked."""
+    gives them), the architectures checked, and the parts of the change
+    the check skipped, with why (`Skipped.to_json`: a makefile or Kconfig
+    file of the commit kwhen cannot read, and what it left unchecked)."""
     checker = _ScanChecker(root, check_options(options), trees_for)
     try:
         findings = checker.check_change(change)
-        return [f.to_json() for f in findings], checker.arches_modelled
+        return ([f.to_json() for f in findings], checker.arches_modelled,
+                [s.to_json() for s in sorted(checker.skipped, key=lambda s: s.sort_key)])
     finally:
         checker.close()

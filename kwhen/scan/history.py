@@ -1,5 +1,7 @@
-"""Which commits a scan covers: every non-merge commit of a range, oldest
-first, with its first parent and the paths it touches against it."""
+"""Which commits a scan covers: every commit of a range, oldest first,
+with its first parent and the paths it touches against it. Merges are
+listed too, to be recorded as skipped (the commits they bring in are
+checked each on its own)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ class Commit:
     author: str
     title: str
     paths: list = field(default_factory=list)
+    merge: bool = False         # more than one parent
 
     def to_row(self) -> dict:
         return {"sha": self.sha, "parent": self.parent, "committed": self.committed,
@@ -39,6 +42,8 @@ def skip_reason(commit: Commit) -> str | None:
     """Why a commit needs no check (None: it does). `kwhen check` looks only
     at C and assembly files, Kconfig files and Makefiles; a commit touching
     none of them cannot have a finding."""
+    if commit.merge:
+        return "a merge commit: the commits it merges are checked each on its own"
     if commit.parent is None:
         return "a root commit: no parent to compare it with"
     if not any(p.endswith(SOURCE_SUFFIXES) or is_build_file(p) for p in commit.paths):
@@ -48,19 +53,40 @@ def skip_reason(commit: Commit) -> str | None:
 
 def list_commits(repo: Path, revisions: list[str], since: str | None = None,
                  max_count: int | None = None) -> list[Commit]:
-    """The non-merge commits of `revisions` (as git rev-list takes them:
-    A..B, a branch, several of them), limited to those committed since
-    `since` and to the newest `max_count` when given, oldest first
-    (parents before children)."""
+    """The commits of `revisions` (as git rev-list takes them: A..B, a
+    branch, several of them), limited to those committed since `since`,
+    oldest first (parents before children). With `max_count`, the newest
+    `max_count` non-merge commits and the merges among them."""
     for rev in revisions:
         if not rev or rev.startswith("-"):
             raise KwhenError(f"not a revision: '{rev}'")
-    args = ["--no-merges", "--reverse", "--topo-order", "--no-renames", "-z", "--name-only",
+    limit = int(max_count) if max_count else None
+    while True:
+        commits = _log(repo, revisions, since, limit)
+        if limit is None or len(commits) < limit \
+                or sum(not c.merge for c in commits) >= max_count:
+            break
+        limit *= 2              # merges took some of the places: look further back
+    if max_count:
+        kept, count = [], 0
+        for c in reversed(commits):
+            if count == max_count:
+                break
+            kept.append(c)
+            count += not c.merge
+        commits = kept[::-1]
+        for n, c in enumerate(commits):
+            c.position = n
+    return commits
+
+
+def _log(repo: Path, revisions: list[str], since: str | None, limit: int | None) -> list[Commit]:
+    args = ["--reverse", "--topo-order", "--no-renames", "-z", "--name-only",
             "--format=%x01%H%x02%P%x02%ct%x02%an <%ae>%x02%s%x02"]
     if since:
         args.append(f"--since={since}")
-    if max_count:
-        args.append(f"--max-count={int(max_count)}")
+    if limit:
+        args.append(f"--max-count={limit}")
     out = git.run(repo, "log", *args, *revisions, "--").decode("utf-8", "surrogateescape")
     commits = []
     for record in out.split("\x01")[1:]:
@@ -69,9 +95,11 @@ def list_commits(repo: Path, revisions: list[str], since: str | None = None,
             continue
         sha, parents, when, author, title = fields[:5]
         paths = [p for p in "\x02".join(fields[5:]).lstrip("\0\n").split("\0") if p.strip("\n")]
-        commits.append(Commit(sha=sha, parent=parents.split()[0] if parents.split() else None,
+        parents = parents.split()
+        commits.append(Commit(sha=sha, parent=parents[0] if parents else None,
                               committed=int(when or 0), position=len(commits), author=author,
-                              title=title, paths=[p.strip("\n") for p in paths]))
+                              title=title, paths=[p.strip("\n") for p in paths],
+                              merge=len(parents) > 1))
     return commits
 
 

@@ -125,7 +125,7 @@ class ScanWorker:
             return pre, post.tree
 
         try:
-            findings, arches = engine.check_commit(root, change, trees_for, self.options)
+            findings, arches, skipped = engine.check_commit(root, change, trees_for, self.options)
         finally:
             change.pre._blobs.close()
         self.checkout.move_to(sha)
@@ -135,6 +135,10 @@ class ScanWorker:
         if self.checkout.left_out:
             self._notes["left_out"] = sorted(self.checkout.left_out)
         self._notes["arches"] = arches
+        if skipped:
+            self._notes["skipped"] = [
+                {**s, "file": s["file"] and _relative(s["file"]), "reason": _relative(s["reason"])}
+                for s in skipped]
         return {"findings": findings, "notes": self._notes}
 
 
