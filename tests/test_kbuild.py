@@ -451,3 +451,19 @@ def test_assembler_outputs_of_the_root_kbuild_only():
     check(r, "kernel/fork.c", TRUE)
     check(r, "drv/d.c", A)
     never(r, "drv/d-offsets.c")
+
+
+def test_objects_built_from_sources_elsewhere(tmp_path):
+    """An explicit rule's source outside the directory, and the objects the
+    link script makes, are compiled as their Makefile or script says; the
+    script is read, never run."""
+    tree = tmp_path / "tree"
+    shutil.copytree(FIXTURES / "kbuild-elsewhere", tree)
+    r = run("", syms(A="tristate", B="bool"), tree=tree)
+    check(r, "lib/bpf/relo.c", A, m("A"))
+    check(r, "kernel/bpf/local.c", B)
+    check(r, "init/stamp.c", TRUE)
+    check(r, "init/main.c", TRUE)
+    never(r, "lib/bpf/other.c")
+    assert "scripts/link-vmlinux.sh" in r.makefiles
+    assert not (tree / "PWNED").exists() and not Path("PWNED").exists()

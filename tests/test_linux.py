@@ -167,3 +167,11 @@ def test_linux_a_selftest_header_is_not_the_definition_built(x86):
             assert d.chosen_status == "never", d.path
     assert any(d.path == "include/linux/cpumask.h" and d.chosen_status != "never"
                for d in answer.definitions)
+
+
+def test_linux_objects_built_from_elsewhere_by_rule_or_link_script(x86):
+    relo = x86.file_condition("tools/lib/bpf/relo_core.c")
+    assert relo.kind == "source"
+    assert x86.space.equivalent(relo.builtin, var("BPF_SYSCALL"))
+    stamp = x86.file_condition("init/version-timestamp.c")
+    assert stamp.kind == "source" and x86.space.certain(stamp.builtin)

@@ -21,7 +21,7 @@ from typing import Mapping
 
 from kwhen.exceptions import KwhenError
 from kwhen.kbuild.functions import MakeFunctions, const_text, map_words, pat_split
-from kwhen.kbuild.makefile import Assign, Cond, Define, Export, Expr, Include, Undefine, parse_makefile
+from kwhen.kbuild.makefile import Assign, Cond, Define, Export, Expr, Include, Rule, Undefine, parse_makefile
 from kwhen.kbuild.text import parse_text
 from kwhen.kbuild.values import (
     MAX_ALTS, MAX_DEPTH, MAX_STEPS, MAX_WORDS, UNKNOWN_VARS, Choice, Lazy, SymVal, TooManyAlternatives, Unknown, Var,
@@ -51,6 +51,7 @@ class Evaluator(MakeFunctions):
         self.env: dict = {}
         self.exported: set = set()
         self.locals: dict = {}
+        self.rules: list = []           # explicit rules of the makefile being run
         self.unknowns: dict = {}        # (path, line) -> reason
         self.files_read = files_read if files_read is not None else []
         self._files_seen: set = set(self.files_read)
@@ -538,6 +539,9 @@ class Evaluator(MakeFunctions):
                 self._define(st, cond)
             elif t is Expr:
                 self.expand(st.text)
+            elif t is Rule:
+                # expanded only if a question needs it (`Walker.rule_source`)
+                self.rules.append(st)
             elif t is Undefine:
                 for c, n in self.name_alternatives(parse_text(st.name)):
                     if isinstance(n, Unknown):

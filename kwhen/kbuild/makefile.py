@@ -20,7 +20,7 @@ from kwhen.exceptions import KwhenError
 from kwhen.kbuild.text import check_references, find_reference_end, split_args
 
 __all__ = [
-    "Assign", "Export", "Include", "Expr", "Cond", "Test", "Define",
+    "Assign", "Export", "Include", "Expr", "Rule", "Cond", "Test", "Define",
     "Undefine", "parse_makefile",
 ]
 
@@ -74,6 +74,17 @@ class Expr:
     """A line that is only an expansion, like ``$(eval ...)``."""
     line: int
     text: str
+
+
+@dataclass(slots=True)
+class Rule:
+    """An explicit rule ``targets: prerequisites`` (its recipe is dropped):
+    kept so that an object built from a source elsewhere in the tree
+    (``$(obj)/relo_core.o: $(srctree)/tools/lib/bpf/relo_core.c``) is
+    known by its source."""
+    line: int
+    targets: str       # raw
+    prerequisites: str  # raw, up to a ';' or '|' (order-only ones are not sources)
 
 
 @dataclass(slots=True)
@@ -392,6 +403,10 @@ def parse_makefile(text: str, path: str) -> list:
                 in_rule = False
             else:
                 in_rule = True
+                targets = line[:idx]
+                if "%" not in targets:
+                    prerequisites = after.split(";", 1)[0].split("|", 1)[0]
+                    body.append(Rule(lineno, targets, prerequisites))
             continue
         body.append(Expr(lineno, stripped))
     if stack:

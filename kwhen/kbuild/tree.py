@@ -30,6 +30,10 @@ The rules follow Linux 6.1's scripts/Makefile.build and Makefile.lib:
 - A directory or object named partly by an unknown value
   (``board/$(BOARDDIR)/`` with BOARDDIR from a string symbol) stands for
   every existing one that fits, under the unknown's free proposition.
+- An object with no source beside it is built from the one source an
+  explicit rule of its directory names (``$(obj)/relo_core.o:
+  $(srctree)/tools/lib/bpf/relo_core.c``); the objects the link script has
+  Makefile.build make (Linux: init/version-timestamp.o) are built always.
 - Not modelled: a directory makefile's own ``export`` reaching its
   subdirectories, and names computed wholly from an unknown value
   (``obj-$(shell ...)``: recorded in `unknowns`, its objects dropped).
@@ -43,6 +47,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -154,9 +159,15 @@ class Dialect:
                                "drivers-m", "net-y", "net-m", "libs-y", "libs-m",
                                "virt-y")
     helper_include: str = "scripts/Kbuild.include"
+    # scripts that link the image and have Makefile.build make objects of
+    # their own (`obj=init init/version-timestamp.o`): read as text, never run
+    link_scripts: tuple = ()
 
 
-LINUX = Dialect("linux")
+LINUX = Dialect("linux", link_scripts=("scripts/link-vmlinux.sh",))
+
+# `${MAKE} -f "${srctree}/scripts/Makefile.build" obj=DIR DIR/NAME.o` in a link script
+_SCRIPT_BUILD = re.compile(r'Makefile\.build"?\s+obj=(\S+)\s+(\S+\.o)\b')
 
 _SOURCE_RANK = {"c": 0, "S": 1, "rs": 2}
 _LIST_VARS = ("obj-y", "obj-m", "lib-y", "lib-m", "always-y", "always-m", "targets",
@@ -200,6 +211,7 @@ class _Walker:
                                        if getattr(i, "type", None) == "tristate")
         self.generated: set = set()
         self._sources: dict = {}
+        self._rule_sources: dict | None = None   # object -> source, by explicit rules
         self.missing: list = []
         self.arch_lists: dict = {}
         self._dir = "."           # the directory whose makefile is being read
@@ -380,6 +392,8 @@ class _Walker:
             return False
         ev.env = dict(env)
         ev.locals = {}
+        ev.rules = []
+        self._rule_sources = None
         self._dir = d
         for n in ("obj", "src"):
             ev.env[n] = Var(False, ((TRUE, d),))
@@ -545,8 +559,50 @@ class _Walker:
             self._sources[d] = table
         hit = table.get(base[:-2])
         if hit is None:
-            return None
+            return self.rule_source(obj)
         return d + "/" + hit[1] if d else hit[1]
+
+    def rule_source(self, obj: str) -> str | None:
+        """The source an explicit rule of the directory's makefile builds
+        `obj` from, when it lies elsewhere in the tree (kernel/bpf's
+        ``$(obj)/relo_core.o: $(srctree)/tools/lib/bpf/relo_core.c``).
+        The rules are expanded once, with the directory's final variables
+        (enough for $(obj), $(src) and $(srctree)); one that cannot be
+        expanded names no source."""
+        if self._rule_sources is None:
+            self._rule_sources = {}
+            for rule in self.ev.rules:
+                try:
+                    targets = self.plain_words(rule.targets)
+                    sources = [w for w in self.plain_words(rule.prerequisites)
+                               if w.endswith(OBJECT_SOURCE_SUFFIXES) and self.ev.is_file(w)]
+                except KwhenError:
+                    continue
+                if len(sources) == 1:
+                    for target in targets:
+                        if target.endswith(".o"):
+                            self._rule_sources.setdefault(target, sources[0])
+        return self._rule_sources.get(obj)
+
+    def plain_words(self, text: str) -> list:
+        """The words `text` expands to in every case, as normalised tree paths."""
+        return [posixpath.normpath(w) for _c, w in flatten(self.ev.expand(text))
+                if isinstance(w, str) and w]
+
+    def script_built(self) -> list:
+        """Sources of the objects the dialect's link scripts have made into
+        every image (Linux: init/version-timestamp.c), built always."""
+        out = []
+        for script in self.dialect.link_scripts:
+            if not self.ev.is_file(script):
+                continue
+            text = read_text(os.path.join(self.tree, script), shown=script, what="script")
+            self.makefiles.append(script)
+            for _d, obj in _SCRIPT_BUILD.findall(text):
+                src = self.source(posixpath.normpath(obj))
+                if src is not None:
+                    out.append(src)
+        return out
 
     # -- programs for the build machine --------------------------------------
 
@@ -744,6 +800,8 @@ class _Walker:
             result.files[src] = (bf, mf)
         for d in sorted(done_d):
             result.dirs[d] = done_d[d]
+        for src in self.script_built():
+            result.files.setdefault(src, (TRUE, FALSE))
         result.unknowns = sorted((p, ln, r) for (p, ln), r in ev.unknowns.items())
         result.makefiles = list(self.makefiles)
         result.generated = sorted(self.generated)
