@@ -4,18 +4,16 @@ cause (issue 11 C), on generic files that two fixture architectures build
 on arm64, and CONFIG_X86 exists on x86 only, so each shape loses code on
 arm64 alone."""
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import committed, git, marker_line
+from conftest import committed_fixture, git, marker_line
 from kwhen.checks.messages import (MovedNarrowed, NarrowedFile, NarrowedLines, NarrowedSymbol,
                                    Place)
 from kwhen.control import CheckOptions, check
 from kwhen.logic.formula import TRUE, neg, var
 
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "check-narrowing"
 BOTH = CheckOptions(arches=["x86", "arm64"])
 
 AFTER_ENDIF = "\tthread_stack_cache_init();\t\t/* @after-endif */\n"
@@ -25,9 +23,7 @@ PLAIN = "\tboot_cpu_state_init();\t\t\t/* @plain-1 */\n\tpage_alloc_init_late();
 
 @pytest.fixture
 def tree(tmp_path):
-    dest = tmp_path / "narrowing"
-    shutil.copytree(FIXTURE, dest)
-    return committed(dest)
+    return committed_fixture(tmp_path, "check-narrowing")
 
 
 def change(tree: Path, edits: dict, options=BOTH) -> list:
@@ -97,6 +93,13 @@ def test_a_makefile_line_made_conditional(tree):
                           NarrowedFile)
     assert found.file == "kernel/cpu.c" and found.losing is neg(var("HOTPLUG"))
     assert found.witness_changes["SMP"] == "n"
+
+
+def test_a_file_dropped_from_the_build(tree):
+    findings = change(tree, {"kernel/Makefile": [("obj-$(CONFIG_TRACE) += trace.o\n", "")]})
+    assert [(f.kind, f.file, f.arches, f.losing) for f in findings] == [
+        ("narrowed", "kernel/trace.c", ["x86", "arm64"], TRUE)]
+    assert findings[0].witness_changes == {"TRACE": "y"}
 
 
 def test_a_subdirectory_made_conditional_is_one_finding(tree):
