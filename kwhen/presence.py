@@ -340,7 +340,7 @@ class Tree:
         in force (`Include.macros`), which a cached structure lacks."""
         from kwhen.cpp.headers import MacroEnvironment
 
-        if not macros and self.state is None:
+        if not macros:
             found = self._cpp.get((relpath, ()))
             if found is not None and (not contexts or all(i.macros is not None
                                                           for i in found.includes)):
@@ -371,7 +371,7 @@ class Tree:
             found = scan(text if text is not None else self.read_text(relpath), relpath,
                          self.symbol_types, self.facts(relpath), macros, env)
             self._cpp[key] = found
-            if key == (relpath, ()) and self.state is None:
+            if key == (relpath, ()):
                 self._store_cpp(relpath, found, env, started)
         return found
 
@@ -380,8 +380,24 @@ class Tree:
 
         flags = hashlib.blake2b(" ".join(sorted(self.flag_macros)).encode(),
                                 digest_size=8).hexdigest()
+        # a file a patch state changes is its own item, named by its text
+        own = ("|" + hashlib.blake2b(self.read_text(relpath).encode("utf-8", "surrogateescape"),
+                                     digest_size=16).hexdigest()
+               if relpath in self._state_changes else "")
         return (f"{self.models._kbuild_key(self.model.kbuild_table())}|{flags}|"
-                f"{self.phase_name}|cpp|{relpath}")
+                f"{self.phase_name}|cpp|{relpath}{own}")
+
+    @cached_property
+    def _state_changes(self) -> frozenset:
+        """The files this tree's patch state changes (none without a state)."""
+        return frozenset(self.state.changed_paths()) if self.state is not None else frozenset()
+
+    def _read_elsewhere(self, relpath: str, read) -> bool:
+        """Whether a structure of `relpath` that read the files `read` sees
+        other text in this tree's patch state than in the directory, which
+        the cache checks items against: a header the state changes (or
+        adds where an #include looked for one)."""
+        return bool(self._state_changes.difference({relpath}).intersection(read))
 
     def _cached_cpp(self, relpath: str):
         """A file's #if structure as an earlier process computed it, if
@@ -396,7 +412,10 @@ class Tree:
         if blob is None:
             return None
         try:
-            return CppStructure.from_data(json.loads(blob))
+            data = json.loads(blob)
+            if self._read_elsewhere(relpath, data["read"]):
+                return None
+            return CppStructure.from_data(data["structure"])
         except (ValueError, KeyError, TypeError):
             return None
 
@@ -405,9 +424,14 @@ class Tree:
 
         if not self.cache.enabled:
             return
-        deps = [relpath, *env.files_read()]
+        read = env.files_read()
+        if self._read_elsewhere(relpath, read):
+            return
+        # the file's own text is in the key when the state changes it
+        deps = read if relpath in self._state_changes else [relpath, *read]
         self.cache.put("cpp", self._cpp_key(relpath), self.root, deps,
-                       json.dumps(structure.to_data()).encode(), started)
+                       json.dumps({"structure": structure.to_data(), "read": read}).encode(),
+                       started)
 
     def macro_environment(self, relpath: str):
         """The headers' macros for preprocessing `relpath`

@@ -60,3 +60,36 @@ def test_linux_header_macros_on_x86_64():
     assert at("net/ipv4/udp.c", 1472) == "always"
     # PCI_IOBASE: x86 has no PCI I/O window (asm-generic/io.h not defining it)
     assert at("drivers/pci/pci.c", 4226) == "never"
+
+
+def test_a_patch_states_structure_is_cached_unless_the_state_changes_what_it_reads(
+        tmp_path, monkeypatch):
+    """kwhen check reads a changed file in the patch's states: its #if
+    structure is kept in the cache by its text, so the next check does not
+    read its headers again, unless the state changes one of them."""
+    import shutil
+
+    import kwhen.cpp.directives as directives
+    from kwhen.patch.target import TreeState
+
+    root = tmp_path / "tree"
+    shutil.copytree(FIXTURES / "cpp-headers", root)
+    text = (root / "drv" / "test.c").read_text() + "int added;\n"
+    line = marker_line(root / "drv" / "test.c", "feature")
+
+    def feature(overlay):
+        tree = open_tree(root, "x86").with_state(TreeState(root, overlay))
+        return tree.space, tree.cpp("drv/test.c").condition_at(line)
+
+    space, first = feature({"drv/test.c": text})
+    assert space.equivalent(first, neg(var("NO_FEATURE")))
+
+    def no_scan(*args, **kwargs):
+        raise AssertionError("scanned again")
+    monkeypatch.setattr(directives, "scan", no_scan)
+    assert feature({"drv/test.c": text})[1] is first        # another run: from the cache
+    monkeypatch.undo()
+    # asm/io.h no longer drops FEATURE in this state: read afresh
+    io = (root / "arch/x86/include/asm/io.h").read_text().replace("#undef FEATURE\n", "")
+    space, changed = feature({"drv/test.c": text, "arch/x86/include/asm/io.h": io})
+    assert space.equivalent(changed, TRUE)
