@@ -175,3 +175,50 @@ def test_a_tree_without_phases_names_none(tmp_path, capsys, monkeypatch):
     assert "phase" not in json.loads(capsys.readouterr().out)
     assert main(["file", "lib/foo.c", "--arch", "sandbox", "--no-cache"]) == 0
     assert " in U-Boot proper" not in capsys.readouterr().out
+
+
+# -- kwhen check in each phase ---------------------------------------------------
+
+@pytest.fixture
+def repo(uboot):
+    from conftest import committed
+    return committed(uboot)
+
+
+def _commit(repo: Path, path: str, old: str, new: str) -> None:
+    from conftest import git
+    p = repo / path
+    assert old in p.read_text()
+    p.write_text(p.read_text().replace(old, new, 1))
+    git(repo, "commit", "-qam", f"edit {path}")
+
+
+def test_check_names_the_phases_that_lose_a_file_as_one_finding(repo):
+    from conftest import check_findings
+    # the phase prefix dropped: SPL and TPL now need U-Boot proper's FOO
+    variable = "$(SPL_)" if (repo / "scripts/Makefile.spl").exists() else "$(XPL_)"
+    _commit(repo, "lib/Makefile", f"obj-$(CONFIG_{variable}FOO)", "obj-$(CONFIG_FOO)")
+    findings = check_findings(repo, "sandbox")
+    assert [(f.kind, f.file) for f in findings] == [("narrowed", "lib/foo.c")]
+    finding = findings[0]
+    assert finding.phases == ["SPL", "TPL"]
+    assert "no longer built in SPL, TPL when" in finding.message and "FOO=n" in finding.message
+    assert finding.to_json()["phases"] == ["SPL", "TPL"]
+
+
+def test_check_does_not_report_code_of_an_earlier_phase_dead(repo):
+    _commit(repo, "lib/early.c", "return 0;", "int x = 1;\n\treturn x - 1;")
+    _commit(repo, "lib/foo.c", "int in_spl_or_tpl(void)\n{\n",
+            "int in_spl_or_tpl(void)\n{\n\tint y = 2;\n\n")
+    from kwhen.control import CheckOptions, check
+    result = check(repo, "HEAD~2..HEAD", CheckOptions(arches=["sandbox"]))
+    assert [(f.kind, f.file) for f in result.findings] == []
+
+
+def test_check_reports_code_no_phase_builds_dead(repo):
+    from conftest import check_findings
+    # CONFIG_IS_ENABLED(BAR) inside code only the earlier phases build:
+    # none of them has a BAR of its own, so no phase builds the line
+    _commit(repo, "lib/foo.c", "int in_spl_or_tpl(void)\n{\n",
+            "int in_spl_or_tpl(void)\n{\n#if CONFIG_IS_ENABLED(BAR)\n\tbar();\n#endif\n")
+    assert "dead-added" in [f.kind for f in check_findings(repo, "sandbox")]

@@ -71,3 +71,25 @@ def test_uboot_real_config_is_enabled_line_decided_per_phase(arm):
     assert spl.space.possible(spl.line_condition(path, line))
     # (and U-Boot proper has no OF_PLATDATA: never there)
     assert not arm.space.possible(arm.line_condition(path, line))
+
+
+def _patch(path: str, line: int, context: list, added: list) -> str:
+    """A one-hunk patch adding `added` after the `context` lines at `line`."""
+    body = "".join(f" {c}\n" for c in context) + "".join(f"+{a}\n" for a in added)
+    n = len(context)
+    return (f"From: kwhen test <test@example.org>\nSubject: [PATCH] {path}\n\n---\n"
+            f"diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n"
+            f"@@ -{line},{n} +{line},{n + len(added)} @@\n{body}")
+
+
+def test_uboot_real_check_of_spl_only_code_finds_nothing(arm, tmp_path):
+    from kwhen.control import CheckOptions, check
+
+    # common/spl/spl.c is built in SPL/TPL/VPL only: an added line is not dead
+    path = "common/spl/spl.c"
+    text = (arm.root / path).read_text().splitlines()
+    at = text.index("DECLARE_GLOBAL_DATA_PTR;") + 1
+    patch = tmp_path / "spl.patch"
+    patch.write_text(_patch(path, at, text[at - 1:at + 1], ["static int spl_boot_count;"]))
+    result = check(arm.root, str(patch), CheckOptions(arches=["arm"]))
+    assert result.findings == []

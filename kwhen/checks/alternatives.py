@@ -167,5 +167,5 @@ def _check(view, function: ChangedFunction, touched, candidates) -> AlternativeD
         return None
     return AlternativeDefinition(
         file=path, line=mine[1].line, function=name, alternatives=alternatives,
-        arches=[view.arch], types=tree.symbol_types, after=space.simplify(mine[3]),
+        arches=[view.arch], phases=view.phases, types=tree.symbol_types, after=space.simplify(mine[3]),
         witness=witness)

@@ -76,7 +76,7 @@ def _report(views, first, last) -> list[DeadAdded]:
     if reason is None:
         return []
     return [DeadAdded(file=first.path, line=first.line, last=last.line,
-                      arches=[v.arch for v in views], types=tree.symbol_types,
+                      arches=list(dict.fromkeys(v.arch for v in views)), types=tree.symbol_types,
                       after=tree.combine(file, cpp), **reason)]
 
 
@@ -112,7 +112,7 @@ def _reason(views, tree, file, structure, line, cpp) -> dict | None:
         return {"reason": "undefined", "symbols": undefined}
     space = views[0].space
     if file.kind == "unreached":
-        return {"reason": "unreached", "unreached_on": [v.arch for v in views]}
+        return {"reason": "unreached", "unreached_on": list(dict.fromkeys(v.arch for v in views))}
     if file.kind == "source" and space.possible(file.built) and space.possible(cpp):
         return {"reason": "conflict", "built": space.simplify(file.built), "cpp": space.simplify(cpp)}
     if not space.possible(cpp):

@@ -406,7 +406,9 @@ def _prototypes(tree, path: str, name: str) -> list[tuple[int, int | None]]:
 
 
 def run(change, context) -> list:
-    views = context.views
+    # U-Boot proper only: the earlier phases link with --gc-sections, so a
+    # call from code their linker discards needs no definition there
+    views = [v for v in context.views if v.proper]
     if not views:
         return []
     calls, touched = touched_names(change)
@@ -458,7 +460,7 @@ def _missing(view, defs: Definitions, calls: dict, touched: set, root) -> list:
                 if not space.possible(missing):
                     continue
                 findings.append(MissingDefinition(
-                    file=path, line=line, function=name, arches=[view.arch], types=types,
+                    file=path, line=line, function=name, arches=[view.arch], phases=view.phases, types=types,
                     after=space.simplify(condition), missing=space.simplify(missing),
                     definitions=[(p, n, space.simplify(c)) for p, n, role, c, _ in defs.by_name[name]
                                  if (role != "file-local" or p == path)
@@ -503,6 +505,6 @@ def _mismatched(view, defs: Definitions, touched: set, change) -> list:
                   if c != count and not space.possible(conj(cond, other))]
         if others:
             findings.append(MismatchedSignature(
-                file=path, line=line, function=name, parameters=count, arches=[view.arch],
+                file=path, line=line, function=name, parameters=count, arches=[view.arch], phases=view.phases,
                 types=tree.symbol_types, others=others))
     return findings

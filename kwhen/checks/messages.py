@@ -28,6 +28,12 @@ class Finding:
     file: str                         # path relative to the tree
     line: int                         # 1-based, in the post-image (pre-image for removals)
     arches: list = field(default_factory=list)
+    # U-Boot: the phases the finding holds in (U-Boot proper, SPL, ...);
+    # empty for a tree without phases (Linux) and for findings of no phase
+    phases: list = field(default_factory=list)
+    # phase -> its own `losing` where the phases lose the code under
+    # different conditions (SPL_FOO=n in SPL, FOO=n in proper): merge_findings
+    phase_losing: dict = field(default_factory=dict, repr=False)
     types: dict = field(default_factory=dict, repr=False)   # symbol -> Kconfig type, for wording
     before: Formula | None = None     # where the code was built before the change
     after: Formula | None = None      # where it is built after
@@ -49,6 +55,18 @@ class Finding:
     def related_locations(self) -> list[tuple[str, int, str]]:
         """(file, line, message) of the other places the finding points at."""
         return []
+
+    def lost_when(self, losing: Formula) -> str:
+        """"when FOO=n"; in a tree with phases "in SPL when SPL_FOO=n",
+        the phases that lose the code under the same settings together
+        ("in SPL, TPL when ...; in U-Boot proper when FOO=n")."""
+        if not self.phases:
+            return f"when {settings(losing, self.types)}"
+        groups: dict = {}
+        for phase in self.phases:
+            text = settings(self.phase_losing.get(phase, losing), self.types)
+            groups.setdefault(text, []).append(phase)
+        return "; ".join(f"in {', '.join(phases)} when {text}" for text, phases in groups.items())
 
     # -- what renderers read --------------------------------------------------
 
@@ -93,6 +111,7 @@ class Finding:
         return {
             "kind": self.kind, "file": self.file, "line": self.line, "message": self.message,
             "arches": list(self.arches),
+            **({"phases": list(self.phases)} if self.phases else {}),
             "condition_before": self.condition_before, "condition_after": self.condition_after,
             "witness": self.witness_changes, "witness_base": self.witness_base,
             "witness_text": self.witness_text, "related": self.related,
@@ -145,7 +164,7 @@ class MovedNarrowed(Finding):
     @property
     def message(self) -> str:
         return (f"code moved here from {self.source_file}:{self.source_line} is built in fewer "
-                f"configurations: no longer built when {settings(self.losing, self.types)}")
+                f"configurations: no longer built {self.lost_when(self.losing)}")
 
     def related_locations(self):
         return [(self.source_file, self.source_line,
@@ -172,7 +191,7 @@ class NarrowedLines(Finding):
     def message(self) -> str:
         verb = "stays" if self.last == self.line else "stay"
         return (f"{_span(self.line, self.last)} {verb} but the #if around them changed: "
-                f"no longer built when {settings(self.losing, self.types)}")
+                f"no longer built {self.lost_when(self.losing)}")
 
 
 @dataclass(kw_only=True, eq=False)
@@ -191,7 +210,7 @@ class NarrowedFile(Finding):
     @property
     def message(self) -> str:
         return (f"the file stays but a Makefile changed: "
-                f"no longer built when {settings(self.losing, self.types)}")
+                f"no longer built {self.lost_when(self.losing)}")
 
 
 @dataclass(kw_only=True, eq=False)

@@ -166,7 +166,7 @@ def _check_block(view, block, related) -> MovedNarrowed | None:
         first_r, first_a = block[0]
         return MovedNarrowed(
             file=first_a.path, line=first_a.line, source_file=first_r.path,
-            source_line=first_r.line, arches=[view.arch], types=view.post.symbol_types,
+            source_line=first_r.line, arches=[view.arch], phases=view.phases, types=view.post.symbol_types,
             before=space.simplify(old), after=space.simplify(new),
             losing=losing(space, old, new), witness=view.witness(lost))
     return None

@@ -149,7 +149,7 @@ def _kconfig_edits(view) -> list[Finding]:
         witness = view.pre.space.witness(conj(lost, view.pre.model.enabled(name)),
                                          base=view.base_values, base_name=view.base_name)
         out.append(NarrowedSymbol(
-            file=file, line=int(line), symbol=name, files=paths, arches=[view.arch], types=types,
+            file=file, line=int(line), symbol=name, files=paths, arches=[view.arch], phases=view.phases, types=types,
             before=view.space.simplify(old), after=view.space.simplify(new),
             losing=losing(view.space, old, new), witness=witness))
     return out
@@ -159,7 +159,7 @@ def _finding(view, kind, path, line, old, new, **arguments) -> Finding:
     """A finding of `kind` at path:line: code built under `old` that is
     lost under `new` in some configuration."""
     space = view.space
-    return kind(file=path, line=line, arches=[view.arch], types=view.post.symbol_types,
+    return kind(file=path, line=line, arches=[view.arch], phases=view.phases, types=view.post.symbol_types,
                 before=space.simplify(old), after=space.simplify(new),
                 losing=losing(space, old, new), witness=view.witness(lost_condition(old, new)),
                 **arguments)

@@ -48,9 +48,14 @@ def _added_tests(change):
                 yield path, d
 
 
+# U-Boot's phase macros take a symbol's name without CONFIG_ on purpose
+# (CONFIG_IS_ENABLED(DM) is CONFIG_DM or CONFIG_SPL_DM by phase)
+_PHASE_CALL = re.compile(r"\b(?:CONFIG_IS_ENABLED|CONFIG_VAL|CONFIG_IF_ENABLED_INT)\s*\(\s*\w+")
+
+
 def _operands(directive) -> list[str]:
     names = []
-    for name in _OPERAND.findall(directive.body):
+    for name in _OPERAND.findall(_PHASE_CALL.sub(" ", directive.body)):
         if name not in _NOT_OPERANDS and not name.startswith("CONFIG_") and name not in names:
             names.append(name)
     return names
@@ -91,7 +96,7 @@ def run(change, context) -> list[MissingConfigPrefix]:
     if not tests or not views:
         return []
     symbols = defined_symbols(context.root, change.post, views[0].post.cache)
-    arches = [v.arch for v in views]
+    arches = list(dict.fromkeys(v.arch for v in views))
     macros: dict = {}          # name -> defined as a macro somewhere
     findings = []
     for path, directive in tests:

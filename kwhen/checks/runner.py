@@ -49,11 +49,14 @@ def is_build_file(relpath: str) -> bool:
 
 
 class ArchView:
-    """One architecture, before and after one change."""
+    """One architecture (in one phase, for a tree with phases), before and
+    after one change."""
 
     def __init__(self, arch: str, pre: Tree, post: Tree, base_values: dict | None,
-                 base_name: str | None):
+                 base_name: str | None, phase: str | None = None):
         self.arch = arch
+        # U-Boot proper, SPL...: None in a tree without phases (Linux)
+        self.phase = phase
         self.pre = pre
         self.post = post
         self.base_values = base_values
@@ -82,6 +85,17 @@ class ArchView:
     def witness(self, f: Formula):
         return self.space.witness(f, base=self.base_values, base_name=self.base_name)
 
+    @property
+    def proper(self) -> bool:
+        """Whether this is U-Boot proper's view (or the one view of a tree
+        without phases)."""
+        return self.post.phase is None
+
+    @property
+    def phases(self) -> list:
+        """The `phases` of a finding made on this view alone."""
+        return [self.phase] if self.phase else []
+
 
 @dataclass
 class CheckContext:
@@ -102,10 +116,19 @@ def merge_findings(findings: list) -> list:
     merged: dict = {}
     for f in findings:
         key = (f.change, f.kind, f.file, f.line)
+        losing = getattr(f, "losing", None)
+        if losing is not None:
+            for phase in f.phases:       # each phase's own losing, for the wording
+                f.phase_losing.setdefault(phase, losing)
         if key in merged:
             for arch in f.arches:
                 if arch not in merged[key].arches:
                     merged[key].arches.append(arch)
+            for phase in f.phases:       # one finding listing the phases it holds in
+                if phase not in merged[key].phases:
+                    merged[key].phases.append(phase)
+                    if losing is not None:
+                        merged[key].phase_losing.setdefault(phase, losing)
             for place in getattr(f, "others", ()):     # the same cause's other places
                 if place not in merged[key].others:
                     merged[key].others.append(place)
@@ -222,8 +245,19 @@ class Checker:
                 self._skip(change, error, f"the change on {arch}", arch)
                 continue
             base_values, base_name = self._base_for(post)
-            views.append(ArchView(arch, pre, post, base_values, base_name))
+            views.extend(self._phase_views(arch, pre, post, base_values, base_name))
         return views
+
+    @staticmethod
+    def _phase_views(arch, pre: Tree, post: Tree, base_values, base_name) -> list:
+        """The view of `arch`, one per phase where the tree has phases
+        (U-Boot proper, SPL, TPL, VPL: each phase's Kbuild model is made
+        only when a check asks it a question). A phase the change adds is
+        looked at before the change in the same context."""
+        if not post.has_phases:
+            return [ArchView(arch, pre, post, base_values, base_name)]
+        return [ArchView(arch, pre.in_phase(phase), post.in_phase(phase), base_values, base_name,
+                         phase=phase.title) for phase in post.phases]
 
     @staticmethod
     def _loaded(tree: Tree) -> Tree:
@@ -338,7 +372,9 @@ def code_context(finding, views: list) -> list:
     from kwhen.exceptions import KwhenError
     from kwhen.wording import describe
 
-    by_arch = {v.arch: v for v in views}
+    by_arch: dict = {}
+    for v in views:
+        by_arch.setdefault(v.arch, v)    # (U-Boot proper's view, the first)
     view = next((by_arch[a] for a in finding.arches or [] if a in by_arch), views[0] if views else None)
     if view is None or not finding.line:
         return []

@@ -140,7 +140,7 @@ def run(change, context) -> list[UndefinedSymbol]:
             by_line.setdefault((path, line), []).append(UndefinedReference(symbol, renamed_from))
     for path, line, reference in _orphaned(change, root, defined):
         by_line.setdefault((path, line), []).append(reference)
-    arches = [v.arch for v in views]
+    arches = list(dict.fromkeys(v.arch for v in views))
     return [UndefinedSymbol(file=path, line=line, references=references, arches=list(arches))
             for (path, line), references in by_line.items()]
 

@@ -59,6 +59,7 @@ class RecordedFinding:
     line = property(lambda self: self.data.get("line"))
     message = property(lambda self: self.data.get("message", ""))
     arches = property(lambda self: list(self.data.get("arches") or []))
+    phases = property(lambda self: list(self.data.get("phases") or []))
     condition_before = property(lambda self: self.data.get("condition_before"))
     condition_after = property(lambda self: self.data.get("condition_after"))
     related = property(lambda self: list(self.data.get("related") or []))

@@ -55,6 +55,8 @@ def _blocks(report: Report):
             yield [("", "  after:  "), ("cyan", f.condition_after)]
         if f.arches:
             yield [("", f"  arches: {', '.join(f.arches)}")]
+        if getattr(f, "phases", None):
+            yield [("", f"  phases: {', '.join(f.phases)}")]
         if f.witness_text:
             verdict = verification(f)
             yield [("", "  witness: "), ("green", f.witness_text),
