@@ -93,3 +93,14 @@ def test_uboot_real_check_of_spl_only_code_finds_nothing(arm, tmp_path):
     patch.write_text(_patch(path, at, text[at - 1:at + 1], ["static int spl_boot_count;"]))
     result = check(arm.root, str(patch), CheckOptions(arches=["arm"]))
     assert result.findings == []
+
+
+def test_uboot_real_bool_symbols_have_no_module_macro(arm):
+    # common/spl/spl.c includes a board's header (which may #define any
+    # CONFIG_ name), but CONFIG_SPL_BANNER_PRINT_MODULE, which
+    # CONFIG_IS_ENABLED asks for, only Kconfig writes, and only for a tristate
+    path = "common/spl/spl.c"
+    line = (arm.root / path).read_text().splitlines().index(
+        "#if CONFIG_IS_ENABLED(BANNER_PRINT)") + 2
+    spl = arm.in_phase("spl")
+    assert spl.cpp(path).condition_at(line).variables() == {"SPL_BANNER_PRINT"}

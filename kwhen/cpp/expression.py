@@ -456,8 +456,9 @@ class _Parser:
                 return _boolean(var(sym), name)
             kind = _kind(symbols, sym)
             if kind is None:
-                if sym.endswith("_MODULE") and _kind(symbols, sym[:-7]) == "tristate":
-                    return _boolean(var(module_var(sym[:-7])), name)
+                module_of = _module_of(symbols, sym)
+                if module_of is not None:
+                    return _boolean(module_of, name)
                 if self.env is not None:
                     # no Kconfig symbol: a header's macro (a board's legacy option)
                     return self.expand(name, name, None)
@@ -579,8 +580,9 @@ def defined_condition(name: str, symbols: Mapping[str, str] | None,
             return var(sym)
         kind = _kind(symbols, sym)
         if kind is None:
-            if sym.endswith("_MODULE") and _kind(symbols, sym[:-7]) == "tristate":
-                return var(module_var(sym[:-7]))
+            module_of = _module_of(symbols, sym)
+            if module_of is not None:
+                return module_of
             # no Kconfig symbol: defined only where a header kwhen cannot
             # read may define it (a board's header, `env.config_taint`)
             return env.outside(name) if env is not None else FALSE
@@ -590,6 +592,20 @@ def defined_condition(name: str, symbols: Mapping[str, str] | None,
     if env is not None:
         return env.outside(name)
     return var(defined_macro(name))
+
+
+def _module_of(symbols: Mapping, name: str) -> Formula | None:
+    """When ``CONFIG_<name>`` is defined, if `name` is ``S_MODULE`` for a
+    Kconfig symbol S that has no symbol of its own: Kconfig writes
+    ``CONFIG_S_MODULE`` for a tristate S at m and never for any other type
+    (U-Boot's CONFIG_IS_ENABLED asks for it of bool symbols too); None
+    otherwise."""
+    if not name.endswith("_MODULE") or len(name) <= 7:
+        return None
+    kind = _kind(symbols, name[:-7])
+    if kind is None:
+        return None
+    return var(module_var(name[:-7])) if kind == "tristate" else FALSE
 
 
 def condition_of(expr_text: str, symbols: Mapping[str, str] | None, path: str, line: int,

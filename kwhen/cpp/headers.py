@@ -109,6 +109,7 @@ class IncludePath:
         self._exists: dict[str, bool] = {}
         self._recipes: dict[str, list | None] = {}
         self.recipes_read: set[str] = set()
+        self._config_names: dict[str, tuple] = {}
         arch = f"arch/{srcarch}/include"
         self.wrappers = self._wrappers(f"{arch}/asm", "include/asm-generic")
         self.uapi_wrappers = self._wrappers(f"{arch}/uapi/asm", "include/uapi/asm-generic")
@@ -151,9 +152,10 @@ class IncludePath:
 
     def recipe(self, name: str) -> list | None:
         """What a header the build generates (`RECIPES`) holds, as
-        directives: ("include", [(condition, header)]) for each #include
-        it writes (one alternative per value of a string symbol its name
-        uses), ("define", name, body), or ("unknown", text) for a line
+        directives: ("include", [(condition, header)], open case, text,
+        glob) for each #include it writes (one alternative per value of a
+        string symbol its name uses; the open case where the value is none
+        of them, a header among those `glob` matches), ("define", name, body), or ("unknown", text) for a line
         kwhen cannot read (a shell loop, a make variable it does not know).
         None when the tree has no such recipe."""
         name = posixpath.normpath(name)
@@ -201,7 +203,7 @@ class IncludePath:
             if choices is None:
                 # more boards than kwhen reads for every file: which one's
                 # header is included stays unknown
-                return ("include", [], TRUE, line.strip())
+                return ("include", [], TRUE, line.strip(), _glob_of(header))
             props = [var(value_var(symbol[7:], v)) for v in choices]
             if other:
                 # where a user may type a name: a header kwhen cannot name
@@ -209,7 +211,33 @@ class IncludePath:
             alternatives = [(conj(c, p), h + text + plain_string(v))
                             for c, h in alternatives for p, v in zip(props, choices)]
         tail = header[position:]
-        return ("include", [(c, h + tail) for c, h in alternatives], open_case, line.strip())
+        return ("include", [(c, h + tail) for c, h in alternatives], open_case, line.strip(),
+                _glob_of(header))
+
+    def config_names(self, pattern: str) -> tuple[frozenset, list]:
+        """The CONFIG_ names the headers matching `pattern` (``configs/*.h``)
+        or any header beside them #define, and those headers: all a header
+        kwhen cannot name among them can define (a board's, chosen by a
+        string a user types)."""
+        found = self._config_names.get(pattern)
+        if found is None:
+            import glob
+
+            names: set = set()
+            paths = []
+            for where in ("include", f"arch/{self.srcarch}/include"):
+                base = self.root / where
+                directory = posixpath.dirname(pattern)
+                for path in sorted(glob.glob(str(base / directory / "**" / "*.h"), recursive=True)):
+                    relpath = os.path.relpath(path, self.root)
+                    try:
+                        text = self._read(relpath)
+                    except KwhenError:
+                        continue
+                    paths.append(relpath)
+                    names.update(_CONFIG_DEFINE.findall(text))
+            found = self._config_names[pattern] = (frozenset(names), paths)
+        return found
 
     def resolve(self, name: str, angled: bool, includer: str) -> str | None:
         """The tree-relative header `#include` finds from `includer`, or
@@ -249,6 +277,15 @@ RECIPES = {"config.h": ("scripts/Makefile.autoconf", "filechk_config_h")}
 MAX_GENERATED_ALTERNATIVES = 16
 _RECIPE_LINE = re.compile(r"echo\s+\\#\s*(include|define)\s+(.*?)\s*;?\s*\\?\s*\)?\s*$")
 _MAKE_REFERENCE = re.compile(r"\$\(([^()]*)\)|\$\$")
+
+
+# a #define of a CONFIG_ name, at the start of a line
+_CONFIG_DEFINE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+(CONFIG_\w+)", re.MULTILINE)
+
+
+def _glob_of(header: str) -> str:
+    """``configs/$(CONFIG_SYS_CONFIG_NAME).h`` -> ``configs/*.h``."""
+    return _MAKE_REFERENCE.sub("*", header)
 
 
 def _recipe_lines(text: str, variable: str) -> list | None:
@@ -292,6 +329,8 @@ class MacroEnvironment:
         # from Kconfig or the tree's headers, never from the compiler's
         # or the system's headers that `taint` stands for
         self.config_taint: Formula = FALSE
+        self.config_taint_names: frozenset = frozenset()   # the CONFIG_ names it may define
+        self._taint_headers: list = []
         self.defined: dict[str, Formula] = {}
         self.values: dict[str, tuple] = {}
         self.first: dict[str, Formula] = {}
@@ -309,7 +348,7 @@ class MacroEnvironment:
     def files_read(self) -> list[str]:
         """The headers read (or looked for: a header created later changes
         what an #include finds), for the cache's dependencies."""
-        return sorted(set(self._lexed) | self.path.recipes_read
+        return sorted(set(self._lexed) | self.path.recipes_read | set(self._taint_headers)
                       | {p for p, found in self.path._exists.items() if not found
                          and p.endswith(".h")})
 
@@ -321,6 +360,7 @@ class MacroEnvironment:
         for name in ("defined", "values", "first", "unknowns", "reasons", "_once", "_reads"):
             setattr(other, name, dict(getattr(self, name)))
         other.generated = list(self.generated)
+        other._taint_headers = list(self._taint_headers)
         other._generated_seen = set(self._generated_seen)
         return other
 
@@ -331,8 +371,9 @@ class MacroEnvironment:
         defined by something kwhen did not read."""
         if name.startswith("CONFIG_"):
             # from Kconfig or a header of the tree, never the compiler's
-            return FALSE if self.config_taint is FALSE else \
-                conj(self.config_taint, var(defined_macro(name)))
+            if self.config_taint is FALSE or name not in self.config_taint_names:
+                return FALSE
+            return conj(self.config_taint, var(defined_macro(name)))
         if name in self.external or _PREDEFINED.fullmatch(name) or any(
                 pattern.fullmatch(name) for pattern in self.generated):
             return var(defined_macro(name))
@@ -431,12 +472,15 @@ class MacroEnvironment:
         where = f"include/{name} (generated)"
         for directive in recipe:
             if directive[0] == "include":
-                _kind, alternatives, open_case, text = directive
+                _kind, alternatives, open_case, text, pattern = directive
                 for alternative, header in alternatives:
                     self.include(header, True, where, conj(condition, alternative))
                 if open_case is not FALSE:
                     unknown = conj(condition, open_case)
                     self.config_taint = disj(self.config_taint, unknown)
+                    names, headers = self.path.config_names(pattern)
+                    self.config_taint_names |= names
+                    self._taint_headers.extend(headers)
                     self.unknown(text, where, 0, unknown)
             elif directive[0] == "define":
                 # its body names make variables (CONFIG_BOARDDIR): opaque
