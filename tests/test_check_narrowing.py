@@ -176,6 +176,21 @@ def test_a_feature_made_conditional_on_purpose_is_one_finding(tree):
         ("init/main.c", TRUE), ("kernel/core.c", neg(var("SMP")))]
 
 
+def test_one_hunk_guarding_lines_with_different_symbols_is_one_finding(tree):
+    # as a driver guards each entry of its match table with its SoC's option
+    first, second = PLAIN.splitlines(keepends=True)
+    findings = change(tree, {"init/main.c": [(PLAIN, "#ifdef CONFIG_HOTPLUG\n" + first + "#endif\n"
+                                              "#ifdef CONFIG_X86\n" + second + "#endif\n")]})
+    found = only_narrowed(findings)
+    plain_2 = line_of(tree, "init/main.c", "plain-2")
+    assert found.line == found.last == line_of(tree, "init/main.c", "plain-1")
+    assert found.losing is neg(var("HOTPLUG"))
+    # the other line is lost under its own condition: every arm64 configuration
+    assert found.others == [Place("init/main.c", plain_2, plain_2, losing=TRUE)]
+    assert found.related[0]["message"] == (f"line {plain_2} is also no longer built in any "
+                                           "configuration (same cause)")
+
+
 def test_identical_code_in_unrelated_boards_files_is_no_move(tree):
     # board beta's setup lines go, board alpha gets the same lines: the
     # boards are a choice, no configuration builds both files

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from kwhen.logic.formula import Formula, conj, neg, var
 from kwhen.logic.names import defined_macro
 
@@ -23,21 +25,39 @@ def losing(space, old: Formula, new: Formula) -> Formula:
 
 
 def one_per_cause(found: list) -> list:
-    """One finding per cause among `found`, the (finding, Place) pairs of
-    one architecture: findings that lose code under the same condition
-    (their `losing`) are one change made on purpose (a feature made
-    conditional), folded into the first of them by place, which lists the
-    others' places in its `others`. Lines of a file the same cause drops
-    whole are not listed again."""
-    whole = {(place.file, finding.losing) for finding, place in found
-             if not place.line and place.source is None}
-    by_cause: dict = {}
-    for finding, place in sorted(found, key=lambda item: (item[1].file, item[1].line)):
-        if place.line and place.source is None and (place.file, finding.losing) in whole:
-            continue
-        first = by_cause.get(finding.losing)
-        if first is None:
-            by_cause[finding.losing] = finding
-        else:
+    """One finding per cause among `found`, the (finding, Place, causes) of
+    one architecture. Findings share a cause when they lose code under the
+    same condition (their `losing`: a feature made conditional on purpose,
+    in as many files as it takes) or name one of the same `causes` (the
+    hunk whose directives narrow them); each group is folded into its first
+    finding by place, which lists the others' places in its `others`.
+    Lines of a file the group drops whole are not listed again."""
+    parent = list(range(len(found)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first_with: dict = {}
+    for i, (finding, _place, causes) in enumerate(found):
+        for key in (("losing", finding.losing), *causes):
+            parent[root(i)] = root(first_with.setdefault(key, i))
+    groups: dict = {}
+    for i, item in enumerate(found):
+        groups.setdefault(root(i), []).append(item)
+    out = []
+    for items in groups.values():
+        items.sort(key=lambda item: (item[1].file, item[1].line))
+        whole = {(place.file, finding.losing) for finding, place, _ in items
+                 if not place.line and place.source is None}
+        first = items[0][0]
+        for finding, place, _ in items[1:]:
+            if place.line and place.source is None and (place.file, finding.losing) in whole:
+                continue
+            if finding.losing is not first.losing:
+                place = dataclasses.replace(place, losing=finding.losing)
             first.others.append(place)
-    return list(by_cause.values())
+        out.append(first)
+    return out

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kwhen.logic.formula import Formula
+from kwhen.logic.formula import TRUE, Formula
 from kwhen.wording import describe, settings
 
 
@@ -128,15 +128,17 @@ class Place:
     """One more place a finding's cause narrows (one finding per cause: a
     change that makes a feature conditional is one finding listing every
     place it loses): lines `line`..`last` of `file`, the whole file
-    (`line` 0), or code moved to `file:line` from `source` ("path:line")."""
+    (`line` 0), or code moved to `file:line` from `source` ("path:line");
+    `losing` when it is lost under another condition than the finding's
+    (the same hunk guarding lines with different symbols)."""
 
     file: str
     line: int = 0
     last: int = 0
     source: str | None = None
+    losing: Formula | None = None
 
-    @property
-    def note(self) -> tuple[str, int, str]:
+    def note(self, types: dict) -> tuple[str, int, str]:
         """(file, line, message) of the related location that shows it."""
         if self.source is not None:
             what = f"code moved here from {self.source} is"
@@ -145,7 +147,9 @@ class Place:
         else:
             last = self.last or self.line
             what = f"{_span(self.line, last)} {'is' if last == self.line else 'are'}"
-        return (self.file, self.line or 1, f"{what} also no longer built then (same cause)")
+        when = ("then" if self.losing is None else "in any configuration" if self.losing is TRUE
+                else f"when {settings(self.losing, types)}")
+        return (self.file, self.line or 1, f"{what} also no longer built {when} (same cause)")
 
 
 @dataclass(kw_only=True, eq=False)
@@ -169,7 +173,7 @@ class MovedNarrowed(Finding):
     def related_locations(self):
         return [(self.source_file, self.source_line,
                  f"the code was here, built when {self.condition_before}")] + [
-            p.note for p in self.others]
+            p.note(self.types) for p in self.others]
 
 
 @dataclass(kw_only=True, eq=False)
@@ -185,7 +189,7 @@ class NarrowedLines(Finding):
     others: list = field(default_factory=list)   # [Place] the same cause narrows too
 
     def related_locations(self):
-        return [p.note for p in self.others]
+        return [p.note(self.types) for p in self.others]
 
     @property
     def message(self) -> str:
@@ -205,7 +209,7 @@ class NarrowedFile(Finding):
     others: list = field(default_factory=list)   # [Place] the same cause narrows too
 
     def related_locations(self):
-        return [p.note for p in self.others]
+        return [p.note(self.types) for p in self.others]
 
     @property
     def message(self) -> str:

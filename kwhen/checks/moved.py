@@ -75,16 +75,19 @@ def match_moves(removed, added) -> list:
     return pairs
 
 
-_memo: list = [None, None]     # [file patches, pairs] of the last change asked
+_last: tuple = (None, [])     # (file patches, pairs) of the last change asked
 
 
 def pairs_of(change) -> list:
     """`match_moves` over the change's removed and added code lines (asked
-    by both this check and `narrowed`, computed once)."""
-    if _memo[0] is not change.file_patches:
-        _memo[1] = match_moves(*changed_lines(change.file_patches))
-        _memo[0] = change.file_patches
-    return _memo[1]
+    by both this check and `narrowed`, computed once; one tuple replaced
+    whole, so threads checking other changes never mix two)."""
+    global _last
+    patches, pairs = _last
+    if patches is not change.file_patches:
+        patches, pairs = change.file_patches, match_moves(*changed_lines(change.file_patches))
+        _last = (patches, pairs)
+    return pairs
 
 
 def in_place(change) -> dict:
@@ -121,7 +124,7 @@ def run(change, context) -> list[MovedNarrowed]:
             finding = _check_block(view, block, related)
             if finding is not None:
                 found.append((finding, Place(finding.file, finding.line, source=(
-                    f"{finding.source_file}:{finding.source_line}"))))
+                    f"{finding.source_file}:{finding.source_line}")), ()))
         findings.extend(one_per_cause(found))
     return findings
 

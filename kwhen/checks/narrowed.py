@@ -41,9 +41,9 @@ def _touches_directives(fp) -> bool:
 
 
 def _line_edits(change, view, rewritten: dict) -> list:
-    """(NarrowedLines, Place) of each contiguous run of kept lines of a C
-    file that the change builds in fewer configurations, for the same
-    reason (the same `losing`)."""
+    """(NarrowedLines, Place, causes) of each contiguous run of kept lines
+    of a C file that the change builds in fewer configurations, for the
+    same reason (the same `losing`)."""
     headers_edited = any(fp.path.endswith(HEADER_SUFFIXES) and _touches_directives(fp)
                          for fp in change.file_patches)
     out = []
@@ -72,18 +72,29 @@ def _line_edits(change, view, rewritten: dict) -> list:
         run: list = []
         for item in kept + [(None, None, None, None)]:
             if run and item[3] is not run[0][3]:
-                out.append(_region(view, fp.new_path, run))
+                out.append(_region(view, fp, run))
                 run = []
             if item[3] is not None:
                 run.append(item)
     return out
 
 
-def _region(view, path, run) -> tuple:
+def _region(view, fp, run) -> tuple:
+    """(NarrowedLines, Place, causes) of a run of lines: caused by the
+    hunk nearest to it (whose directives narrow it)."""
     first, old, new, _ = run[0]
     last = run[-1][0]
-    finding = _finding(view, NarrowedLines, path, first, old, new, last=last)
-    return finding, Place(path, first, last)
+    finding = _finding(view, NarrowedLines, fp.new_path, first, old, new, last=last)
+    return finding, Place(fp.new_path, first, last), {("hunk", fp.new_path, _nearest_hunk(fp, first))}
+
+
+def _nearest_hunk(fp, line: int) -> int:
+    """The index of the hunk of `fp` whose post-image holds `line`, or of
+    the nearest one."""
+    def distance(hunk) -> int:
+        first, last = hunk.new_start, hunk.new_start + max(hunk.new_len, 1) - 1
+        return 0 if first <= line <= last else min(abs(line - first), abs(line - last))
+    return min(range(len(fp.hunks)), key=lambda j: distance(fp.hunks[j]))
 
 
 def _conditions(tree, path):
@@ -103,8 +114,8 @@ def _conditions(tree, path):
 
 
 def _kbuild_edits(change, view) -> list:
-    """(NarrowedFile, Place) of each source file that a Makefile edit
-    compiles in fewer configurations, or no longer at all."""
+    """(NarrowedFile, Place, causes) of each source file that a Makefile
+    edit compiles in fewer configurations, or no longer at all."""
     out = []
     pre_files, post_files = view.pre.kbuild.files, view.post.kbuild.files
     for path, (builtin, module) in pre_files.items():
@@ -115,7 +126,7 @@ def _kbuild_edits(change, view) -> list:
         new = after[0] | after[1]
         if old is new or not view.space.possible(lost_condition(old, new)):
             continue
-        out.append((_finding(view, NarrowedFile, path, 1, old, new), Place(path)))
+        out.append((_finding(view, NarrowedFile, path, 1, old, new), Place(path), ()))
     return out
 
 
