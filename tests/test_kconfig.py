@@ -400,6 +400,19 @@ def test_depends_if_reads_as_the_kernel_kconfig_does():
         "\tdepends on (X) || ((A = n) && (B = 3))\n"
 
 
+def test_option_env_reads_what_kwhen_passes_never_the_users_environment(tmp_path, monkeypatch):
+    # U-Boot and Linux before 2018: `option env=` bounce symbols
+    (tmp_path / "Kconfig").write_text(
+        'config SRCARCH\n\tstring\n\toption env="SRCARCH"\n\n'
+        'config SECRET\n\tstring\n\toption env="KWHEN_TEST_SECRET"\n')
+    monkeypatch.setenv("KWHEN_TEST_SECRET", "from-the-user")
+    kconf = load_kconfig(tmp_path, "x86", "x86")
+    assert kconf.syms["SRCARCH"].str_value == "x86"
+    assert kconf.syms["SECRET"].str_value == ""
+    assert rewrite_kconfig_text('\toption env="A"\n\toption env="B"\n', environment={"A": 'q"\\'}) \
+        == '\tdefault "q\\"\\\\"\n\n'
+
+
 # -- errors ---------------------------------------------------------------------
 
 def test_malformed_kconfig_names_file_and_line():

@@ -72,6 +72,7 @@ _TRANSITIONAL_RE = re.compile(r"^\s*transitional\s*$")
 _DEPENDS_IF_RE = re.compile(r"^(\s*)depends\s+on\s+(.+?)\s+if\s+(.+?)\s*$")
 # `select n`: selecting a constant symbol, which C kconfig accepts and which
 # does nothing (U-Boot's board/google/Kconfig had one until 2018).
+_OPTION_ENV_RE = re.compile(r'^(\s*)option\s+env\s*=\s*"([^"]*)"\s*$')
 _SELECT_CONSTANT_RE = re.compile(r"^\s*(?:select|imply)\s+[nym]\s*(?:if\s+.*)?$")
 # C kconfig's lexer ignores, with a warning, every character that cannot
 # start a word where a statement begins: a line of nothing else (the `};`
@@ -105,7 +106,7 @@ def _indent(line: str) -> int:
 
 
 def rewrite_kconfig_text(text: str, transitional: set | None = None,
-                         notes: list | None = None) -> str:
+                         notes: list | None = None, environment: dict | None = None) -> str:
     """Rewrite syntax kconfiglib 14.1.0 lacks, one line for one line.
 
     - ``modules`` (an attribute line)   -> ``option modules``
@@ -116,6 +117,10 @@ def rewrite_kconfig_text(text: str, transitional: set | None = None,
                                            makes X needed; `_is_n_text`)
     - ``select n`` (a constant)         -> a blank line: it selects nothing
     - a line of characters C kconfig ignores (``};``) -> a blank line
+    - ``option env="X"`` (older trees' bounce symbols), given `environment`
+      (the variables kwhen passes to Kconfig) -> ``default "<its value>"``,
+      or a blank line for a variable not passed: the user's own environment
+      never reaches the model
     The last two are what older C kconfig accepted with a warning; each is
     noted in `notes` as (line number, warning). Help text is left alone.
     """
@@ -169,6 +174,17 @@ def rewrite_kconfig_text(text: str, transitional: set | None = None,
             if is_n is not None:
                 out.append(f"{m.group(1)}depends on ({m.group(2)}) || ({is_n}){comment}")
                 continue
+        m = _OPTION_ENV_RE.match(code)
+        if m and environment is not None:
+            value = environment.get(m.group(2))
+            if value is None:
+                _note(notes, number, f"the environment variable {m.group(2)} is not passed "
+                                     "to Kconfig: no default")
+                out.append("")
+            else:
+                quoted = value.replace("\\", "\\\\").replace('"', '\\"')
+                out.append(f'{m.group(1)}default "{quoted}"')
+            continue
         if _SELECT_CONSTANT_RE.match(code):
             _note(notes, number, f"'{code.strip()}' selects a constant symbol: ignored")
             out.append("")
@@ -329,7 +345,8 @@ class KwhenKconfig(kconfiglib.Kconfig):
                                  line=data.count(b"\n", 0, exc.start) + 1) from None
             text = text.replace("\r\n", "\n").replace("\r", "\n")   # as open() reads it
             notes: list = []
-            text = rewrite_kconfig_text(text, self.kwhen_transitional, notes)
+            text = rewrite_kconfig_text(text, self.kwhen_transitional, notes,
+                                        self.kwhen_environment)
             # kept with kconfiglib's own warnings, in its wording
             self.warnings.extend(f"{shown}:{number}: warning: {warning}"
                                  for number, warning in notes)
