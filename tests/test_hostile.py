@@ -228,6 +228,25 @@ def test_formula_absorption():
     assert conj(a, neg(disj(x, b))) is not FALSE
 
 
+def test_operands_whose_text_is_exponential_are_ordered_without_writing_it():
+    # Each level uses the one below twice, so the text doubles per level while
+    # the formula grows by a few nodes (U-Boot's top Makefile builds such
+    # conditions testing $(wildcard $(LDSCRIPT)) over a choice of boards).
+    from kwhen.logic.formula import conj, disj, neg, var
+
+    def chain(prefix):
+        f = disj(var(prefix + "a"), var(prefix + "b"))
+        for i in range(60):
+            f = disj(conj(f, var(f"{prefix}x{i}")), conj(neg(f), var(f"{prefix}y{i}")))
+        return f
+
+    f, g = chain("F"), chain("G")
+    both = conj(f, g, disj(var("p"), var("q")))
+    assert both is conj(disj(var("q"), var("p")), g, f)
+    # short compound operands still sort by their text, before the long ones
+    assert both.args[0] is var("p") | var("q")
+
+
 def test_makefile_value_doubling_is_refused_with_its_line(example):
     mk = example / "mm" / "Makefile"
     mk.write_text(mk.read_text() + "X := a.o\n" + "X := $(X) $(X)\n" * 40 + "obj-y += $(X)\n")

@@ -24,6 +24,7 @@ tied to one variable numbering.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Callable, Iterable, Mapping
 
@@ -34,6 +35,23 @@ __all__ = [
 
 # A variable shown as a call, ``cpp(NR_CPUS == 1)``: one operand as it is.
 _CALL = re.compile(r"^[\w?]+\(.*\)$", re.S)
+
+# Past this many characters a compound operand is ordered by a digest of its
+# structure rather than by its text (Formula.sort_key).
+KEY_TEXT_LIMIT = 4096
+
+
+class _TooLong(Exception):
+    pass
+
+
+def _spend(budget: list | None, text: str) -> str:
+    if budget is not None:
+        budget[0] -= len(text)
+        if budget[0] < 0:
+            raise _TooLong
+    return text
+
 
 # Binding strength of the rendered operators, for parentheses.
 _PRECEDENCE = {"or": 1, "and": 2, "not": 3, "var": 4, "const": 4}
@@ -94,15 +112,34 @@ class Formula:
     @property
     def sort_key(self) -> tuple:
         """A stable key that orders operands the same way in every run:
-        variables first (``A``, ``!A``, ``B``), then compound operands."""
+        variables first (``A``, ``!A``, ``B``), then compound operands by
+        their text, then those whose text would pass `KEY_TEXT_LIMIT`
+        characters by a digest of their structure. (A formula shares its
+        sub-formulas, so its text can grow exponentially with its size:
+        U-Boot's top Makefile tests `$(wildcard $(LDSCRIPT))` three times
+        over a choice of boards, and rendering those conditions to order
+        them took more than 8 GB.)"""
         if self._key is None:
             if self.op == "var":
                 self._key = (0, self.name, 0)
             elif self.op == "not" and self.args[0].op == "var":
                 self._key = (0, self.args[0].name, 1)
             else:
-                self._key = (1, self.render(), 0)
+                budget = [KEY_TEXT_LIMIT]
+                try:
+                    self._key = (1, self._render(None, budget), 0)
+                except _TooLong:
+                    self._key = (2, self._digest(), 0)
         return self._key
+
+    def _digest(self) -> str:
+        """A hex digest of the structure, from the operands' sort keys
+        (each computed once: linear in the number of distinct nodes)."""
+        h = hashlib.blake2b(digest_size=16)
+        h.update(self.op.encode())
+        for a in self.args:
+            h.update(repr(a.sort_key).encode())
+        return h.hexdigest()
 
     def variables(self) -> frozenset:
         """The names of the variables that occur in this formula."""
@@ -170,17 +207,22 @@ class Formula:
         `names` may rewrite how a variable is shown (for example to show a
         tristate's y-variable as ``FOO=y``).
         """
+        return self._render(names, None)
+
+    def _render(self, names, budget: list | None) -> str:
+        """render(); with `budget` (a one-item list of characters left),
+        raise _TooLong rather than write more."""
         op = self.op
         if names is None and self._key is not None and self._key[0] == 1:
             # a compound formula's text is cached in its sort key
-            return self._key[1]
+            return _spend(budget, self._key[1])
         if op == "const":
             return "y" if self.name else "n"
         if op == "var":
-            return names(self.name) if names else self.name
+            return _spend(budget, names(self.name) if names else self.name)
         if op == "not":
             inner = self.args[0]
-            text = inner.render(names)
+            text = inner._render(names, budget)
             # a name holding an operator (FOO=m, HZ>100) is one operand:
             # !(HZ>100), never !HZ>100, which reads as (!HZ)>100
             if inner.op in ("and", "or") or (inner.op == "var" and not _CALL.match(text)
@@ -190,7 +232,7 @@ class Formula:
         joiner = " && " if op == "and" else " || "
         parts = []
         for a in self.args:
-            text = a.render(names)
+            text = a._render(names, budget)
             if _PRECEDENCE[a.op] < _PRECEDENCE[op]:
                 text = f"({text})"
             parts.append(text)
