@@ -191,6 +191,18 @@ def test_one_hunk_guarding_lines_with_different_symbols_is_one_finding(tree):
                                            "configuration (same cause)")
 
 
+def test_one_dependency_added_to_two_symbols_is_one_finding(tree):
+    findings = change(tree, {"Kconfig": [
+        ('\tbool "An optional feature"\n', '\tbool "An optional feature"\n\tdepends on X86 || SMP\n'),
+        ('\tbool "Tracing"\n', '\tbool "Tracing"\n\tdepends on X86 || SMP\n')]})
+    found = only_narrowed(findings, NarrowedSymbol)
+    assert found.symbol == "FEATURE" and found.losing is neg(var("SMP"))
+    trace = line_of(tree, "Kconfig", "trace")
+    assert found.others == [Place("Kconfig", trace, symbol="TRACE")]
+    assert found.related[0]["message"] == ("TRACE, and the files built with it, is also no "
+                                           "longer built then (same cause)")
+
+
 def test_identical_code_in_unrelated_boards_files_is_no_move(tree):
     # board beta's setup lines go, board alpha gets the same lines: the
     # boards are a choice, no configuration builds both files

@@ -128,8 +128,8 @@ class Place:
     """One more place a finding's cause narrows (one finding per cause: a
     change that makes a feature conditional is one finding listing every
     place it loses): lines `line`..`last` of `file`, the whole file
-    (`line` 0), or code moved to `file:line` from `source` ("path:line");
-    `losing` when it is lost under another condition than the finding's
+    (`line` 0), code moved to `file:line` from `source` ("path:line"), or
+    the Kconfig `symbol` defined at `file:line`; `losing` when it is lost under another condition than the finding's
     (the same hunk guarding lines with different symbols)."""
 
     file: str
@@ -137,10 +137,13 @@ class Place:
     last: int = 0
     source: str | None = None
     losing: Formula | None = None
+    symbol: str | None = None         # a Kconfig symbol enabled in fewer configurations
 
     def note(self, types: dict) -> tuple[str, int, str]:
         """(file, line, message) of the related location that shows it."""
-        if self.source is not None:
+        if self.symbol is not None:
+            what = f"{self.symbol}, and the files built with it, is"
+        elif self.source is not None:
             what = f"code moved here from {self.source} is"
         elif not self.line:
             what = "the whole file is"
@@ -229,6 +232,10 @@ class NarrowedSymbol(Finding):
     symbol: str
     files: list                       # source files built with the symbol
     losing: Formula
+    others: list = field(default_factory=list)   # [Place] the same cause narrows too
+
+    def related_locations(self):
+        return [p.note(self.types) for p in self.others]
 
     @property
     def message(self) -> str:

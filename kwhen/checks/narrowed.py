@@ -30,7 +30,7 @@ def run(change, context) -> list[Finding]:
         if view.pre.root != view.post.root:
             found.extend(_kbuild_edits(change, view))
             if any(_is_kconfig(p) for p in change.paths()):
-                findings.extend(_kconfig_edits(view))
+                found.extend(_kconfig_edits(view))
         findings.extend(one_per_cause(found))
     return findings
 
@@ -130,9 +130,10 @@ def _kbuild_edits(change, view) -> list:
     return out
 
 
-def _kconfig_edits(view) -> list[Finding]:
-    """Symbols that a Kconfig edit lets be enabled in fewer configurations
-    (a `depends on` added, a select dropped), with the files built with them."""
+def _kconfig_edits(view) -> list:
+    """(NarrowedSymbol, Place, causes) of each symbol that a Kconfig edit
+    lets be enabled in fewer configurations (a `depends on` added, a select
+    dropped), with the files built with it."""
     pre_enable = view.pre.model.enable_conditions()
     post_enable = view.post.model.enable_conditions()
     changed = {name for name, new in post_enable.items()
@@ -159,10 +160,12 @@ def _kconfig_edits(view) -> list[Finding]:
         file, _, line = where.rpartition(":")
         witness = view.pre.space.witness(conj(lost, view.pre.model.enabled(name)),
                                          base=view.base_values, base_name=view.base_name)
-        out.append(NarrowedSymbol(
-            file=file, line=int(line), symbol=name, files=paths, arches=[view.arch], phases=view.phases, types=types,
+        out.append((NarrowedSymbol(
+            file=file, line=int(line), symbol=name, files=paths, arches=[view.arch],
+            phases=view.phases, types=types,
             before=view.space.simplify(old), after=view.space.simplify(new),
-            losing=losing(view.space, old, new), witness=witness))
+            losing=losing(view.space, old, new), witness=witness),
+            Place(file, int(line), symbol=name), ()))
     return out
 
 
