@@ -514,17 +514,53 @@ class _Translator:
         if name in self.transitional or self.range_may_clamp(sym, domain):
             # OVER-APPROXIMATION: any of the values, or another
             return
-        chosen = {v: [] for v in domain.values}
-        before = TRUE          # no earlier default's condition holds
+        # Hidden, the value is that of the first default whose condition
+        # holds. Clauses straight from the defaults, linear in them: an
+        # auxiliary "none of the first i conditions holds" per default (a
+        # chain), then per default "hidden, its condition and none before
+        # it: its value (no value when kwhen cannot read it)", and "hidden
+        # and no condition holds: no value". The formula per value ("the
+        # i-th default and not the earlier ones") was quadratic in clauses,
+        # and U-Boot has symbols with hundreds of defaults.
+        hidden = neg(self.visibility_raw(sym)[0])
+        if hidden is FALSE:
+            return
+        literal = self.tseitin.literal
+        out = self.group(name)
+        shown = [] if hidden is TRUE else [-literal(hidden, False, True)]
+        value_ids = {v: self.pool.id(p.name) for v, p in zip(domain.values, props)}
+        none_before = None          # literal: no earlier condition holds (None: none seen)
+        rules = []
         for value_sym, cond in sym.defaults:
             c = self.tri(cond)[0]
+            if c is FALSE:
+                continue
             v = self.default_value(sym, value_sym)
-            if v is not None:
-                chosen[v].append(conj(before, c))
-            before = conj(before, neg(c))
-        hidden = neg(self.visibility_raw(sym)[0])
-        for v, p in zip(domain.values, props):
-            self.assert_(name, implies(hidden, iff(p, disj_all(chosen[v]))))
+            rules.append((c, v))
+            gives = [value_ids[v]] if v is not None else [-i for i in value_ids.values()]
+            if c is TRUE:
+                for outcome in gives:
+                    out.append(shown + ([-none_before] if none_before else []) + [outcome])
+                none_before = False
+                break
+            c_lit = literal(c)
+            for outcome in gives:
+                out.append(shown + [-c_lit] + ([-none_before] if none_before else []) + [outcome])
+            none_before = self._none_of(none_before, c_lit)
+        if none_before is not False:
+            for i in value_ids.values():
+                out.append(shown + ([-none_before] if none_before else []) + [-i])
+        self.constraints.append((name, _FirstDefault(hidden, rules, dict(zip(domain.values, props)))))
+
+    def _none_of(self, before: int | None, c_lit: int) -> int:
+        """An auxiliary literal defined as `before` (None: true) and not
+        `c_lit`, its clauses the definition's own segment."""
+        aux = self.pool.fresh()
+        if before is None:
+            self.defs[aux] = [[-aux, -c_lit], [aux, c_lit]]
+        else:
+            self.defs[aux] = [[-aux, before], [-aux, -c_lit], [aux, -before, c_lit]]
+        return aux
 
     def encode_choice(self, choice, modules_on: Formula):
         cname = self.choice_name(choice)
@@ -625,6 +661,31 @@ class _Translator:
         for aux, clauses in self.defs.items():
             parts.append(([aux], clauses))
         return SegmentedClauses.build(parts, self.pool.top)
+
+
+class _FirstDefault:
+    """The constraint `encode_values` writes as clauses, for
+    `violated_constraints`: hidden, a symbol's value propositions say the
+    value of the first default whose condition holds (none when kwhen
+    cannot read that value, or no condition holds)."""
+
+    def __init__(self, hidden: Formula, rules: list, props: dict):
+        self.hidden, self.rules, self.props = hidden, rules, props
+
+    def evaluate(self, assignment: dict, default: bool = False) -> bool:
+        if not self.hidden.evaluate(assignment, default=default):
+            return True
+        chosen = None
+        for c, v in self.rules:
+            if c.evaluate(assignment, default=default):
+                chosen = v
+                break
+        return all(p.evaluate(assignment, default=default) == (v == chosen)
+                   for v, p in self.props.items())
+
+    def __str__(self) -> str:
+        return (f"when {self.hidden}: the value of the first default of "
+                f"{len(self.rules)} whose condition holds")
 
 
 def _locations(sym) -> list:
