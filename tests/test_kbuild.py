@@ -467,3 +467,64 @@ def test_objects_built_from_sources_elsewhere(tmp_path):
     never(r, "lib/bpf/other.c")
     assert "scripts/link-vmlinux.sh" in r.makefiles
     assert not (tree / "PWNED").exists() and not Path("PWNED").exists()
+
+
+# -- walking a changed tree again where the change reaches ------------------------------
+
+def same_result(a: KbuildResult, b: KbuildResult) -> None:
+    """Every file's condition and everything else a walk gives, equal."""
+    for name in ("files", "dirs", "host"):
+        assert dict(getattr(a, name)) == dict(getattr(b, name)), name
+    for name in ("unknowns", "makefiles", "generated", "missing", "unreadable"):
+        assert getattr(a, name) == getattr(b, name), name
+
+
+def test_a_changed_tree_is_walked_again_only_where_the_change_reaches(tmp_path):
+    """kwhen scan updates Kbuild from the parent commit's walk: each step
+    below (a makefile edited, a source added, a new directory, an include
+    file edited, a source removed, the top Kbuild edited) gives exactly
+    the conditions of a walk from scratch, reading again only the
+    directories whose makefiles, includes or listings the change reaches."""
+    tree = tmp_path / "tree"
+    shutil.copytree(FIXTURES / "kbuild-subdirs", tree)
+    symbols = syms(B="tristate", C="tristate")
+    before = kbuild_conditions(tree, "foo", "foo", symbols)
+
+    def step(changes: dict, status: dict) -> list:
+        nonlocal before
+        for path, text in changes.items():
+            if text is None:
+                (tree / path).unlink()
+            else:
+                (tree / path).parent.mkdir(parents=True, exist_ok=True)
+                (tree / path).write_text(text)
+        again = kbuild_conditions(tree, "foo", "foo", symbols, previous=before, changed=status)
+        same_result(again, kbuild_conditions(tree, "foo", "foo", symbols))
+        before = again
+        return again.walk.reread
+
+    sub_mk = (tree / "b/sub/Makefile").read_text()
+    assert step({"b/sub/Makefile": sub_mk + "obj-$(CONFIG_C) += later.o\n"},
+                {"b/sub/Makefile": "M"}) == ["b/sub"]
+    assert "b/sub/later.o" in before.generated
+    assert step({"b/sub/later.c": "int later;\n"}, {"b/sub/later.c": "A"}) == ["b/sub"]
+    check(before, "b/sub/later.c", conj(B, C), conj(disj(B, m("B")), m("C")))
+    b_mk = (tree / "b/Makefile").read_text()
+    assert sorted(step({"b/Makefile": b_mk + "obj-y += new/\n", "b/new/Makefile": "obj-y += n.o\n",
+                        "b/new/n.c": "int n;\n"},
+                       {"b/Makefile": "M", "b/new/Makefile": "A", "b/new/n.c": "A"})) \
+        == ["b", "b/new"]
+    check(before, "b/new/n.c", B)
+    a_mk = (tree / "a/Makefile").read_text()
+    assert step({"a/Makefile": a_mk + "include $(src)/frag.mk\n", "a/frag.mk": "obj-y += f.o\n",
+                 "a/f.c": "int f;\n"},
+                {"a/Makefile": "M", "a/frag.mk": "A", "a/f.c": "A"}) == ["a"]
+    assert step({"a/frag.mk": "obj-$(CONFIG_C) += f.o\n"}, {"a/frag.mk": "M"}) == ["a"]
+    check(before, "a/f.c", C, m("C"))
+    assert step({"m/mm.c": None}, {"m/mm.c": "D"}) == ["m"]
+    assert "m/mm.o" in before.generated
+    assert step({"b/by.c": "int by2;\n"}, {"b/by.c": "M"}) == []
+    kbuild = (tree / "Kbuild").read_text()
+    assert len(step({"Kbuild": kbuild.replace("subdir-y += s/\n", "")}, {"Kbuild": "M"})) \
+        == len(before.walk.dirs)
+    never(before, "s/sy.c")

@@ -510,3 +510,77 @@ def test_html_links_commits_and_locations_to_templates(baseline, tmp_path):
     assert re.search(r'href="https://git.example.org/commit/[0-9a-f]{40}"', html)
     assert re.search(r'href="https://git.example.org/tree/[0-9a-f]{40}/arch/x86/kernel/'
                      r'setup_percpu.c#L15">arch/x86/kernel/setup_percpu.c:15</a>', html)
+
+
+# -- models that follow the commits equal models built from scratch ----------------------
+
+def follow(repo: Path, shas: list, arch: str, directory: Path) -> list:
+    """Move a scan's models along `shas` (each the parent of the next) as a
+    worker does, checking at each commit that they are the models built
+    from scratch for its files: every file's Kbuild condition, everything
+    else Kbuild gives, and the Kconfig symbols. Returns what each step did."""
+    from kwhen.exceptions import KwhenError
+    from kwhen.kbuild.tree import kbuild_conditions
+    from kwhen.kconfig.translate import build_model
+    from kwhen.scan import models as scan_models
+    from kwhen.scan.checkout import Checkout
+    from kwhen.scan.history import changed_paths
+    from kwhen.sqldata import Cache
+    from test_kbuild import same_result
+
+    checkout = Checkout(repo, directory)
+    checkout.move_to(shas[0])
+    cache = Cache(enabled=False)          # nothing found by content: every layer follows
+    held = scan_models.fresh(arch, checkout.root, shas[0], {}, cache)
+    store = scan_models.ModelStore(cache, checkout.root)
+    done = []
+    for sha in shas[1:]:
+        changed = changed_paths(checkout.root, held.rev, sha)
+        checkout.move_to(sha)
+        try:
+            held, what = scan_models.derived(held, checkout.root, sha, changed, {}, store)
+        except KwhenError:               # (an unreadable Kconfig) the models stay as they were
+            done.append("failed")
+            continue
+        done.append(what)
+        models = held.models
+        scratch = kbuild_conditions(checkout.root, models.srcarch, models.arch,
+                                    models.model.symbols, partial=True)
+        same_result(models.kbuild, scratch)
+        assert models.model.symbols == build_model(checkout.root, arch).symbols, sha
+    return done
+
+
+def test_models_updated_along_a_history_equal_models_from_scratch(history, tmp_path):
+    """C-only commits keep the models, a makefile change walks Kbuild again
+    where it reaches, and each commit's models are those built from its files."""
+    shas = git_ids(history, "--first-parent", "--reverse", "HEAD")
+    done = follow(history, shas, "x86", tmp_path / "tree")
+    titles = [t for t in subprocess.run(["git", "-C", str(history), "log", "--first-parent",
+                                         "--reverse", "--format=%s", "HEAD"], check=True,
+                                        capture_output=True, text=True).stdout.splitlines()]
+    what = dict(zip(titles[1:], done))
+    assert what["init: helper 3"] == "kept"
+    assert what["mm: percpu debugging object"].startswith("kbuild updated (")
+    assert what["mm: close the ifeq"].startswith("kbuild updated (1 of ")
+
+
+UBOOT_GIT = Path(os.environ.get("KWHEN_UBOOT_GIT", "/work/uboot-scan"))
+# U-Boot commits that touch makefiles: drivers/ and one of its subdirectories,
+# one makefile, a new board directory with the arm device trees' makefile,
+# and the top Makefile with arch/x86/config.mk
+UBOOT_MAKEFILE_COMMITS = ("08b77aac333", "c58dc99616b", "57f382db432", "f6a37207b84")
+
+
+@pytest.mark.parametrize("commit", UBOOT_MAKEFILE_COMMITS)
+def test_models_updated_for_uboot_real_commits_equal_models_from_scratch(commit, tmp_path):
+    if not (UBOOT_GIT / ".git").exists():
+        pytest.skip(f"no U-Boot repository at {UBOOT_GIT} (KWHEN_UBOOT_GIT)")
+    try:
+        parent, sha = subprocess.run(["git", "-C", str(UBOOT_GIT), "rev-parse", f"{commit}^",
+                                      commit], check=True, capture_output=True,
+                                     text=True).stdout.split()
+    except subprocess.CalledProcessError:
+        pytest.skip(f"{commit} is not in {UBOOT_GIT}")
+    [what] = follow(UBOOT_GIT, [parent, sha], "sandbox", tmp_path / "tree")
+    assert "kbuild" in what

@@ -36,6 +36,39 @@ __all__ = ["Evaluator"]
 
 _GENERATED_DIRS = ("include/config/", "include/generated/")
 
+class Trace:
+    """What reading some makefiles asked of the tree: the makefiles parsed
+    (in order), the directories listed (with what they held), the
+    directories whose whole subtree was looked at, and the unknowns noted.
+    The same makefiles read again give the same result unless one of these
+    changed."""
+
+    def __init__(self):
+        self.files: dict = {}       # makefile -> None, in the order first read
+        self.dirs: dict = {}        # directory ("" the top) -> frozenset of its names
+        self.trees: set = set()     # directory ("." the top) -> anything below it
+        self.unknowns: dict = {}    # (path, line) -> reason
+        self.generated: set = set() # objects named without a source
+
+    def reached_by(self, changed: dict, names) -> bool:
+        """Whether a change (path -> git status letter) reaches what was
+        asked; `names(d)` lists directory d in the changed tree."""
+        for path, status in changed.items():
+            if path in self.files:
+                return True
+            if status == "M":
+                continue
+            for top in self.trees:
+                if top == "." or path == top or path.startswith(top + "/"):
+                    return True
+            d = path
+            while d:
+                d = d.rpartition("/")[0]
+                if d in self.dirs and names(d) != self.dirs[d]:
+                    return True
+        return False
+
+
 class Evaluator(MakeFunctions):
     """Evaluates makefiles of one tree under path conditions.
 
@@ -71,6 +104,9 @@ class Evaluator(MakeFunctions):
         # variables given on make's command line (ARCH=...): the makefiles'
         # own assignments do not change them
         self.command_line: frozenset = frozenset()
+        # what the tree was asked while reading one directory's makefile
+        # (kbuild.tree re-reads only the directories a change reaches)
+        self.trace: Trace | None = None
 
     # -- unknowns -----------------------------------------------------------
 
@@ -83,6 +119,8 @@ class Evaluator(MakeFunctions):
         key = (u.path, u.line)
         if key not in self.unknowns:
             self.unknowns[key] = u.reason
+        if self.trace is not None:
+            self.trace.unknowns.setdefault(key, u.reason)
         return var(u.name)
 
     # -- files --------------------------------------------------------------
@@ -96,18 +134,25 @@ class Evaluator(MakeFunctions):
             except (OSError, ValueError):       # ValueError: a NUL in the name
                 names = frozenset()
             self._listdir[d] = names
+        if self.trace is not None:
+            self.trace.dirs[d] = names
         return names
 
     def exists(self, rel: str) -> bool:
         """Whether `rel` (relative to the tree) exists (directory listings are cached)."""
         d, _, base = rel.rpartition("/")
-        names = self._listdir.get(d)
-        if names is None:
-            names = self.names(d)
-        return base in names
+        return base in self.names(d)
+
+    def below(self, rel: str) -> None:
+        """Note that what exists anywhere below directory `rel` was looked at
+        (a walk, a wildcard)."""
+        if self.trace is not None:
+            self.trace.trees.add(posixpath.normpath(rel) if rel else ".")
 
     def is_file(self, rel: str) -> bool:
         """Whether `rel` (relative to the tree) is a regular file."""
+        if self.trace is not None:
+            self.trace.trees.add(rel)         # a file now, a directory after a change
         return self.exists(rel) and os.path.isfile(os.path.join(self.tree, rel))
 
     def parsed(self, rel: str) -> list:
@@ -117,6 +162,8 @@ class Evaluator(MakeFunctions):
         if rel not in self._files_seen:
             self._files_seen.add(rel)
             self.files_read.append(rel)
+        if self.trace is not None:
+            self.trace.files.setdefault(rel, None)
         got = self._parsed.get(rel)
         if got is None:
             text = read_text(os.path.join(self.tree, rel), shown=rel, what="Makefile")

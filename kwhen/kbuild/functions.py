@@ -374,6 +374,7 @@ class MakeFunctions:
         if not any(ch in pattern for ch in "*?["):
             rel = posixpath.normpath(pattern)
             return [pattern] if rel != "." and (rel in _CONFIGURED or self.exists(rel)) else []
+        self.below(pattern.split("*")[0].split("?")[0].split("[")[0].rpartition("/")[0])
         found = glob.glob(pattern, root_dir=self.tree)
         # a symbolic link out of the tree does not show what lies outside it
         return sorted(f for f in found if inside(self.tree, f))

@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Mapping
 
 from kwhen.exceptions import KwhenError
-from kwhen.kbuild.evaluate import Evaluator
+from kwhen.kbuild.evaluate import Evaluator, Trace
 from kwhen.kbuild.phases import PROPER, Phase
 from kwhen.kbuild.values import Unknown, Var, flatten
 from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj_all, from_data, neg, var
@@ -79,6 +79,10 @@ class KbuildResult:
     # path -> condition of a source built for the build machine (hostprogs
     # of scripts/ and of a Kbuild-style tools/), never for the target
     host: dict = field(default_factory=dict)
+    # what each directory's makefile gave and asked of the tree, so that a
+    # later state of the tree is walked again only where a change reaches
+    # (`kbuild_conditions(previous=...)`); in memory only, never stored
+    walk: "_Walk | None" = field(default=None, repr=False, compare=False)
 
     def condition(self, path: str) -> tuple:
         """(built-in, module) condition of a source file; FALSE, FALSE when
@@ -197,10 +201,43 @@ class _DirLocal:
         self.subs: list = []   # (kind, cond, dir); kind y|m|s
 
 
+class _Walk:
+    """One walk's record: for the top (the top Makefile, the arch Makefile,
+    the root Kbuild) and for each directory, what it gave (a `_DirLocal`,
+    None for no makefile, or the unreadable entry) and its `Trace`."""
+
+    def __init__(self, key: tuple, symbols: Mapping):
+        self.key = key
+        self.table = _symbol_table(symbols)
+        self.top: Trace | None = None
+        self.dirs: dict = {}          # directory -> (outcome, Trace)
+        self.reread: list = []        # directories read (not taken over), in order
+
+    def reusable(self, key: tuple, symbols: Mapping, changed: dict, names) -> bool:
+        """Whether directories of this walk may be taken over by a walk of
+        a tree that differs by `changed`: the same architecture, dialect,
+        phase and symbol table, and a top the change does not reach."""
+        return (self.top is not None and key == self.key
+                and _symbol_table(symbols) == self.table
+                and not self.top.reached_by(changed, names))
+
+
+def _symbol_table(symbols: Mapping) -> dict:
+    """What a walk reads of the symbols: each one's type and values (a
+    string symbol's values name directories)."""
+    return {name: (getattr(info, "type", None), tuple(getattr(info, "values", ()) or ()))
+            for name, info in symbols.items()}
+
+
 class _Walker:
     def __init__(self, tree: Path, srcarch: str, arch: str, symbols: Mapping, dialect: Dialect,
-                 phase: Phase = PROPER):
+                 phase: Phase = PROPER, previous: KbuildResult | None = None,
+                 changed: dict | None = None):
         self.tree = tree
+        self.symbols = symbols
+        self.previous = previous.walk if previous is not None else None
+        self.changed = changed
+        self.record = _Walk((srcarch, arch, dialect, phase), symbols)
         self.phase = phase
         self.srcarch = srcarch
         self.arch = arch
@@ -433,6 +470,7 @@ class _Walker:
             return []        # no known directory to search below
         known = u.prefix.rpartition("/")[0]
         start = posixpath.normpath(_join(d, known)) if d != "." else posixpath.normpath(known)
+        self.ev.below(start)
         top = os.path.join(str(self.tree), start)
         candidates = []
         for dirpath, dirnames, filenames in os.walk(top):
@@ -540,6 +578,8 @@ class _Walker:
             return
         if src is None:
             self.generated.add(obj)
+            if self.ev.trace is not None:
+                self.ev.trace.generated.add(obj)
             return
         loc.objs.append((kind, c, src))
 
@@ -682,16 +722,60 @@ class _Walker:
             result.makefiles = list(self.makefiles)
             return result
 
+    def _untraced_names(self, d: str) -> frozenset:
+        saved, self.ev.trace = self.ev.trace, None
+        try:
+            return self.ev.names(d)
+        finally:
+            self.ev.trace = saved
+
+    def _directory(self, d: str, dir_env: dict, reuse: dict) -> tuple:
+        """(outcome, trace) of directory `d`: taken over from the previous
+        walk when the change does not reach what its makefile asked, else
+        read. outcome: a `_DirLocal`, None (no makefile), or ("unreadable",
+        entry)."""
+        ev = self.ev
+        found = reuse.get(d)
+        if found is not None and not found[1].reached_by(self.changed, self._untraced_names):
+            outcome, trace = found
+            for rel in trace.files:                  # as reading them would have
+                if rel not in ev._files_seen:
+                    ev._files_seen.add(rel)
+                    ev.files_read.append(rel)
+            for key, reason in trace.unknowns.items():
+                ev.unknowns.setdefault(key, reason)
+            self.generated |= trace.generated
+            return outcome, trace
+        self.record.reread.append(d)
+        ev.trace = trace = Trace()
+        try:
+            outcome = self.evaluate_dir(d, dir_env)
+        except KwhenError as error:
+            # a makefile that cannot be read leaves its directory
+            # out, said so, rather than failing the whole tree
+            outcome = ("unreadable", self.unreadable_entry(d, error))
+        finally:
+            ev.trace = None
+        return outcome, trace
+
     def walk(self) -> KbuildResult:
         ev = self.ev
         locals_: dict = {}
         unreadable: list = []
-        dir_env = self.top_dirs()
-        root = self.evaluate_dir(".", dir_env) if ev.is_file("Kbuild") else None
-        if root is None or not any(k in ("y", "m") for k, _, _ in root.subs):
-            subs = self.legacy_top(dir_env)
-            root = root or _DirLocal()
-            root.subs.extend(subs)
+        ev.trace = self.record.top = Trace()
+        try:
+            dir_env = self.top_dirs()
+            root = self.evaluate_dir(".", dir_env) if ev.is_file("Kbuild") else None
+            if root is None or not any(k in ("y", "m") for k, _, _ in root.subs):
+                subs = self.legacy_top(dir_env)
+                root = root or _DirLocal()
+                root.subs.extend(subs)
+        finally:
+            ev.trace = None
+        previous = self.previous
+        reuse = previous.dirs if previous is not None and self.changed is not None and \
+            previous.reusable(self.record.key, self.symbols, self.changed,
+                              self._untraced_names) else {}
         locals_["."] = root
         # 1. discover the directories (each makefile is evaluated once) and
         #    the edges between them, grouped per (parent, child) so that the
@@ -704,15 +788,13 @@ class _Walker:
             d = queue.pop()
             loc = locals_.get(d)
             if loc is None and d not in locals_:
-                try:
-                    loc = self.evaluate_dir(d, dir_env)
-                except KwhenError as error:
-                    # a makefile that cannot be read leaves its directory
-                    # out, said so, rather than failing the whole tree
-                    unreadable.append(self.unreadable_entry(d, error))
+                outcome, trace = self._directory(d, dir_env, reuse)
+                self.record.dirs[d] = (outcome, trace)
+                if isinstance(outcome, tuple):
+                    unreadable.append(outcome[1])
                     locals_[d] = None
                     continue
-                locals_[d] = loc
+                loc = locals_[d] = outcome
                 if loc is None:
                     self.missing.append(d)
                     continue
@@ -816,12 +898,15 @@ class _Walker:
         result.unknowns = sorted(set(result.unknowns) | {
             (mk, line, f"this makefile could not be read: {message}")
             for _d, mk, line, message in result.unreadable})
+        result.walk = self.record
         return result
 
 
 def kbuild_conditions(tree: Path | str, srcarch: str, arch: str,
                       symbols: Mapping, dialect: Dialect = LINUX,
-                      partial: bool = False, phase: Phase = PROPER) -> KbuildResult:
+                      partial: bool = False, phase: Phase = PROPER,
+                      previous: KbuildResult | None = None,
+                      changed: dict | None = None) -> KbuildResult:
     """Conditions under which each source file of `tree` is compiled.
 
     `symbols` maps Kconfig symbol names (no CONFIG_ prefix) to SymbolInfo;
@@ -829,11 +914,17 @@ def kbuild_conditions(tree: Path | str, srcarch: str, arch: str,
     be read raises KwhenError, unless `partial`: then the result models the
     rest and lists it in `unreadable`. `phase` (`kwhen.kbuild.phases`):
     the image whose build is walked, from its own top makefile.
+
+    `previous`, the result of this walk on another state of the tree that
+    differs by `changed` (path -> git status letter: A, D, M, T), lets
+    the walk take over each directory whose makefile, the files it
+    includes and the directory listings it looked at the change does not
+    reach; the result is the one a walk from scratch gives.
     """
     tree = Path(tree)
     if not tree.is_dir():
         raise KwhenError(f"not a directory: {tree}")
-    result = _Walker(tree, srcarch, arch, symbols, dialect, phase).run()
+    result = _Walker(tree, srcarch, arch, symbols, dialect, phase, previous, changed).run()
     if result.unreadable and not partial:
         raise unreadable_error(result.unreadable[0])
     return result

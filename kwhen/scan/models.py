@@ -223,8 +223,14 @@ def derived(held: Held, root: Path, rev: str, changed: dict[str, str], options: 
             models.__dict__[name] = getattr(old, name)
     if kbuild or models.symbol_types != old.symbol_types:
         key = store.kbuild_key(held.arch, rev, old.kbuild.makefiles, models.symbol_types)
-        result = store.get_kbuild(key)
+        result = updated_kbuild(old, models, changed)
         if result is not None:
+            models.__dict__["kbuild"] = result
+            store.put_kbuild(store.kbuild_key(held.arch, rev, result.makefiles,
+                                              models.symbol_types), result)
+            done.append(f"kbuild updated ({len(result.walk.reread)} of "
+                        f"{len(result.walk.dirs)} directories read again)")
+        elif (result := store.get_kbuild(key)) is not None:
             models.__dict__["kbuild"] = result
             done.append("kbuild stored")
         else:
@@ -236,6 +242,20 @@ def derived(held: Held, root: Path, rev: str, changed: dict[str, str], options: 
         models.__dict__["kbuild"] = old.kbuild
     load(models)
     return Held(held.arch, rev, models), "+".join(done) or "moved"
+
+
+def updated_kbuild(old: ArchModels, models: ArchModels, changed: dict[str, str]):
+    """The Kbuild conditions of `models`' files from those of `old`, whose
+    files differ by `changed`, walking again only the directories the
+    change reaches (`kbuild_conditions(previous=...)`); None when `old`'s
+    walk is not in memory (read from the cache) or the symbol tables differ."""
+    from kwhen.kbuild.tree import kbuild_conditions
+
+    previous = old.kbuild
+    if previous.walk is None or models.model.kbuild_table() != old.model.kbuild_table():
+        return None
+    return kbuild_conditions(models.root, models.srcarch, models.arch, models.model.symbols,
+                             partial=True, previous=previous, changed=changed)
 
 
 def fresh(arch: str, root: Path, rev: str, options: dict, cache: Cache) -> Held:
