@@ -47,3 +47,17 @@ def test_a_definition_added_by_the_same_change_counts(repo):
         "include/linux/param.h": ("#define HZ CONFIG_HZ\n", "#define HZ CONFIG_HZ\n#define SMP 1\n"),
         SCHED: (CALL, CALL + "#ifdef SMP\n\tbalance();\n#endif\n")})
     assert findings(repo) == []
+
+
+def test_is_enabled_in_c_without_prefix_or_of_an_int_symbol_is_reported(repo):
+    # (issue 14: IS_ENABLED arguments checked in C as well; a tree without
+    # phases names none)
+    commit(repo, "c-tests", {SCHED: (CALL, CALL + "\tif (IS_ENABLED(NUMA) || IS_ENABLED(CONFIG_HZ))\n"
+                                                  "\t\tbalance();\n"
+                                                  "\tif (IS_ENABLED(HZ) || IS_ENABLED(CONFIG_SMP))\n"
+                                                  "\t\tshow();\n")})
+    found = [f for f in findings(repo) if f.kind == "config-test-argument"]
+    assert [(f.line, f.argument, f.problem, f.fix, f.phases) for f in found] == [
+        (7, "NUMA", "missing-prefix", "IS_ENABLED(CONFIG_NUMA)", []),
+        (7, "CONFIG_HZ", "not-bool", "CONFIG_HZ", [])]
+    assert "phases" not in found[0].to_json()

@@ -85,7 +85,7 @@ def test_each_kind_words_its_arguments():
                            "definition (Kconfig:3)")
     assert set(KINDS) == {"moved-narrowed", "narrowed", "dead-added", "alternative-definition",
                           "undefined-symbol", "missing-config-prefix", "missing-definition",
-                          "mismatched-signature"}
+                          "mismatched-signature", "config-test-argument"}
 
 
 def test_conditions_in_words():

@@ -222,3 +222,60 @@ def test_check_reports_code_no_phase_builds_dead(repo):
     _commit(repo, "lib/foo.c", "int in_spl_or_tpl(void)\n{\n",
             "int in_spl_or_tpl(void)\n{\n#if CONFIG_IS_ENABLED(BAR)\n\tbar();\n#endif\n")
     assert "dead-added" in [f.kind for f in check_findings(repo, "sandbox")]
+
+
+# -- CONFIG_IS_ENABLED / IS_ENABLED / CONFIG_VAL arguments ------------------------
+
+ARGUMENT_EDIT = """int foo_enabled(void)
+{
+	if (CONFIG_IS_ENABLED(CONFIG_FOO) || CONFIG_IS_ENABLED(SPL_FOO))
+		return 2;
+	if (CONFIG_IS_ENABLED(NOPE) || IS_ENABLED(FOO) || CONFIG_IS_ENABLED(FOO_COUNT))
+		return 3;
+	if (IS_ENABLED(CONFIG_FOO_COUNT) || CONFIG_IS_ENABLED(BAR) || CONFIG_IS_ENABLED(FOO))
+		return 4;
+"""
+
+
+def _arguments(findings) -> list:
+    return sorted((f.line, f.argument, f.problem, tuple(f.phases), f.fix) for f in findings
+                  if f.kind == "config-test-argument")
+
+
+def test_check_judges_phase_macro_arguments_in_c_in_each_phase(repo):
+    from conftest import check_findings
+    _commit(repo, "lib/foo.c", "int foo_enabled(void)\n{\n", ARGUMENT_EDIT)
+    findings = check_findings(repo, "sandbox")
+    assert _arguments(findings) == [
+        (6, "CONFIG_FOO", "doubled-prefix", (), "CONFIG_IS_ENABLED(FOO)"),
+        (6, "SPL_FOO", "phase-prefix", (), "CONFIG_IS_ENABLED(FOO)"),
+        (8, "FOO", "missing-prefix", (), "IS_ENABLED(CONFIG_FOO)"),
+        (8, "FOO_COUNT", "no-twin", ("TPL",), None),
+        (8, "FOO_COUNT", "not-bool", ("U-Boot proper", "SPL"), "CONFIG_VAL(FOO_COUNT)"),
+        (8, "NOPE", "undefined", (), None),
+        (10, "BAR", "no-twin", ("SPL", "TPL"), "IS_ENABLED(CONFIG_BAR)"),
+        (10, "CONFIG_FOO_COUNT", "not-bool", (), "CONFIG_FOO_COUNT")]
+    bar = next(f for f in findings if getattr(f, "argument", None) == "BAR")
+    assert bar.message.startswith("CONFIG_IS_ENABLED(BAR): no SPL_BAR or TPL_BAR exists, so it "
+                                  "is always false in SPL, TPL")
+
+
+def test_check_names_a_missing_twin_of_an_if_in_the_phases_that_build_it(repo):
+    from conftest import check_findings
+    # only SPL and TPL build this function: U-Boot proper's BAR is no help
+    _commit(repo, "lib/foo.c", "int in_spl_or_tpl(void)\n{\n",
+            "int in_spl_or_tpl(void)\n{\n#if CONFIG_IS_ENABLED(BAR)\n\tbar();\n#endif\n")
+    findings = [f for f in check_findings(repo, "sandbox") if f.kind == "config-test-argument"]
+    assert [(f.argument, f.problem, f.phases) for f in findings] == [
+        ("BAR", "no-twin", ["SPL", "TPL"])]
+    assert findings[0].message.startswith(
+        "CONFIG_IS_ENABLED(BAR): no SPL_BAR or TPL_BAR exists, so this is never built in SPL, TPL")
+
+
+def test_check_leaves_arguments_of_unchanged_lines_and_good_ones_alone(repo):
+    from conftest import check_findings
+    # lib/foo.c already has CONFIG_IS_ENABLED(BAR) (no SPL_BAR): not this change's
+    _commit(repo, "lib/foo.c", "\treturn 1;\n}\n#endif\n\n#if CONFIG_IS_ENABLED(BAR)",
+            "\treturn CONFIG_IS_ENABLED(FOO) ? 2 : 1;\n}\n#endif\n\n"
+            "#if CONFIG_IS_ENABLED(BAR)")
+    assert _arguments(check_findings(repo, "sandbox")) == []

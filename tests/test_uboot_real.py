@@ -54,7 +54,10 @@ def test_uboot_real_spl_framework_is_built_only_before_proper(arm):
         assert arm.in_phase(name).file_condition("common/main.c").kind == "unreached"
 
 
-def test_uboot_real_config_is_enabled_line_decided_per_phase(arm):
+def test_uboot_real_config_is_enabled_line_decided_per_phase(sandbox):
+    # (sandbox: its two boards' headers are read, so a CONFIG_ name no
+    # Kconfig defines is decided; arm's hundreds leave such names free)
+    arm = sandbox
     path = "drivers/core/device.c"
     text = (arm.root / path).read_text().splitlines()
     line = text.index("#if CONFIG_IS_ENABLED(DEVRES)") + 2
@@ -104,3 +107,22 @@ def test_uboot_real_bool_symbols_have_no_module_macro(arm):
         "#if CONFIG_IS_ENABLED(BANNER_PRINT)") + 2
     spl = arm.in_phase("spl")
     assert spl.cpp(path).condition_at(line).variables() == {"SPL_BANNER_PRINT"}
+
+
+def test_uboot_real_check_names_a_missing_phase_twin_and_a_doubled_prefix(arm, tmp_path):
+    from kwhen.control import CheckOptions, check
+
+    # drivers/core/device.c is built in every phase (DM, SPL_DM, ...), and
+    # DEVRES has no SPL_/TPL_/VPL_ twin: false there whatever the board
+    path = "drivers/core/device.c"
+    text = (arm.root / path).read_text().splitlines()
+    at = text.index("DECLARE_GLOBAL_DATA_PTR;") + 1
+    patch = tmp_path / "devres.patch"
+    patch.write_text(_patch(path, at, text[at - 1:at + 1], [
+        "static int kwhen_devres(void)", "{",
+        "\treturn CONFIG_IS_ENABLED(DEVRES) ? 1 : CONFIG_IS_ENABLED(CONFIG_DM);", "}"]))
+    found = check(arm.root, str(patch), CheckOptions(arches=["arm"])).findings
+    assert sorted((f.kind, f.argument, f.problem, tuple(f.phases), f.fix) for f in found) == [
+        ("config-test-argument", "CONFIG_DM", "doubled-prefix", (), "CONFIG_IS_ENABLED(DM)"),
+        ("config-test-argument", "DEVRES", "no-twin", ("SPL", "TPL", "VPL"),
+         "IS_ENABLED(CONFIG_DEVRES)")]

@@ -383,6 +383,66 @@ KINDS[MissingConfigPrefix.kind] = MissingConfigPrefix.meaning
 
 
 @dataclass(kw_only=True, eq=False)
+class ConfigTestArgument(Finding):
+    """`macro`(`argument`) at `file:line` (IS_ENABLED, U-Boot's
+    CONFIG_IS_ENABLED/CONFIG_VAL), in an #if or in C, whose argument no
+    fitting Kconfig symbol answers. `problem` is one of
+      "doubled-prefix"  CONFIG_IS_ENABLED(CONFIG_FOO): the macro adds CONFIG_ itself
+      "phase-prefix"    CONFIG_IS_ENABLED(SPL_FOO): CONFIG_SPL_SPL_FOO in SPL
+      "undefined"       no phase has a symbol for it (`names`: those looked for)
+      "no-twin"         the phases in `phases` have no symbol of their own
+                        (`names`: SPL_FOO...), so it is false there
+      "not-bool"        the symbol `names[0]` is an int/hex/string one
+      "missing-prefix"  IS_ENABLED(FOO) in C: CONFIG_ missing
+    `fix` spells what was meant; `directive`: the use is in an #if."""
+
+    kind = "config-test-argument"
+    meaning = "an IS_ENABLED/CONFIG_IS_ENABLED/CONFIG_VAL argument no fitting Kconfig symbol answers"
+
+    macro: str
+    argument: str
+    problem: str
+    names: list = field(default_factory=list)
+    symbol_type: str | None = None
+    fix: str | None = None
+    directive: bool = False
+
+    @property
+    def call(self) -> str:
+        return f"{self.macro}({self.argument})"
+
+    def _never(self, where: str) -> str:
+        if self.macro == "CONFIG_VAL":
+            return f"so it names an undefined macro {where}"
+        return f"so this is never built {where}" if self.directive else f"so it is always false {where}"
+
+    @property
+    def message(self) -> str:
+        fix = f": {self.fix} was meant" if self.fix else ""
+        if self.problem == "doubled-prefix":
+            return f"{self.call} writes CONFIG_ twice ({self.macro} adds it){fix}"
+        if self.problem == "phase-prefix":
+            return (f"{self.call} names a phase's symbol, to which {self.macro} adds the phase's "
+                    f"prefix again (CONFIG_SPL_{self.argument} in SPL){fix}")
+        if self.problem == "undefined":
+            where = "in any phase" if self.directive else "in every phase"
+            return f"{self.call}: no Kconfig file defines {' or '.join(self.names)}, {self._never(where)}"
+        if self.problem == "no-twin":
+            missing = " or ".join(self.names)
+            text = (f"{self.call}: no {missing} exists, "
+                    f"{self._never('in ' + ', '.join(self.phases))}")
+            return text + (f" ({self.fix} if {self.argument} is meant there too)" if self.fix else "")
+        if self.problem == "not-bool":
+            article = "an" if (self.symbol_type or "")[:1] in ("i", "h") else "a"
+            return (f"{self.call}: {self.names[0]} is {article} {self.symbol_type} symbol, and "
+                    f"{self.macro} is true only for a bool or tristate one{fix}")
+        return f"{self.call} tests a macro {self.argument} that nothing defines{fix}"
+
+
+KINDS[ConfigTestArgument.kind] = ConfigTestArgument.meaning
+
+
+@dataclass(kw_only=True, eq=False)
 class Skipped:
     """Part of a change kwhen could not check: a Kconfig file or makefile
     of the tree, at the change's commit, that kwhen cannot read. `path` is

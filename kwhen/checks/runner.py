@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kwhen import progress
-from kwhen.checks import alternatives, dead, linkage, moved, narrowed, prefix, undefined
+from kwhen.checks import (alternatives, config_tests, dead, linkage, moved, narrowed, prefix,
+                          undefined)
 from kwhen.checks.messages import Finding, Skipped
 from kwhen.checks.options import CheckOptions
 from kwhen.exceptions import KwhenError
@@ -29,7 +30,7 @@ from kwhen.sqldata import Cache
 
 
 # The kinds of check, each a module with run(change, context) -> [Finding].
-KINDS_OF_CHECK = (moved, narrowed, alternatives, dead, undefined, prefix, linkage)
+KINDS_OF_CHECK = (moved, narrowed, alternatives, dead, undefined, prefix, config_tests, linkage)
 
 
 @dataclass
@@ -115,7 +116,9 @@ def merge_findings(findings: list) -> list:
     other places of the same cause joined."""
     merged: dict = {}
     for f in findings:
-        key = (f.change, f.kind, f.file, f.line)
+        # (two tests on one line are two findings: config-test-argument)
+        key = (f.change, f.kind, f.file, f.line, getattr(f, "argument", None),
+               getattr(f, "problem", None))
         losing = getattr(f, "losing", None)
         if losing is not None:
             for phase in f.phases:       # each phase's own losing, for the wording
