@@ -328,6 +328,7 @@ class Tree:
             facts["USE_HOSTCC"] = 1
         if not relpath.endswith(HEADER_SUFFIXES):
             facts["__ASSEMBLY__"] = 1 if assembly else None
+            facts["__ASSEMBLER__"] = 1 if assembly else None     # (the compiler's)
         if facts["__KERNEL__"]:
             facts.update(self.phase_facts())
         return facts
@@ -437,6 +438,7 @@ class Tree:
         """The headers' macros for preprocessing `relpath`
         (`kwhen.cpp.headers`): the forced includes read first; a header
         asked about directly starts in an unknown context."""
+        from kwhen.cpp.compiler import predefined
         from kwhen.cpp.headers import FORCED_INCLUDES, MacroEnvironment
 
         # (a host program of scripts/ or tools/ sees the build machine's
@@ -444,11 +446,48 @@ class Tree:
         header = relpath.endswith(HEADER_SUFFIXES) or relpath.startswith(self.OUTSIDE_THE_BUILD)
         env = MacroEnvironment(self.include_path, self.symbol_types, self.facts(relpath),
                                self.read_text, self.flag_macros, taint=TRUE if header else FALSE)
+        if self.kbuild.host.get(relpath) is None and not relpath.startswith(
+                self.OUTSIDE_THE_BUILD):
+            env.predefine(predefined(self.srcarch, self.symbol_types,
+                                     not self._own_target(relpath)))
         if not header:
             forced = FORCED_INCLUDES[:1] if relpath.endswith((".S", ".s")) else FORCED_INCLUDES
             for path in forced:
                 env.read(path, TRUE)
         return env
+
+    def _own_target(self, relpath: str) -> bool:
+        """Whether a Makefile between the file and arch/$(SRCARCH) (or the
+        top) may compile it for a target of its own (-m16, -m32, fresh
+        KBUILD_CFLAGS: `kwhen.cpp.compiler.own_target_flags`)."""
+        from kwhen.cpp.compiler import own_target_flags
+
+        memo = self.models.__dict__.setdefault("_own_target", {})
+        directory = os.path.dirname(relpath)
+        stop = ("", f"arch/{self.srcarch}")
+        found = False
+        seen = []
+        while directory not in stop:
+            if directory in memo:
+                found = memo[directory]
+                break
+            seen.append(directory)
+            for name in ("Makefile", "Kbuild"):
+                path = self.root / directory / name
+                if path.is_file():
+                    try:
+                        text = read_text(path, shown=f"{directory}/{name}")
+                    except KwhenError:
+                        continue
+                    if own_target_flags(text):
+                        found = True
+                    break
+            if found:
+                break
+            directory = os.path.dirname(directory)
+        for d in seen:
+            memo[d] = found
+        return found
 
     @cached_property
     def include_path(self):

@@ -93,3 +93,32 @@ def test_a_patch_states_structure_is_cached_unless_the_state_changes_what_it_rea
     io = (root / "arch/x86/include/asm/io.h").read_text().replace("#undef FEATURE\n", "")
     space, changed = feature({"drv/test.c": text, "arch/x86/include/asm/io.h": io})
     assert space.equivalent(changed, TRUE)
+
+
+def test_the_compilers_predefined_macros_follow_the_architecture_and_kconfig():
+    root = FIXTURES / "cpp-compiler"
+
+    def status(tree, path, marker):
+        return tree.space.status(tree.line_condition(path, marker_line(root / path, marker)))
+
+    x86 = open_tree(root, "x86", cache=False)
+    assert x86.space.equivalent(
+        x86.line_condition("drv/test.c", marker_line(root / "drv/test.c", "x86_64")), var("64BIT"))
+    assert x86.space.equivalent(
+        x86.line_condition("drv/test.c", marker_line(root / "drv/test.c", "ilp32")),
+        neg(var("64BIT")))
+    assert status(x86, "drv/test.c", "big") == "never"          # x86 is little-endian
+    assert status(x86, "drv/test.c", "aarch64eb") == "never"    # no other target's macros
+    assert status(x86, "drv/test.c", "no_gnuc") == "never"      # every kernel compiler has it
+    assert status(x86, "drv/test.c", "sse") == "sometimes"      # follows -m flags: free
+    # boot/Makefile compiles for a target of its own: __x86_64__ unknown there
+    assert status(x86, "boot/setup.c", "x86_64") == "sometimes"
+    assert status(x86, "boot/setup.c", "no_gnuc") == "never"
+
+    arm64 = open_tree(root, "arm64", cache=False)
+    big = arm64.line_condition("drv/test.c", marker_line(root / "drv/test.c", "big"))
+    assert arm64.space.equivalent(big, var("CPU_BIG_ENDIAN"))
+    eb = arm64.line_condition("drv/test.c", marker_line(root / "drv/test.c", "aarch64eb"))
+    assert arm64.space.equivalent(eb, var("CPU_BIG_ENDIAN"))
+    assert status(arm64, "drv/test.c", "x86_64") == "never"
+    assert status(arm64, "drv/test.c", "ilp32") == "never"

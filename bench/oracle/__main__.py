@@ -96,7 +96,9 @@ def cmd_run(args) -> int:
 
 def load(tree: Path, work: Path, args):
     kwhen_tree = open_kwhen(tree, args.arch, work)
-    settings = Settings(line_files=getattr(args, "line_files", 15))
+    settings = Settings(line_files=getattr(args, "line_files", 15),
+                        headers=getattr(args, "headers", False),
+                        includer_files=getattr(args, "includer_files", 5))
     pickle = getattr(args, "kmax_pickle", None)
     if args.arch in ("x86_64", "i386") and pickle and Path(pickle).is_file():
         settings.kmax = kmax_conditions(kwhen_tree, Path(pickle),
@@ -126,10 +128,16 @@ def cmd_compare(args) -> int:
 def summary_line(r: dict) -> str:
     if "error" in r:
         return f"{r['arch']} {r['config']}: error"
-    f, ln = r["files"], r["lines"]
+    f = r["files"]
     text = (f"{r['arch']} {r['config']}: kconfig {'ok' if r['kconfig']['accepted'] else 'REJECTED'}"
             f", files {f['agree']}/{f['pairs']} (missed {len(f['missed'])}, extra {len(f['extra'])}"
-            f", undecided {f['undecided']}), lines {ln['agree']}/{ln['pairs']}")
+            f", undecided {f['undecided']})")
+    if "branches" in r:
+        b = r["branches"]
+        text += (f", branches right {b['right']}/{b['branches']} (wrong {b['wrong']}, unknown"
+                 f" {b['unknown']}; {b['included_files']} included files)")
+    else:
+        text += f", lines {r['lines']['agree']}/{r['lines']['pairs']}"
     if "kmax_files" in r:
         k = r["kmax_files"]
         text += f", kmax files {k['agree']}/{k['pairs']}"
@@ -201,6 +209,11 @@ def main(argv=None) -> int:
     run.add_argument("--line-files", type=int, default=15,
                      help="compiled files sampled per configuration for the line layer")
     run.add_argument("--kmax-pickle", default=DEFAULT_KMAX)
+    run.add_argument("--headers", action="store_true",
+                     help="lines with the real #includes: make prepare, the kernel's own gcc "
+                          "command, kwhen reading headers; unknown counts as a miss")
+    run.add_argument("--includer-files", type=int, default=5,
+                     help="with --headers: files that #include a .c, sampled per configuration")
     wit = sub.add_parser("witnesses", help="layer 4: witnesses through olddefconfig")
     wit.add_argument("--arch", choices=sorted(ARCHES), required=True)
     wit.add_argument("--count", type=int, default=40)

@@ -31,13 +31,14 @@ import os
 import posixpath
 import random
 import re
+import shlex
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from kwhen.logic.formula import FALSE, TRUE, Formula
+from kwhen.logic.formula import FALSE, TRUE, Formula, disj
 
 HERE = Path(__file__).resolve().parent
 WALK_MK = HERE / "walk.mk"
@@ -256,6 +257,74 @@ class Oracle:
         return _output_lines(done.stdout, str(name))
 
 
+    # -- lines with the headers followed (issue 10) -------------------------
+
+    def prepare(self) -> None:
+        """What the kernel's make needs before compiling one file: the
+        generated headers (include/generated/*, arch/*/include/generated/*,
+        asm-offsets.h, bounds.h) and the tools a compile command names
+        (objtool), in the output directory."""
+        self.make("prepare")
+
+    def compile_commands(self, objects: dict) -> dict:
+        """{source: argv} of the compiler command make would run for each
+        {source: object} (``make -n V=1`` of the objects as single
+        targets: the kernel's own flags, include path and -include's, with
+        -DMODULE where the object is part of a module)."""
+        if not objects:
+            return {}
+        cmd = ["make", "-n", "-k", "V=1", "-C", str(self.tree), f"O={self.out}",
+               f"ARCH={self.arch.name}"]
+        if self.arch.cross:
+            cmd.append(f"CROSS_COMPILE={self.arch.cross}")
+        env = dict(os.environ)
+        env.pop("MAKEFLAGS", None)
+        done = subprocess.run(nice(cmd + sorted(set(objects.values()))), capture_output=True,
+                              text=True, errors="replace", env=env, timeout=1800)
+        wanted = {f" -o {obj} {self.tree}/{src}": src for src, obj in objects.items()}
+        out = {}
+        for line in done.stdout.splitlines():
+            if "-nostdinc" not in line or " -c -o " not in line:
+                continue
+            try:
+                words = shlex.split(line)
+            except ValueError:
+                continue
+            for word in words:
+                for part in word.split(";"):
+                    text = part.strip()
+                    if " -c -o " not in text:
+                        continue
+                    src = next((s for key, s in wanted.items() if text.endswith(key)), None)
+                    if src is not None and src not in out:
+                        out[src] = shlex.split(text)
+        return out
+
+    def kept_with_headers(self, relpath: str, argv: list) -> tuple[dict, dict] | None:
+        """({file: kept lines}, {file: its includer}) for every file of the
+        tree in the compilation of `relpath` by `argv` (the kernel's own
+        command), run as ``-E -fdirectives-only``: #if lines decided with
+        every header and generated header the build reads. None when gcc
+        produced nothing for the file."""
+        cmd, skip = [], False
+        for i, word in enumerate(argv):
+            if skip:
+                skip = False
+                continue
+            if word == "-c" or word.startswith("-Wp,-MMD") or word.startswith("-Wp,-MD"):
+                continue
+            if word == "-o":
+                skip = True
+                continue
+            cmd.append(word)
+        cmd[1:1] = ["-E", "-fdirectives-only"]
+        done = subprocess.run(nice(cmd), capture_output=True, text=True, errors="replace",
+                              timeout=600, cwd=self.out)
+        kept, parents = _output_files(done.stdout, str(self.tree) + "/")
+        if relpath not in kept:
+            return None
+        return kept, parents
+
 # gcc writes a line marker after a skipped region, after the indentation of
 # the directive that ended it when that was indented (`\t# 1052 "unit.c"`)
 _MARKER = re.compile(r'^[ \t]*# (\d+) "(.*)"')
@@ -276,6 +345,39 @@ def _output_lines(output: str, name: str) -> set | None:
         line += 1
     return kept if seen else None
 
+
+
+def _output_files(output: str, prefix: str) -> tuple[dict, dict]:
+    """({tree file: lines non-blank in cpp output}, {tree file: the file
+    that first included it}) from gcc's line markers; files outside the
+    tree (generated ones in the output directory) are left out."""
+    kept: dict = {}
+    parents: dict = {}
+    stack: list = []
+    current, line = None, 0
+    for text in output.split("\n"):
+        m = _MARKER_FLAGS.match(text)
+        if m:
+            name, line = m.group(2), int(m.group(1))
+            flags = m.group(3).split()
+            if "1" in flags:
+                stack.append(current)
+                if name.startswith(prefix) and current and current.startswith(prefix):
+                    parents.setdefault(posixpath.normpath(name[len(prefix):]),
+                                       posixpath.normpath(current[len(prefix):]))
+            elif "2" in flags and stack:
+                stack.pop()
+            current = name
+            if name.startswith(prefix):
+                kept.setdefault(posixpath.normpath(name[len(prefix):]), set())
+            continue
+        if current is not None and current.startswith(prefix) and text.strip():
+            kept[posixpath.normpath(current[len(prefix):])].add(line)
+        line += 1
+    return kept, parents
+
+
+_MARKER_FLAGS = re.compile(r'^[ \t]*# (\d+) "(.*)"((?: \d)*)\s*$')
 
 # -- kwhen's side ------------------------------------------------------------------
 
@@ -380,6 +482,14 @@ def kmax_conditions(tree, pickle_path: Path, cache: Path) -> dict:
 class Settings:
     line_files: int = 15         # compiled files sampled per configuration
     kmax: dict | None = None     # source -> kmax condition
+    # the line layer with the headers followed (issue 10): `make prepare`,
+    # gcc with the kernel's own command line, kwhen reading the headers;
+    # every observable branch scored, "unknown" counted as a miss
+    headers: bool = False
+    includer_files: int = 5      # more files that #include a .c, sampled for it
+
+
+_INCLUDES_C = re.compile(r'(?m)^[ \t]*#[ \t]*include[ \t]*"[^"\n]*\.[cS]"')
 
 
 _CONDITIONAL = re.compile(r"(?m)^[ \t]*#[ \t]*if(n?def)?\b")
@@ -402,6 +512,9 @@ def ground_truth(oracle: Oracle, name: str, settings: Settings) -> dict:
         old = made.get(src, "")
         made[src] = "".join(sorted(set(old + how), key="ym".index))
     timing["make_walk"] = time.time() - t
+    if settings.headers:
+        return _truth_with_headers(oracle, name, settings, config, made, generated, visits,
+                                   own, timing)
     t = time.time()
     rng = random.Random(f"{oracle.arch.name}:{name}")
     candidates = sorted(made)
@@ -420,6 +533,59 @@ def ground_truth(oracle: Oracle, name: str, settings: Settings) -> dict:
     return {"arch": oracle.arch.name, "config": name, "dotconfig": config.read_text(),
             "made": made, "generated": generated, "directories": len(visits),
             "dry_run_dirs": [d for d, _, _ in own], "lines": lines, "timing": timing}
+
+
+def _truth_with_headers(oracle, name, settings, config, made, generated, visits, own,
+                        timing) -> dict:
+    """The line layer's truth with the real #includes: after `make prepare`,
+    each sampled file preprocessed by the kernel's own compile command.
+    Sampled: `line_files` compiled files with conditionals, and
+    `includer_files` compiled files that #include a .c or .S file; every
+    .c/.S file make does not compile itself that a sampled compilation
+    reads is recorded through its includer."""
+    t = time.time()
+    oracle.prepare()
+    timing["prepare"] = time.time() - t
+    t = time.time()
+    rng = random.Random(f"{oracle.arch.name}:{name}:headers")
+    candidates = sorted(made)
+    rng.shuffle(candidates)
+    plain, includers = [], []
+    for path in candidates:
+        if len(plain) >= settings.line_files and len(includers) >= settings.includer_files:
+            break
+        text = (oracle.tree / path).read_text(errors="replace")
+        if _INCLUDES_C.search(text):
+            if len(includers) < settings.includer_files:
+                includers.append(path)
+        elif _CONDITIONAL.search(text) and len(plain) < settings.line_files:
+            plain.append(path)
+    sample = plain + includers
+    commands = oracle.compile_commands({p: p.rsplit(".", 1)[0] + ".o" for p in sample})
+    timing["commands"] = time.time() - t
+    t = time.time()
+    lines, included = {}, {}
+    for path in sample:
+        module = made[path] == "m"
+        argv = commands.get(path)
+        found = oracle.kept_with_headers(path, argv) if argv else None
+        if found is None:
+            lines[path] = {"module": module, "kept": None,
+                           "why": "no command" if not argv else "no output"}
+            continue
+        kept, parents = found
+        lines[path] = {"module": module, "kept": sorted(kept[path])}
+        for other, seen in kept.items():
+            if other == path or other in made or not other.endswith((".c", ".S")):
+                continue
+            included.setdefault(other, []).append(
+                {"includer": parents.get(other), "root": path, "module": module,
+                 "kept": sorted(seen)})
+    timing["gcc_lines"] = time.time() - t
+    return {"arch": oracle.arch.name, "config": name, "dotconfig": config.read_text(),
+            "made": made, "generated": generated, "directories": len(visits),
+            "dry_run_dirs": [d for d, _, _ in own], "lines": lines, "included": included,
+            "headers": True, "timing": timing}
 
 
 def compare(tree, record: dict, settings: Settings) -> dict:
@@ -469,7 +635,10 @@ def compare(tree, record: dict, settings: Settings) -> dict:
     timing["files"] = time.time() - t
 
     t = time.time()
-    result["lines"] = compare_lines(tree, record, values, raw)
+    if record.get("headers"):
+        result["branches"] = compare_branches(tree, record, values, raw)
+    else:
+        result["lines"] = compare_lines(tree, record, values, raw)
     timing["lines"] = time.time() - t
     return result
 
@@ -561,6 +730,98 @@ def compare_lines(tree, record: dict, values: dict, raw: dict) -> dict:
             "sampled": sampled}
 
 
+def compare_branches(tree, record: dict, values: dict, raw: dict) -> dict:
+    """Every observable #if branch of the sampled files and of the .c/.S
+    files they include (scored through that includer), kwhen reading the
+    headers as the preprocessor does: `right` (decided and as gcc),
+    `wrong` (decided, not as gcc), `unknown` (not decided by the .config:
+    a miss). Per file too: a file is right when all its branches are."""
+    from kwhen.presence import Tree
+
+    out = {"branches": 0, "right": 0, "wrong": 0, "unknown": 0, "unobservable": 0,
+           "cpp_failed": 0, "files": 0, "files_right": 0, "files_decided_right": 0,
+           "included_files": 0, "included_branches": 0, "wrong_list": [], "unknown_list": []}
+
+    def score(path, blocks, text_lines, kept, answer, via=None):
+        right = wrong = unknown = 0
+        for b in blocks:
+            own = _own_lines(blocks, b, text_lines)
+            if not own:
+                out["unobservable"] += 1
+                continue
+            gcc_keeps = any(n in kept for n in own)
+            ours, free = answer(b)
+            where = {"file": path, "line": b.start, "directive": b.text.strip()[:200],
+                     "gcc": gcc_keeps, **({"via": via} if via else {})}
+            if ours is None:
+                unknown += 1
+                out["unknown_list"].append({**where, "free": sorted(free)[:8]})
+            elif ours == gcc_keeps:
+                right += 1
+            else:
+                wrong += 1
+                out["wrong_list"].append({**where, "kwhen": ours})
+        out["branches"] += right + wrong + unknown
+        out["right"] += right
+        out["wrong"] += wrong
+        out["unknown"] += unknown
+        out["files"] += 1
+        out["files_right"] += wrong == 0 and unknown == 0
+        out["files_decided_right"] += wrong == 0
+        return right + wrong + unknown
+
+    def decide(f, module):
+        names = f.variables()
+        assignment = assignment_for(tree, values, raw, names)
+        if module is not None:
+            assignment["MODULE"] = module
+        left = residual(f, assignment)
+        return truth(left), left.variables()
+
+    for path, seen in sorted(record["lines"].items()):
+        if seen["kept"] is None:
+            out["cpp_failed"] += 1
+            continue
+        try:
+            structure = tree.cpp(path)
+        except Exception as e:   # kwhen cannot read a file gcc can
+            out["wrong_list"].append({"file": path, "line": 0, "error": str(e)})
+            out["wrong"] += 1
+            continue
+        text_lines = tree.read_text(path).split("\n")
+        score(path, structure.blocks, text_lines, set(seen["kept"]),
+              lambda b, m=seen["module"]: decide(b.condition, m))
+    for path, ways in sorted(record.get("included", {}).items()):
+        try:
+            variants = tree.variants(path)
+            text_lines = tree.read_text(path).split("\n")
+        except Exception as e:
+            out["wrong_list"].append({"file": path, "line": 0, "error": str(e)})
+            out["wrong"] += 1
+            continue
+        for way in ways:
+            mine = [(f, st) for f, st in variants
+                    if any(r.includer == way["includer"] for r in f.through)]
+            if not mine:
+                # kwhen knows no route through this includer: never built
+                blocks = tree.cpp(path).blocks
+
+                def answer(b):
+                    return False, set()
+            else:
+                blocks = mine[0][1].blocks
+                index = [(file, {(b.start, b.end): b for b in st.blocks}) for file, st in mine]
+
+                def answer(b, index=index):
+                    f = disj(*(Tree.combine(file, at[(b.start, b.end)].condition)
+                               for file, at in index if (b.start, b.end) in at))
+                    return decide(f, None)
+            out["included_files"] += 1
+            out["included_branches"] += score(path, blocks, text_lines, set(way["kept"]),
+                                              answer, via=way["includer"])
+    return out
+
+
 def _own_lines(blocks: list, block, text_lines: list) -> list:
     """Lines inside `block` (not in a nested branch) that are ordinary text:
     non-blank, not a directive and not continuing one."""
@@ -633,13 +894,19 @@ def check_witness(oracle: Oracle, tree, cond: Formula) -> dict:
 
 
 def reduced_run(tree: Path, work: Path, arch: str = "x86_64",
-                configs=("tinyconfig", "defconfig"), line_files: int = 3) -> list:
+                configs=(("tinyconfig", True), ("defconfig", False)), line_files: int = 3,
+                includer_files: int = 1) -> list:
     """The harness in small (the test suite's mode): layers 1-3 for a few
-    configurations of one architecture, a few files sampled for lines."""
+    configurations of one architecture, a few files sampled for lines;
+    each configuration with the headers followed (`make prepare`, the
+    kernel's gcc command) or not (the #include lines blanked)."""
     from kwhen.control import open_tree
 
     kwhen_tree = open_tree(tree, ARCHES[arch].kwhen_arch)
     oracle = Oracle(tree, work, ARCHES[arch])
-    settings = Settings(line_files=line_files)
-    return [compare(kwhen_tree, ground_truth(oracle, name, settings), settings)
-            for name in configs]
+    out = []
+    for name, headers in configs:
+        settings = Settings(line_files=line_files, headers=headers,
+                            includer_files=includer_files)
+        out.append(compare(kwhen_tree, ground_truth(oracle, name, settings), settings))
+    return out

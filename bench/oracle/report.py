@@ -58,7 +58,7 @@ def report(work: Path) -> str:
             disagreements.append(f"- {arch} files {kind}: {p} in {len(configs)} configuration(s): "
                                  f"{', '.join(configs[:6])}{' ...' if len(configs) > 6 else ''}")
         for r in ok:
-            for d in r["lines"]["differ"]:
+            for d in r.get("lines", {}).get("differ", []):
                 disagreements.append(
                     f"- {arch} lines: {d['file']}:{d['line']} `{d.get('directive', '')}` in "
                     f"{r['config']}: kwhen {d.get('kwhen')}, gcc {d.get('gcc')}"
@@ -92,6 +92,38 @@ def report(work: Path) -> str:
         lines.append(f"| {arch} | {s['configurations']} | {cell('kconfig')} | {cell('files')} | "
                      f"{cell('kmax_files')} | {cell('kwhen_on_kmax_files')} | {cell('lines')} | "
                      f"{cell('witnesses')} |")
+    branch_rows = []
+    for arch in rows:
+        have = [r["branches"] for r in results[arch] if "branches" in r]
+        if not have:
+            continue
+        t = {k: sum(b[k] for b in have) for k in
+             ("branches", "right", "wrong", "unknown", "files", "files_right",
+              "files_decided_right", "included_files", "included_branches")}
+        summary[arch]["branches"] = t
+        branch_rows.append(
+            f"| {arch} | {len(have)} | {t['branches']} | {pct(t['right'], t['branches'])} | "
+            f"{t['wrong']} | {t['unknown']} | "
+            f"{pct(t['right'], t['right'] + t['wrong'])} | "
+            f"{pct(t['files_right'], t['files'])} ({t['files_right']}/{t['files']}) | "
+            f"{pct(t['files_decided_right'], t['files'])} | "
+            f"{t['included_files']} ({t['included_branches']} branches) |")
+        for r in results[arch]:
+            for d in r.get("branches", {}).get("wrong_list", []):
+                disagreements.append(f"- {arch} branch WRONG: {d['file']}:{d['line']} "
+                                     f"`{d.get('directive', '')}` in {r['config']}: kwhen "
+                                     f"{d.get('kwhen')}, gcc {d.get('gcc')}"
+                                     f"{' via ' + d['via'] if d.get('via') else ''}"
+                                     f"{' error ' + d['error'] if 'error' in d else ''}")
+            for d in r.get("branches", {}).get("unknown_list", []):
+                disagreements.append(f"- {arch} branch unknown: {d['file']}:{d['line']} "
+                                     f"`{d['directive']}` in {r['config']}: free "
+                                     f"{', '.join(d['free'])}")
+    if branch_rows:
+        lines += ["", "#if branches with the headers followed (unknown counts as a miss):", "",
+                  "| arch | configs | branches | decided and right | wrong | unknown | "
+                  "right of decided | files all right | files none wrong | included files |",
+                  "|---|---|---|---|---|---|---|---|---|---|"] + branch_rows
     text = "\n".join(lines)
     text += "\n\nseconds per arch (ground truth + comparison): " + ", ".join(
         f"{a} {summary[a]['seconds']:.0f} s" for a in rows)

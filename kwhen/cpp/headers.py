@@ -345,6 +345,20 @@ class MacroEnvironment:
         self._abstracted = 0
         self._reads: dict[str, int] = {}        # guarded header -> times read
 
+    def predefine(self, macros: dict) -> None:
+        """The compiler's own macros (`kwhen.cpp.compiler.predefined`:
+        name -> ((condition, body or None), ...)), in force before the
+        first line; a fact of the file (__KERNEL__) is left as it is."""
+        for name, cases in macros.items():
+            if name in self.facts:
+                continue
+            self.defined[name] = disj(*(cond for cond, _ in cases))
+            self.first[name] = FALSE
+            if any(body is None for _, body in cases):
+                self.values[name] = OPAQUE
+            else:
+                self.values[name] = tuple((cond, None, body) for cond, body in cases)
+
     def files_read(self) -> list[str]:
         """The headers read (or looked for: a header created later changes
         what an #include finds), for the cache's dependencies."""
