@@ -38,8 +38,8 @@ _ANY_TARGET = [
     ("__SIZEOF_LONG_LONG__", "", "8"),
     ("__ORDER_LITTLE_ENDIAN__", "", "1234"), ("__ORDER_BIG_ENDIAN__", "", "4321"),
     ("__ORDER_PDP_ENDIAN__", "", "3412"),
-    ("__ELF__", "", "1"), ("__linux__", "", "1"), ("__linux", "", "1"),
-    ("__unix__", "", "1"), ("__unix", "", "1"),
+    # (not __linux__: a bare-metal toolchain, as U-Boot's may be, lacks it)
+    ("__ELF__", "", "1"),
     # the kernel is always built optimised (-O2, -Os or -O3)
     ("__OPTIMIZE__", "", "1"), ("__OPTIMIZE_SIZE__", "CC_OPTIMIZE_FOR_SIZE", "1"),
     ("__clang__", "CC_IS_CLANG", "1"),
