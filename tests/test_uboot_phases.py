@@ -279,3 +279,27 @@ def test_check_leaves_arguments_of_unchanged_lines_and_good_ones_alone(repo):
             "\treturn CONFIG_IS_ENABLED(FOO) ? 2 : 1;\n}\n#endif\n\n"
             "#if CONFIG_IS_ENABLED(BAR)")
     assert _arguments(check_findings(repo, "sandbox")) == []
+
+
+def test_scan_holds_every_phase_in_memory(uboot, tmp_path):
+    # kwhen scan's models answer from memory after their directory moves on
+    from kwhen.scan.models import Held, load, rehome
+    from kwhen.models import ArchModels
+    models = ArchModels(uboot, "sandbox")
+    load(models)
+    assert sorted(models._phase_kbuild) == ["spl", "tpl"]
+    copy = tmp_path / "elsewhere"
+    shutil.copytree(uboot, copy)
+    moved = rehome(Held("sandbox", "HEAD", models), copy, "HEAD").models
+    assert moved.kbuild_of(moved.phase("spl")) is models.kbuild_of(models.phase("spl"))
+
+
+def test_reports_carry_the_phases(repo):
+    from kwhen.control import CheckOptions, check, render
+    variable = "$(SPL_)" if (repo / "scripts/Makefile.spl").exists() else "$(XPL_)"
+    _commit(repo, "lib/Makefile", f"obj-$(CONFIG_{variable}FOO)", "obj-$(CONFIG_FOO)")
+    report = check(repo, "HEAD", CheckOptions(arches=["sandbox"]))
+    assert "  phases: SPL, TPL" in render(report, "text")
+    sarif = json.loads(render(report, "sarif"))
+    assert sarif["runs"][0]["results"][0]["properties"]["phases"] == ["SPL", "TPL"]
+    assert "<dt>phases</dt><dd>SPL, TPL</dd>" in render(report, "html")

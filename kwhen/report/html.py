@@ -94,6 +94,8 @@ def _finding(f: Finding, n: int, anchors: dict, change_info: dict) -> str:
         parts.append(f"<dt>after</dt><dd><code>{escape(f.condition_after)}</code></dd>")
     if f.arches:
         parts.append(f"<dt>arches</dt><dd>{escape(', '.join(map(str, f.arches)))}</dd>")
+    if getattr(f, "phases", None):
+        parts.append(f"<dt>phases</dt><dd>{escape(', '.join(map(str, f.phases)))}</dd>")
     if f.witness_text:
         verdict = verification(f)
         verified = f"<div>{escape(verdict)}</div>" if verdict else ""

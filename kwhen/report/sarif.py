@@ -56,6 +56,7 @@ def _result(f: Finding, rule_index: dict, sources: SourceLines) -> dict:
         result["relatedLocations"] = related
     props = {
         "arches": list(f.arches or []),
+        **({"phases": list(f.phases)} if getattr(f, "phases", None) else {}),
         "conditions": {"before": f.condition_before, "after": f.condition_after},
         "witness": {"base": f.witness_base, "changes": f.witness_changes or {},
                     "text": f.witness_text},

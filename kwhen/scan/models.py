@@ -240,6 +240,7 @@ def derived(held: Held, root: Path, rev: str, changed: dict[str, str], options: 
             done.append("kbuild")
     else:
         models.__dict__["kbuild"] = old.kbuild
+        models._phase_kbuild = dict(old._phase_kbuild)    # (SPL's... as unchanged)
     load(models)
     return Held(held.arch, rev, models), "+".join(done) or "moved"
 
@@ -273,9 +274,14 @@ def load(models: ArchModels) -> None:
     model = models.model
     if model.enable_data is None and model.enable_loader is not None:
         model.enable_data = model.enable_loader()
-    files = models.kbuild.files
-    if not isinstance(files, dict):
-        models.kbuild.files = {path: files[path] for path in files}
+    kbuilds = [models.kbuild]
+    # U-Boot's earlier phases too (SPL, TPL, VPL): their Kbuild models are
+    # otherwise walked when a question first reaches them
+    kbuilds += [models.kbuild_of(phase) for phase in models.phases if not phase.proper]
+    for kbuild in kbuilds:
+        files = kbuild.files
+        if not isinstance(files, dict):
+            kbuild.files = {path: files[path] for path in files}
 
 
 def rehome(held: Held, root: Path, rev: str) -> Held:
@@ -287,6 +293,8 @@ def rehome(held: Held, root: Path, rev: str) -> Held:
                         cache=held.models.cache)
     for name in _LAYERS:
         models.__dict__[name] = getattr(held.models, name)
+    models.__dict__["phases"] = held.models.phases
+    models._phase_kbuild = dict(held.models._phase_kbuild)
     return Held(held.arch, rev, models)
 
 
