@@ -110,6 +110,8 @@ def _reason(views, tree, file, structure, line, cpp) -> dict | None:
         if not undefined:
             return None   # defined on an architecture not checked here
         return {"reason": "undefined", "symbols": undefined}
+    if views[0].phase is not None:
+        return _phase_reason(views, file.path, line)
     space = views[0].space
     if file.kind == "unreached":
         return {"reason": "unreached", "unreached_on": list(dict.fromkeys(v.arch for v in views))}
@@ -118,3 +120,28 @@ def _reason(views, tree, file, structure, line, cpp) -> dict | None:
     if not space.possible(cpp):
         return {"reason": "impossible-if", "cpp": cpp}
     return {"reason": "impossible-file", "built": file.built}
+
+
+def _phase_reason(views, path: str, line: int) -> dict:
+    """Why no phase builds the line (U-Boot): per phase (the first
+    architecture's views), the Makefile that leaves the file out, or the
+    outermost #if that never holds there, phases with the same reason
+    together: "in U-Boot proper: #ifdef CONFIG_SPL_BUILD never holds"."""
+    reasons: dict = {}
+    arch = views[0].arch
+    for view in views:
+        if view.arch != arch:
+            continue
+        tree = view.post
+        file = tree.file_condition(path)
+        why = None
+        if file.kind == "unreached" or not view.space.possible(file.built):
+            why = "no Makefile compiles the file"
+        else:
+            for block in tree.cpp(path).enclosing(line):
+                if not view.space.possible(tree.combine(file, block.condition)):
+                    why = f"{block.text.strip()} never holds"
+                    break
+        reasons.setdefault(why or "Kconfig admits no configuration that builds it",
+                           []).append(view.phase)
+    return {"reason": "phases", "phase_reasons": [(phases, why) for why, phases in reasons.items()]}

@@ -254,6 +254,8 @@ class DeadAdded(Finding):
       "conflict"         the file's condition `built` and the #if's `cpp` never meet
       "impossible-if"    Kconfig admits no configuration with the #if's `cpp`
       "impossible-file"  Kconfig never allows the file's condition `built`
+      "phases"           U-Boot: no phase builds it, `phase_reasons` saying
+                         why in each ([(phases, why)])
     """
 
     kind = "dead-added"
@@ -265,6 +267,7 @@ class DeadAdded(Finding):
     unreached_on: list = field(default_factory=list)
     built: Formula | None = None
     cpp: Formula | None = None
+    phase_reasons: list = field(default_factory=list)
 
     @property
     def message(self) -> str:
@@ -275,6 +278,8 @@ class DeadAdded(Finding):
         show = (lambda f: describe(f, self.types))
         if self.reason == "undefined":
             return ", ".join(f"CONFIG_{n}" for n in self.symbols) + " is defined by no Kconfig file"
+        if self.reason == "phases":
+            return "; ".join(f"in {', '.join(phases)}: {why}" for phases, why in self.phase_reasons)
         if self.reason == "unreached":
             return f"no Makefile on {', '.join(self.unreached_on)} compiles {self.file}"
         if self.reason == "conflict":
