@@ -109,6 +109,7 @@ def test_the_compilers_predefined_macros_follow_the_architecture_and_kconfig():
         neg(var("64BIT")))
     assert status(x86, "drv/test.c", "big") == "never"          # x86 is little-endian
     assert status(x86, "drv/test.c", "aarch64eb") == "never"    # no other target's macros
+    assert status(x86, "drv/test.c", "sparc") == "never"
     assert status(x86, "drv/test.c", "no_gnuc") == "never"      # every kernel compiler has it
     assert status(x86, "drv/test.c", "sse") == "sometimes"      # follows -m flags: free
     # boot/Makefile compiles for a target of its own: __x86_64__ unknown there

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -18,6 +19,25 @@ def load(work: Path) -> dict:
             continue
         out[path.parent.name].append(json.loads(path.read_text()))
     return out
+
+
+_BUILTIN = re.compile(r"defined\((__\w*__|_LP64|_ILP32|__\w+)\)")
+
+
+def unknown_kind(free: list) -> str:
+    """What leaves a branch undecided, from the free propositions left
+    once the .config is substituted (the first kind that applies)."""
+    if any(v.startswith("cpp(#include ") for v in free):
+        return "an #include under a condition past kwhen's bound"
+    if any(_BUILTIN.fullmatch(v) for v in free):
+        return "a compiler built-in kwhen does not model"
+    if any(v.startswith("defined(") for v in free):
+        return "a macro from a -D flag or a header kwhen did not follow"
+    if any(v.startswith("cpp(") for v in free):
+        return "a macro value kwhen gave up on (header read under a bound, or generated)"
+    if any(v.startswith("?") for v in free):
+        return "a Kconfig or Makefile construct kwhen leaves free"
+    return "a Kconfig value the .config does not fix"
 
 
 def report(work: Path) -> str:
@@ -120,6 +140,14 @@ def report(work: Path) -> str:
                                      f"`{d['directive']}` in {r['config']}: free "
                                      f"{', '.join(d['free'])}")
     if branch_rows:
+        kinds = Counter()
+        for arch in rows:
+            for r in results[arch]:
+                for d in r.get("branches", {}).get("unknown_list", []):
+                    kinds[(arch, unknown_kind(d["free"]))] += 1
+        branch_rows.append("")
+        branch_rows.append("unknown branches by what is free: " + "; ".join(
+            f"{arch} {kind} {n}" for (arch, kind), n in sorted(kinds.items())))
         lines += ["", "#if branches with the headers followed (unknown counts as a miss):", "",
                   "| arch | configs | branches | decided and right | wrong | unknown | "
                   "right of decided | files all right | files none wrong | included files |",

@@ -71,6 +71,18 @@ _TARGET = {
 }
 
 
+# The macros by which other targets' compilers name themselves: never
+# defined where the target is known to be another (`#ifdef __sparc__` in
+# kernel/printk/printk.c on x86).
+_OTHER_TARGETS = ("__alpha__", "__arc__", "__arm__", "__thumb__", "__csky__", "__hexagon__",
+                  "__ia64__", "__loongarch__", "__m68k__", "__microblaze__", "__mips__",
+                  "__nios2__", "__or1k__", "__hppa__", "__powerpc__", "__powerpc64__",
+                  "__PPC__", "__PPC64__", "__riscv", "__s390__", "__s390x__", "__sh__",
+                  "__sparc__", "__sparc", "__sparc_v9__", "__sparc64__", "__xtensa__",
+                  "__ARMEB__", "__ARMEL__", "__MIPSEB__", "__MIPSEL__")
+# (not __LITTLE_ENDIAN__: clang defines it on x86 and arm64, gcc does not)
+
+
 def _condition(text: str, symbols) -> Formula | None:
     if not text:
         return TRUE
@@ -104,6 +116,8 @@ def predefined(srcarch: str, symbols, target_known: bool = True) -> dict:
             for name, _text, _body in table:
                 if name not in out and name not in names_left_out:
                     out[name] = []
+        for name in _OTHER_TARGETS:
+            out.setdefault(name, [])
     return {name: tuple(cases) for name, cases in out.items()}
 
 
