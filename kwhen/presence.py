@@ -445,7 +445,8 @@ class Tree:
         # headers, not Kbuild's path: its context is unknown too)
         header = relpath.endswith(HEADER_SUFFIXES) or relpath.startswith(self.OUTSIDE_THE_BUILD)
         env = MacroEnvironment(self.include_path, self.symbol_types, self.facts(relpath),
-                               self.read_text, self.flag_macros, taint=TRUE if header else FALSE)
+                               self.read_text, self.flag_macros, taint=TRUE if header else FALSE,
+                               fixed=self.space.fixed_value)
         if self.kbuild.host.get(relpath) is None and not relpath.startswith(
                 self.OUTSIDE_THE_BUILD):
             env.predefine(predefined(self.srcarch, self.symbol_types,

@@ -123,3 +123,10 @@ def test_the_compilers_predefined_macros_follow_the_architecture_and_kconfig():
     assert arm64.space.equivalent(eb, var("CPU_BIG_ENDIAN"))
     assert status(arm64, "drv/test.c", "x86_64") == "never"
     assert status(arm64, "drv/test.c", "ilp32") == "never"
+
+
+def test_a_symbol_never_set_on_the_architecture_does_not_count_against_the_bound():
+    root = FIXTURES / "cpp-dead-symbol"
+    tree = open_tree(root, "x86", cache=False)
+    abc = tree.line_condition("drv/test.c", marker_line(root / "drv/test.c", "abc"))
+    assert tree.space.equivalent(abc, var("A") & var("B") & var("C"))

@@ -317,8 +317,13 @@ class MacroEnvironment:
     """
 
     def __init__(self, path: IncludePath, symbols, facts, read_text, external=frozenset(),
-                 taint: Formula = FALSE):
+                 taint: Formula = FALSE, fixed=None):
         self.path = path
+        # symbol -> TRUE/FALSE where Kconfig gives it one value on the
+        # architecture (CONFIG_HAVE_ARCH_COMPILER_H, never on x86), else
+        # None: an #include under such a symbol is settled, not carried
+        # as a condition into every macro after it
+        self.fixed = fixed
         self.symbols = symbols
         self.facts = facts
         self.read_text = read_text
@@ -453,15 +458,32 @@ class MacroEnvironment:
             kept += ((condition, params, body),)
         self.values[name] = kept
 
+    def settled(self, condition: Formula) -> Formula:
+        """`condition` with the symbols Kconfig fixes on the architecture
+        replaced by their value (`fixed`)."""
+        if self.fixed is None or condition.is_const():
+            return condition
+        names = [n for n in condition.variables() if n in self.symbols]
+        if not names:
+            return condition
+        values = {n: f for n in names if (f := self.fixed(n)) is not None}
+        return condition.substitute(values) if values else condition
+
     def unknown(self, what: str, includer: str, line: int, condition: Formula) -> None:
         """An #include kwhen does not follow: any macro not yet seen may
         come from it."""
+        condition = self.settled(condition)
+        if condition is FALSE:
+            return
         self.unknowns.setdefault(what, f"{includer}:{line}")
         self.taint = decided(disj(self.taint, condition))
         if len(self.taint.variables()) > _MAX_MACRO_VARIABLES:
             self.taint = TRUE          # (larger: the same over-approximation, cheaper)
 
     def include(self, name: str, angled: bool, includer: str, condition: Formula) -> None:
+        condition = self.settled(condition)
+        if condition is FALSE:
+            return
         found = self.path.resolve(name, angled, includer)
         if found == "kconfig":
             return
