@@ -309,3 +309,18 @@ def test_reports_carry_the_phases(repo):
     sarif = json.loads(render(report, "sarif"))
     assert sarif["runs"][0]["results"][0]["properties"]["phases"] == ["SPL", "TPL"]
     assert "<dt>phases</dt><dd>SPL, TPL</dd>" in render(report, "html")
+
+
+def test_check_judges_a_makefile_phase_prefix_in_each_phase_reading_it(repo):
+    from conftest import check_findings, git
+    # $(SPL_TPL_) (2023) or $(PHASE_) (2024): SPL_BAR in SPL, TPL_BAR in TPL
+    variable = "SPL_TPL_" if (repo / "scripts/Makefile.spl").exists() else "PHASE_"
+    with open(repo / "lib/Makefile", "a") as f:
+        f.write(f"obj-$(CONFIG_$({variable})BAR) += late.o\nobj-$(CONFIG_$({variable})NOPE) += early.o\n")
+    git(repo, "commit", "-qam", "lib: phase objects")
+    found = [f for f in check_findings(repo, "sandbox") if f.kind == "config-test-argument"]
+    assert [(f.line, f.problem, f.names, f.phases) for f in found] == [
+        (8, "no-twin", ["SPL_BAR", "TPL_BAR"], ["SPL", "TPL"]),
+        (9, "undefined", ["NOPE", "SPL_NOPE", "TPL_NOPE"], [])]
+    assert found[0].message == (f"CONFIG_$({variable})BAR: no SPL_BAR or TPL_BAR exists, so this "
+                                "is never built in SPL, TPL")

@@ -1,7 +1,10 @@
 """config-test-argument: the argument of IS_ENABLED(), U-Boot's
 CONFIG_IS_ENABLED() or CONFIG_VAL() that no fitting Kconfig symbol
 answers, on a line the change adds, in an #if or in C (`if
-(CONFIG_IS_ENABLED(DM))`).
+(CONFIG_IS_ENABLED(DM))`); and a makefile's `CONFIG_$(SPL_)FOO` whose
+name, with the phase's $(SPL_) (`$(SPL_TPL_)`, `$(PHASE_)`, `$(XPL_)`, as
+the tree's Kbuild.include sets them in that phase), is no symbol in a
+phase that reads the makefile.
 
 CONFIG_IS_ENABLED(FOO) tests CONFIG_FOO in U-Boot proper and
 CONFIG_SPL_FOO in SPL (the prefix each phase adds is read from the tree's
@@ -62,15 +65,82 @@ def _uses(change):
                 yield path, line, macro, argument, stripped.startswith("#")
 
 
+_MAKE_REF = re.compile(r"CONFIG_\$\((\w+)\)(\w+)")
+
+
+def _makefile_uses(change):
+    """(path, line, variable, rest) of each CONFIG_$(SPL_)FOO-like name on
+    a line the change adds to a makefile."""
+    for path, line, text in patch_lines(change.file_patches, "+"):
+        name = path.rsplit("/", 1)[-1]
+        if not (name.startswith(("Makefile", "Kbuild")) or name.endswith(".mk")):
+            continue
+        for variable, rest in _MAKE_REF.findall(text.split("#", 1)[0]):
+            yield path, line, variable, rest
+
+
+def _makefile_findings(change, views, symbols) -> list:
+    """obj-$(CONFIG_$(SPL_)FOO): in each phase that reads the makefile, the
+    name the phase's $(SPL_) makes must be a symbol."""
+    uses = list(_makefile_uses(change))
+    if not uses or views[0].phase is None:
+        return []
+    from kwhen.kbuild.tree import phase_words
+
+    words: dict = {}
+    findings = []
+    for path, line, variable, rest in uses:
+        directory = path.rsplit("/", 1)[0] if "/" in path else "."
+        missing, looked = [], []
+        for view in views:
+            tree = view.post
+            key = (view.arch, tree.phase_name)
+            if key not in words:
+                words[key] = phase_words(tree.root, tree.srcarch, tree.arch, tree.model.symbols,
+                                         tree.phase or tree.phases[0], _PHASE_VARIABLES)
+            value = words[key].get(variable)
+            descended = tree.kbuild.dirs.get(directory)
+            if value is None or descended is None or not view.space.possible(descended):
+                continue
+            looked.append(value + rest)
+            if value + rest not in symbols:
+                missing.append((view, value + rest))
+        if not missing:
+            continue
+        macro = f"CONFIG_$({variable})"
+        names = list(dict.fromkeys(name for _v, name in missing))
+        if len(missing) == len(looked):
+            finding = _finding(macro, rest, "undefined", [v for v, _n in missing],
+                               names=_shown(names))
+        else:
+            finding = _finding(macro, rest, "no-twin", [v for v, _n in missing], names=names)
+            finding.phases = list(dict.fromkeys(v.phase for v, _n in missing))
+        finding.file, finding.line, finding.directive = path, line, True
+        finding.types = views[0].post.symbol_types
+        findings.append(finding)
+    return findings
+
+
+# the make variables U-Boot's makefiles prefix a phase's symbols with
+_PHASE_VARIABLES = ("SPL_", "SPL_TPL_", "PHASE_", "XPL_", "SPL_TPL_VPL_")
+
+
 def run(change, context) -> list[ConfigTestArgument]:
     views = context.views
-    uses = list(_uses(change))
-    if not uses or not views:
+    if not views:
         return []
-    symbols = defined_symbols(context.root, change.post, views[0].post.cache)
+    symbols = None
+    findings = []
+    if any(True for _ in _makefile_uses(change)):
+        symbols = defined_symbols(context.root, change.post, views[0].post.cache)
+        findings.extend(_makefile_findings(change, views, symbols))
+    uses = list(_uses(change))
+    if not uses:
+        return findings
+    if symbols is None:
+        symbols = defined_symbols(context.root, change.post, views[0].post.cache)
     prefixes = [v.post.phase_facts().get(PHASE_PREFIX) for v in views]
     macros: dict = {}
-    findings = []
     for path, line, macro, argument, directive in uses:
         built = [(v, p) for v, p in zip(views, prefixes) if _reaches(v, path, line)]
         if not built:

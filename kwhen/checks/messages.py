@@ -414,6 +414,8 @@ class ConfigTestArgument(Finding):
 
     @property
     def call(self) -> str:
+        if self.macro.endswith(")"):          # a makefile's CONFIG_$(SPL_)FOO
+            return f"{self.macro}{self.argument}"
         return f"{self.macro}({self.argument})"
 
     def _never(self, where: str) -> str:

@@ -61,7 +61,7 @@ from kwhen.logic.simplify import TristateSimplifier, disj_factored
 from kwhen.readfile import read_text
 from kwhen.sources import OBJECT_SOURCE_SUFFIXES
 
-__all__ = ["KbuildResult", "kbuild_conditions", "unreadable_error", "Dialect", "LINUX"]
+__all__ = ["KbuildResult", "kbuild_conditions", "phase_words", "unreadable_error", "Dialect", "LINUX"]
 
 
 @dataclass
@@ -900,6 +900,29 @@ class _Walker:
             for _d, mk, line, message in result.unreadable})
         result.walk = self.record
         return result
+
+
+def phase_words(tree: Path | str, srcarch: str, arch: str, symbols: Mapping,
+                phase: Phase, names) -> dict:
+    """The value of each make variable of `names` ($(SPL_), $(PHASE_)...)
+    that every directory makefile sees in `phase`, where it is one word
+    (or empty) whatever the configuration; None where it is not."""
+    walker = _Walker(Path(tree), srcarch, arch, symbols, LINUX, phase)
+    try:
+        walker.base_env()
+    except KwhenError:
+        return {name: None for name in names}
+    found = {}
+    for name in names:
+        words = [w for c, w in flatten(walker.ev.lookup(name))]
+        conditions = [c for c, _w in flatten(walker.ev.lookup(name))]
+        if not words:
+            found[name] = ""
+        elif len(words) == 1 and conditions[0] is TRUE and isinstance(words[0], str):
+            found[name] = words[0]
+        else:
+            found[name] = None
+    return found
 
 
 def kbuild_conditions(tree: Path | str, srcarch: str, arch: str,
