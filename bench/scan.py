@@ -8,6 +8,11 @@ Each run is the real command line (`kwhen scan`) in a process of its own,
 with a fresh --db; "cold" runs get an empty kwhen cache (the workers build
 their first models), "warm" runs reuse the cache of the cold run before
 them (models of the range's revisions found again by content).
+
+When a run of 1 worker and one of 2 of the same kind are both asked for,
+their speed-up is printed too: from wall time, and from CPU time (the
+1-worker run's CPU against the busier worker's of the 2-worker run), which
+other users of a shared machine do not change.
 """
 
 from __future__ import annotations
@@ -33,10 +38,14 @@ def figures(db: Path, wall: float) -> dict:
     failed = [r for r in rows if r[0] == "failed"]
     skipped = [r for r in rows if r[0] == "skipped"]
     peak: dict = {}
+    busy: dict = {}               # worker -> CPU seconds of its commits
     for _, _, worker, notes in rows:
-        kb = json.loads(notes).get("peak_rss_kb") if notes else None
+        data = json.loads(notes) if notes else {}
+        kb = data.get("peak_rss_kb")
         if worker and kb:
             peak[worker] = max(peak.get(worker, 0), kb)
+        if worker and data.get("cpu_seconds") is not None:
+            busy[worker] = busy.get(worker, 0.0) + data["cpu_seconds"]
     rebuilt = sum(1 for *_, notes in done if notes and any(
         "kconfig" in m or "kbuild" in m or "built" in m
         for m in json.loads(notes).get("models", [])))
@@ -52,6 +61,7 @@ def figures(db: Path, wall: float) -> dict:
             "mean_commit_s": round(statistics.mean(seconds), 2) if seconds else None,
             "commits_with_model_work": rebuilt,
             "cpu_s_total": round(sum(cpu), 1) if cpu else None,
+            "cpu_s_per_worker": sorted(round(v, 1) for v in busy.values()),
             "median_commit_cpu_s": round(statistics.median(cpu), 2) if cpu else None,
             "peak_rss_mb_per_worker": sorted(round(v / 1024) for v in peak.values()),
             "failures": [r[0] for r in failed][:0] or None}
@@ -75,7 +85,8 @@ def run(tree: Path, out: Path, name: str, revisions: list, args, workers: int, c
     if done.returncode != 0:
         raise SystemExit(f"{name}: {done.stderr}")
     result = {"name": name, "workers": workers, "cold": cold, "command": " ".join(cmd[2:]),
-              "load_before": [round(x, 1) for x in load], **figures(db, wall)}
+              "load_before": [round(x, 1) for x in load],
+              "load_after": [round(x, 1) for x in os.getloadavg()], **figures(db, wall)}
     print(json.dumps(result), flush=True)
     return result
 
@@ -100,6 +111,18 @@ def main() -> None:
             cache = args.out / f"cache-{workers}"
         results.append(run(args.tree, args.out, f"range-{spec}", ["HEAD", "--max-count", str(args.n)],
                            args, int(workers), cache, kind == "cold"))
+    by_name = {r["name"]: r for r in results}
+    for kind in ("cold", "warm"):
+        one, two = by_name.get(f"range-1-{kind}"), by_name.get(f"range-2-{kind}")
+        if one and two:
+            # wall time, and CPU time, which other users of the machine do
+            # not change: the 2-worker run ends with its busier worker
+            speedup = {"name": f"speed-up-{kind}",
+                       "wall": round(one["wall_s"] / two["wall_s"], 2),
+                       "cpu": round(one["cpu_s_total"] / max(two["cpu_s_per_worker"]), 2)
+                       if one["cpu_s_total"] and two["cpu_s_per_worker"] else None}
+            print(json.dumps(speedup), flush=True)
+            results.append(speedup)
     for stretch in args.stretch:
         name, _, revs = stretch.partition("=")
         results.append(run(args.tree, args.out, f"stretch-{name}", [revs], args, 2,
