@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 
 from kwhen.cpp.directives import lex
 
@@ -273,6 +274,13 @@ def _macros(src: _Source, name: str) -> list[Definition]:
     return out
 
 
+@lru_cache(maxsize=64)
+def _source(text: str) -> _Source:
+    """The `_Source` of a text, kept for the next question about it: a
+    check asks about many names in the same candidate files."""
+    return _Source(text)
+
+
 def find_definitions(text: str, name: str, path: str) -> list[Definition]:
     """Every definition of `name` in the C source `text`, in line order:
     functions (bodies at file level), ``#define``s and global variables
@@ -280,7 +288,7 @@ def find_definitions(text: str, name: str, path: str) -> list[Definition]:
     definitions). `path` is for messages only."""
     if name not in text:
         return []
-    src = _Source(text)
+    src = _source(text)
     found = _functions(src, name) + _macros(src, name)
     found.sort(key=lambda d: (d.line, d.kind))
     return found
@@ -289,5 +297,5 @@ def find_definitions(text: str, name: str, path: str) -> list[Definition]:
 def function_spans(text: str, path: str) -> list[tuple[str, int, int]]:
     """(name, line of `name(`, line of the closing `}`) for every function
     definition in `text`, in file order."""
-    src = _Source(text)
+    src = _source(text)
     return [(d.name, d.line, d.end_line) for d in _functions(src, None)]
