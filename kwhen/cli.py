@@ -228,6 +228,8 @@ def run(args) -> int:
                 answers.append(control.file_query(asked, args.path, config=args.config))
             else:
                 answers.append(control.symbol_query(asked, args.name))
+        if "host" in (getattr(answers[0], "kind", None), getattr(answers[0], "file_kind", None)):
+            answers = answers[:1]     # built for the build machine: in no phase
         answer = answers[0] if len(answers) == 1 else control.PhasedAnswer(answers)
     finally:
         tree.cache.close()

@@ -101,7 +101,11 @@ def phase_trees(tree: Tree, phase: str | None = None) -> list[Tree]:
     return [tree]
 
 
-def _phase_of(tree: Tree) -> str | None:
+def _phase_of(tree: Tree, file=None) -> str | None:
+    """The phase an answer names: none for a tree without phases, nor for
+    a program built for the build machine (it belongs to no phase)."""
+    if file is not None and file.kind == "host":
+        return None
     return tree.phase_title if tree.has_phases else None
 
 
@@ -171,7 +175,7 @@ def line_query(tree: Tree, path: str, line: int, config: str | None = None,
         makefile_lines=makefile_lines(tree, relpath) if file.kind == "source" else [],
         status=status,
         unknowns=explain_unknowns(tree, condition),
-        phase=_phase_of(tree),
+        phase=_phase_of(tree, file),
     )
     if witnesses:
         if status != "never":
@@ -241,7 +245,7 @@ def file_query(tree: Tree, path: str, config: str | None = None) -> FileAnswer:
         status=space.status(file.built) if file.kind != "header" else "always",
         makefile_lines=makefile_lines(tree, relpath) if file.kind == "source" else [],
         blocks=blocks, unknowns=explain_unknowns(tree, file.built),
-        through=through_of(tree, file), phase=_phase_of(tree),
+        through=through_of(tree, file), phase=_phase_of(tree, file),
     )
     if assignment is not None:
         answer.evaluation = evaluate_file(tree, file, assignment)

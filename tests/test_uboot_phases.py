@@ -324,3 +324,15 @@ def test_check_judges_a_makefile_phase_prefix_in_each_phase_reading_it(repo):
         (9, "undefined", ["NOPE", "SPL_NOPE", "TPL_NOPE"], [])]
     assert found[0].message == (f"CONFIG_$({variable})BAR: no SPL_BAR or TPL_BAR exists, so this "
                                 "is never built in SPL, TPL")
+
+
+def test_a_host_program_is_answered_once_in_no_phase(uboot, capsys, monkeypatch):
+    (uboot / "tools").mkdir()
+    (uboot / "tools/Makefile").write_text("# host programs\nhostprogs-y += mkimage\n"
+                                          "always := $(hostprogs-y)\n")
+    (uboot / "tools/mkimage.c").write_text("int main(void) { return 0; }\n")
+    monkeypatch.chdir(uboot)
+    assert main(["file", "tools/mkimage.c", "--arch", "sandbox", "--format", "json",
+                 "--no-cache"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["kind"] == "host" and "phase" not in answer
