@@ -73,3 +73,20 @@ def test_uboot_real_sandbox_header_decides_a_legacy_macro():
     text = (uboot_tree() / "common" / "board_f.c").read_text().splitlines()
     line = text.index("#ifdef CONFIG_SYS_SDRAM_BASE") + 2
     assert tree.space.status(tree.line_condition("common/board_f.c", line)) == "always"
+
+
+def test_a_board_directory_is_built_exactly_when_its_symbols_name_it():
+    # board/$(VENDOR)/$(BOARD)/, or board/$(BOARD)/ where SYS_VENDOR has no
+    # value: a string no default gives is empty, as .config leaves it
+    sandbox = Tree(FIXTURE, "sandbox")
+    built = sandbox.file_condition("board/sandbox/sandbox.c")
+    assert built.kind == "source" and sandbox.space.status(built.builtin) == "always"
+    for other in ("board/acme/rocket/rocket.c", "board/acme/comet/comet.c"):
+        assert sandbox.space.status(sandbox.file_condition(other).builtin) == "never"
+    arm = Tree(FIXTURE, "arm")
+    assert arm.space.status(arm.file_condition("board/sandbox/sandbox.c").builtin) == "never"
+    for board, target in (("rocket", "TARGET_ROCKET"), ("comet", "TARGET_COMET")):
+        built = arm.file_condition(f"board/acme/{board}/{board}.c").builtin
+        assert arm.space.certain(iff(built, var(target)))
+    # a directory no value names is never built
+    assert arm.space.status(arm.file_condition("board/acme/common/common.c").builtin) == "never"

@@ -29,7 +29,7 @@ from kwhen.kbuild.values import (
 )
 from kwhen.logic.formula import FALSE, TRUE, Formula, conj, conj_all, conj_pair, disj_all, disj_pair, neg, var
 from kwhen.logic.names import comparison, module_var, quoted_value
-from kwhen.logic.values import value_var
+from kwhen.logic.values import empty_string, value_var
 from kwhen.readfile import read_text
 
 __all__ = ["Evaluator"]
@@ -211,7 +211,12 @@ class Evaluator(MakeFunctions):
         word where Kconfig leaves the value open (kwhen.logic.values)."""
         props = [var(value_var(sym, v)) for v in values]
         alts = [(p, ((TRUE, v),)) for p, v in zip(props, values)]
-        alts.append((conj_all(neg(p) for p in props),
+        # no value: empty where Kconfig leaves it so (hidden, no default);
+        # `SYS_BOARD=""` holds only where no value proposition does (the
+        # solver expands comparisons: kwhen.logic.values)
+        empty = var(empty_string(sym))
+        alts.append((empty, ()))
+        alts.append((conj(conj_all(neg(p) for p in props), neg(empty)),
                      ((TRUE, SymVal(self.path, self.line, sym, "string")),)))
         return (Choice(alts, True),)
 

@@ -31,7 +31,7 @@ from kwhen.kconfig.arches import defconfig_path, resolve_arch
 from kwhen.kconfig.model import KconfigModel, SymbolInfo
 from kwhen.kconfig.parse import is_shell_marker, kwhen_error_of, load_kconfig
 from kwhen.logic.cnf import SegmentedClauses, Tseitin, VarPool
-from kwhen.logic.values import Domain, canonical, comparison_formula, value_var
+from kwhen.logic.values import Domain, canonical, comparison_formula, empty_string, value_var
 from kwhen.logic.formula import (FALSE, TRUE, Formula, conj, conj_all, disj, disj_all,
                                  iff, implies, neg, var)
 from kwhen.logic.names import (comparison, mentions_shell_unknown, module_var, old_config_value,
@@ -507,7 +507,8 @@ class _Translator:
         default whose condition holds, if that default's value is known."""
         name = sym.name
         props = [var(value_var(name, v)) for v in domain.values]
-        self.defines[name] = [value_var(name, v) for v in domain.values]
+        self.defines[name] = [value_var(name, v) for v in domain.values] + (
+            [empty_string(name)] if domain.type == "string" else [])
         for p in props:
             self.pool.id(p.name)
         self.at_most_one([self.pool.id(p.name) for p in props], name)
@@ -550,6 +551,11 @@ class _Translator:
         if none_before is not False:
             for i in value_ids.values():
                 out.append(shown + ([-none_before] if none_before else []) + [-i])
+            if domain.type == "string":
+                # hidden, no default applying: a string is empty (.config
+                # has no line for it: $(CONFIG_SYS_VENDOR) is empty in make)
+                out.append(shown + ([-none_before] if none_before else [])
+                           + [self.pool.id(empty_string(name))])
         self.constraints.append((name, _FirstDefault(hidden, rules, dict(zip(domain.values, props)))))
 
     def _none_of(self, before: int | None, c_lit: int) -> int:

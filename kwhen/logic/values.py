@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 
 from kwhen.logic.formula import Formula, conj, disj_all, neg, var
-from kwhen.logic.names import comparison
+from kwhen.logic.names import comparison, quoted_value
 
 VALUE_TYPES = ("int", "hex", "string")
 _VALUE_MARK = ":="
@@ -54,6 +54,12 @@ def value_var(symbol: str, value: str) -> str:
     """The proposition "`symbol` has the value `value`" (canonical text):
     ``PGTABLE_LEVELS:=5``, ``SYS_BOARD:="sandbox"``."""
     return f"{symbol}{_VALUE_MARK}{value}"
+
+
+def empty_string(symbol: str) -> str:
+    """The comparison "string `symbol` is empty" (``SYS_VENDOR=""``), which
+    Kconfig makes true where the symbol is hidden and no default applies."""
+    return comparison(symbol, "=", quoted_value(""))
 
 
 def split_value_var(name: str) -> tuple[str, str] | None:
@@ -228,6 +234,6 @@ def value_of(assignment, symbol: str, domain: Domain) -> str | None:
     return None
 
 
-__all__ = ["Domain", "VALUE_TYPES", "value_var", "split_value_var", "is_value_var",
+__all__ = ["Domain", "VALUE_TYPES", "value_var", "empty_string", "split_value_var", "is_value_var",
            "parse_comparison", "canonical", "number", "holds", "comparison_formula",
            "expand_comparisons", "readable", "value_of", "plain_string", "COMPLEMENT"]
