@@ -300,6 +300,20 @@ def test_scan_holds_every_phase_in_memory(uboot, tmp_path):
     assert moved.kbuild_of(moved.phase("spl")) is models.kbuild_of(models.phase("spl"))
 
 
+def test_check_judges_a_phase_variable_inside_a_makefile_name(repo):
+    # obj-$(CONFIG_B$(SPL_TPL_)AR): the prefix put inside the name (as
+    # sysreset's AT91 line had it) makes BSPL_AR in SPL, which nothing defines
+    from conftest import check_findings, git
+    variable = "SPL_TPL_" if (repo / "scripts/Makefile.spl").exists() else "PHASE_"
+    with open(repo / "lib/Makefile", "a") as f:
+        f.write(f"obj-$(CONFIG_B$({variable})AR) += late.o\n")
+    git(repo, "commit", "-qam", "lib: a misplaced phase prefix")
+    [found] = [f for f in check_findings(repo, "sandbox") if f.kind == "config-test-argument"]
+    assert (found.line, found.problem, found.names, found.phases) == (
+        8, "no-twin", ["BSPL_AR", "BTPL_AR"], ["SPL", "TPL"])
+    assert found.message.startswith(f"CONFIG_B$({variable})AR: no BSPL_AR or BTPL_AR exists")
+
+
 def test_reports_carry_the_phases(repo):
     from kwhen.control import CheckOptions, check, render
     variable = "$(SPL_)" if (repo / "scripts/Makefile.spl").exists() else "$(XPL_)"

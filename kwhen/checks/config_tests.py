@@ -65,18 +65,20 @@ def _uses(change):
                 yield path, line, macro, argument, stripped.startswith("#")
 
 
-_MAKE_REF = re.compile(r"CONFIG_\$\((\w+)\)(\w+)")
+# the variable may stand anywhere in the name: CONFIG_$(SPL_)FOO, and
+# CONFIG_FOO_$(SPL_TPL_)BAR (sysreset's misplaced prefix, 71d4393f846)
+_MAKE_REF = re.compile(r"CONFIG_(\w*)\$\((\w+)\)(\w+)")
 
 
 def _makefile_uses(change):
-    """(path, line, variable, rest) of each CONFIG_$(SPL_)FOO-like name on
-    a line the change adds to a makefile."""
+    """(path, line, head, variable, rest) of each CONFIG_$(SPL_)FOO-like
+    name on a line the change adds to a makefile."""
     for path, line, text in patch_lines(change.file_patches, "+"):
         name = path.rsplit("/", 1)[-1]
         if not (name.startswith(("Makefile", "Kbuild")) or name.endswith(".mk")):
             continue
-        for variable, rest in _MAKE_REF.findall(text.split("#", 1)[0]):
-            yield path, line, variable, rest
+        for head, variable, rest in _MAKE_REF.findall(text.split("#", 1)[0]):
+            yield path, line, head, variable, rest
 
 
 def _makefile_findings(change, views, symbols) -> list:
@@ -89,7 +91,7 @@ def _makefile_findings(change, views, symbols) -> list:
 
     words: dict = {}
     findings = []
-    for path, line, variable, rest in uses:
+    for path, line, head, variable, rest in uses:
         directory = path.rsplit("/", 1)[0] if "/" in path else "."
         missing, looked = [], []
         for view in views:
@@ -102,12 +104,12 @@ def _makefile_findings(change, views, symbols) -> list:
             descended = tree.kbuild.dirs.get(directory)
             if value is None or descended is None or not view.space.possible(descended):
                 continue
-            looked.append(value + rest)
-            if value + rest not in symbols:
-                missing.append((view, value + rest))
+            looked.append(head + value + rest)
+            if head + value + rest not in symbols:
+                missing.append((view, head + value + rest))
         if not missing:
             continue
-        macro = f"CONFIG_$({variable})"
+        macro = f"CONFIG_{head}$({variable})"
         names = list(dict.fromkeys(name for _v, name in missing))
         if len(missing) == len(looked):
             finding = _finding(macro, rest, "undefined", [v for v, _n in missing],
