@@ -399,9 +399,12 @@ def check(tree: str | Path | None = None, target: str | None = None,
             for c in changes]
     invocation = {"command_line": list(command_line or ["kwhen", "check"]),
                   "working_directory": os.getcwd(), "start": started, "end": now()}
+    scopes = [{"change": change, "checked": list(scope.modelled),
+               "unmodelled": sorted(scope.unmodelled), "ruled_out": dict(scope.ruled_out),
+               "not_ruled_out": scope.not_ruled_out} for change, scope in (done.scopes or [])]
     return Report(done.findings, target or "HEAD", [c.id for c in changes], done.arches,
                   tree=str(root.resolve()), skipped=done.skipped, change_info=info,
-                  invocation=invocation)
+                  invocation=invocation, scopes=scopes)
 
 
 REPORT_FORMATS = ("text", "json", "sarif", "html", "gitlab")

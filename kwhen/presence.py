@@ -51,6 +51,22 @@ class FileCondition:
         return disj(self.builtin, self.module)
 
 
+def compile_facts(relpath: str, host_program: bool = False) -> dict:
+    """Macros whose value is known for every compilation of the file, on
+    any architecture."""
+    assembly = relpath.endswith(ASSEMBLY_SUFFIXES)
+    facts = {"__KERNEL__": 1, "__cplusplus": None}
+    if host_program:
+        # a host program: compiled by HOSTCC, not the kernel's compiler
+        # (U-Boot's tools see USE_HOSTCC)
+        facts["__KERNEL__"] = None
+        facts["USE_HOSTCC"] = 1
+    if not relpath.endswith(HEADER_SUFFIXES):
+        facts["__ASSEMBLY__"] = 1 if assembly else None
+        facts["__ASSEMBLER__"] = 1 if assembly else None     # (the compiler's)
+    return facts
+
+
 def find_tree(start: Path | None = None) -> Path:
     """The tree to analyse when --tree is not given: the git top level of
     the working directory, or the working directory itself."""
@@ -319,16 +335,7 @@ class Tree:
 
     def facts(self, relpath: str) -> dict:
         """Macros whose value is known for every compilation of the file."""
-        assembly = relpath.endswith(ASSEMBLY_SUFFIXES)
-        facts = {"__KERNEL__": 1, "__cplusplus": None}
-        if self.kbuild.host.get(relpath) is not None:
-            # a host program: compiled by HOSTCC, not the kernel's compiler
-            # (U-Boot's tools see USE_HOSTCC)
-            facts["__KERNEL__"] = None
-            facts["USE_HOSTCC"] = 1
-        if not relpath.endswith(HEADER_SUFFIXES):
-            facts["__ASSEMBLY__"] = 1 if assembly else None
-            facts["__ASSEMBLER__"] = 1 if assembly else None     # (the compiler's)
+        facts = compile_facts(relpath, host_program=self.kbuild.host.get(relpath) is not None)
         if facts["__KERNEL__"]:
             facts.update(self.phase_facts())
         return facts

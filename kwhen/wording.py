@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from kwhen.logic.formula import Formula
+from kwhen.logic.formula import FALSE, TRUE, Formula
 from kwhen.logic.names import is_module_var, module_var, symbol_of
 from kwhen.logic.values import readable
 
@@ -161,3 +161,14 @@ def settings(f: Formula, types: dict) -> str:
             return describe(f, types)
     return ", ".join(parts)
 
+
+
+def in_words(f: Formula, types: dict) -> str:
+    """A condition as a sentence ends: "always", "never", "when SMP=n"."""
+    if f is TRUE:
+        return "always"
+    if f is FALSE:
+        return "never"
+    if f.op == "var" or (f.op == "not" and f.args[0].op == "var"):
+        return "when " + settings(f, types)          # "when SMP=n", not "when !SMP"
+    return "when " + describe(f, types)

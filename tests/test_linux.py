@@ -81,6 +81,29 @@ def test_check_is_silent_on_the_partial_revert(seed_repo):
     assert result.findings == [], [(f.kind, f.file, f.message) for f in result.findings]
 
 
+def test_check_finds_a_generic_narrowing_on_the_other_architectures(seed_repo, tmp_path):
+    """An #endif moved one line down in init/main.c puts an unchanged call
+    under #ifdef CONFIG_X86: every other architecture loses it. The default
+    check models one of them and rules x86 out without modelling it."""
+    import difflib
+
+    before = (seed_repo / "init/main.c").read_text()
+    endif_above = "\t\tefi_enter_virtual_mode();\n#endif\n\tthread_stack_cache_init();\n"
+    after = before.replace(endif_above, "\t\tefi_enter_virtual_mode();\n"
+                           "\tthread_stack_cache_init();\n#endif\n")
+    assert after != before
+    patch = tmp_path / "endif.patch"
+    patch.write_text("".join(difflib.unified_diff(
+        before.splitlines(True), after.splitlines(True), "a/init/main.c", "b/init/main.c")))
+    report = check(seed_repo, str(patch), CheckOptions())
+    (found,) = report.findings
+    assert (found.kind, found.file) == ("narrowed", "init/main.c")
+    assert "x86" not in found.arches and "x86" not in found.unmodelled_arches
+    assert len(found.arches) == 1 and "arm64" in found.arches + found.unmodelled_arches
+    (scope,) = report.scopes
+    assert scope["checked"] == found.arches and "x86" in scope["ruled_out"]
+
+
 def test_compiler_probes_are_free_not_evaluated(x86):
     """cc-option and friends are not run: what depends on them stays open."""
     probes = [name for name in x86.model.free if name.startswith("?shell:")]

@@ -56,7 +56,7 @@ def test_each_kind_words_its_arguments():
     assert moved.message == ("code moved here from drivers/net/foo.c:40 is built in fewer "
                              "configurations: no longer built when SMP=n")
     assert moved.related == [{"file": "drivers/net/foo.c", "line": 40,
-                              "message": "the code was here, built when FOO"}]
+                              "message": "the code was here, built when FOO=y"}]
     assert NarrowedLines(file="a.c", line=3, last=5, losing=neg(var("SMP"))).message == \
         "lines 3-5 stay but the #if around them changed: no longer built when SMP=n"
     assert NarrowedFile(file="a.c", line=1, losing=neg(var("FOO")), types=types).message == \
@@ -75,7 +75,7 @@ def test_each_kind_words_its_arguments():
                                         alternatives=[("b.c", 12, neg(var("SMP")))])
     assert alternative.message == ("f() is changed here, but b.c:12 defines it instead in other "
                                    "configurations and is left unchanged")
-    assert alternative.related[0]["message"] == "f() defined here is the one built when !SMP"
+    assert alternative.related[0]["message"] == "f() defined here is the one built when SMP=n"
     assert undefined.message == "CONFIG_<script>alert(1)</script> is not defined by any Kconfig file"
     two = UndefinedSymbol(file="Kconfig", line=16, references=[
         UndefinedReference("A", renamed_from="old.c"), UndefinedReference("B", removed_at="Kconfig:3")])
@@ -107,11 +107,15 @@ def test_text_report():
     assert ("drivers/net/foo.c:42: warning: [moved-narrowed] code moved here from "
             "drivers/net/foo.c:40 is built in fewer configurations: no longer built when SMP=n") \
         in lines
-    assert "  before: FOO" in lines
-    assert "  after:  FOO && SMP" in lines
+    assert "  before: when FOO=y" in lines
+    assert "  after:  when FOO && SMP" in lines
     assert "  arches: x86" in lines
-    assert "  witness: x86_64_defconfig + # CONFIG_SMP is not set" in lines
-    assert "  note: drivers/net/foo.c:40: the code was here, built when FOO" in lines
+    # the witness: whose defconfig, then .config lines to paste
+    witness = lines.index("  witness on x86: make ARCH=x86 x86_64_defconfig, then set "
+                          "(make olddefconfig does the rest):")
+    assert lines[witness + 1] == "    # CONFIG_SMP is not set"
+    # gcc's order: location, then severity
+    assert "drivers/net/foo.c:40: note: the code was here, built when FOO=y" in lines
     assert lines[0].startswith("drivers/net/Makefile:7: warning: [undefined-symbol]")  # sorted
     assert lines[-1] == "kwhen: 2 findings in 1 change (x86)"
     assert "\x1b[" not in out
@@ -130,16 +134,21 @@ def test_text_colour_on_request_keeps_content():
     write_text(_report(), stream, color=True)
     out = stream.getvalue()
     assert "\x1b[" in out
-    assert "[moved-narrowed]" in out and "x86_64_defconfig + # CONFIG_SMP is not set" in out
+    assert "[moved-narrowed]" in out and "x86_64_defconfig" in out and \
+        "# CONFIG_SMP is not set" in out
 
 
 def test_witness_shown_by_its_decisions():
     witness = Witness(base_name="defconfig", values={}, free={}, prompted=1,
                       changes=[("SMP", "y", "n"), ("FOO", "y", "m")])
     f = DeadAdded(file="a.c", line=1, last=1, reason="undefined", symbols=["X"], witness=witness)
-    assert "  witness: defconfig + # CONFIG_SMP is not set (and 1 symbol that follows)" \
-        in format_text(_report([f]))
-    assert "<code>defconfig + # CONFIG_SMP is not set (and 1 symbol that follows)</code>" \
+    lines = format_text(_report([f])).splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("  witness"))
+    # every setting the JSON lists is shown, those that follow too
+    assert lines[start + 1:start + 3] == ["    # CONFIG_SMP is not set", "    CONFIG_FOO=m"]
+    assert f.witness_text == "defconfig + # CONFIG_SMP is not set (then following from these: " \
+        "CONFIG_FOO=m)"
+    assert "<code>defconfig + # CONFIG_SMP is not set (then following from these: CONFIG_FOO=m)</code>" \
         in render_html(_report([f]))                # the same words in HTML
 
 
@@ -150,10 +159,12 @@ def test_json_round_trip():
     data = json.loads(text)
     assert data["version"] == 1
     summary = {"target": "HEAD", "changes": 1, "findings": 2, "arches": ["x86"],
-               "changes_checked": ["abc123def456"]}
+               "changes_checked": ["abc123def456"], "arches_checked": ["x86"],
+               "arches_ruled_out": {}, "scopes": []}
     assert data["summary"] == summary
     assert len(data["findings"]) == 2
-    documented = {"kind", "file", "line", "message", "arches", "condition_before", "condition_after",
+    documented = {"kind", "file", "line", "message", "arches", "arches_unmodelled",
+                  "condition_before", "condition_after",
                   "witness", "witness_base", "witness_text", "related", "change", "verified"}
     assert all(set(f) == documented for f in data["findings"])
     moved = data["findings"][1]

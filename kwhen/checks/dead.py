@@ -6,6 +6,7 @@ import re
 
 from kwhen.checks.lines import changed_lines
 from kwhen.checks.messages import DeadAdded
+from kwhen.checks.scope import buildable_first
 from kwhen.checks.symbols_index import defined_symbols
 from kwhen.kconfig.arches import arch_of_path
 
@@ -39,7 +40,11 @@ def run(change, context) -> list[DeadAdded]:
         if owner is None and not every:
             from kwhen.kconfig.arches import list_arches
             every.extend(x for x in list_arches(views[0].post.root) if x not in checked)
-        for arch in [owner] if owner else every:
+        # an architecture that loses the line by its #if alone (its own
+        # symbol, or symbols only others define) needs no model
+        tree = views[0].post
+        for arch in [owner] if owner else buildable_first(
+                tree.read_text(a.path), a.path, a.line, every, context.root, tree.cache):
             if arch not in others:
                 others[arch] = other_views([arch])
             if any(v.space.possible(v.post_line(a.path, a.line)) for v in others[arch]):

@@ -14,7 +14,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from kwhen.logic.formula import TRUE, Formula
-from kwhen.wording import describe, settings
+from kwhen.logic.solver import config_line
+from kwhen.wording import describe, in_words, settings
+
+
+# Free propositions every compilation of C satisfies (see checks/loss.py).
+_COMPILING_C = ("defined(__ASSEMBLY__)", "defined(__ASSEMBLER__)")
+
+
+def lost_when(losing: Formula, types: dict, arches: list) -> str:
+    """"no longer built when SMP=n", or on every configuration of the
+    architectures when nothing more is needed to lose the code."""
+    if losing is TRUE:
+        where = f" of {', '.join(arches)}" if arches else ""
+        return f"no longer built in any configuration{where}"
+    return f"no longer built when {settings(losing, types)}"
 
 
 @dataclass(kw_only=True, eq=False)
@@ -34,6 +48,9 @@ class Finding:
     # phase -> its own `losing` where the phases lose the code under
     # different conditions (SPL_FOO=n in SPL, FOO=n in proper): merge_findings
     phase_losing: dict = field(default_factory=dict, repr=False)
+    # architectures not modelled that lose the same lines by their #if alone
+    # (kwhen.checks.scope): named, not confirmed
+    unmodelled_arches: list = field(default_factory=list)
     types: dict = field(default_factory=dict, repr=False)   # symbol -> Kconfig type, for wording
     before: Formula | None = None     # where the code was built before the change
     after: Formula | None = None      # where it is built after
@@ -57,16 +74,18 @@ class Finding:
         return []
 
     def lost_when(self, losing: Formula) -> str:
-        """"when FOO=n"; in a tree with phases "in SPL when SPL_FOO=n",
-        the phases that lose the code under the same settings together
-        ("in SPL, TPL when ...; in U-Boot proper when FOO=n")."""
+        """"no longer built when FOO=n"; in a tree with phases "no longer
+        built in SPL when SPL_FOO=n", the phases that lose the code under the
+        same settings together ("in SPL, TPL when ...; in U-Boot proper when
+        FOO=n")."""
         if not self.phases:
-            return f"when {settings(losing, self.types)}"
+            return lost_when(losing, self.types, self.arches)
         groups: dict = {}
         for phase in self.phases:
             text = settings(self.phase_losing.get(phase, losing), self.types)
             groups.setdefault(text, []).append(phase)
-        return "; ".join(f"in {', '.join(phases)} when {text}" for text, phases in groups.items())
+        return "no longer built " + "; ".join(
+            f"in {', '.join(phases)} when {text}" for text, phases in groups.items())
 
     # -- what renderers read --------------------------------------------------
 
@@ -97,6 +116,52 @@ class Finding:
         return self.witness.base_name if self.witness is not None else None
 
     @property
+    def witness_arch(self) -> str | None:
+        """The architecture whose configuration the witness is (the first
+        of `arches`: the views are checked in that order)."""
+        return self.arches[0] if self.arches and self.witness is not None else None
+
+    @property
+    def witness_recipe(self) -> str | None:
+        """How to make the witness: the make command of its base, then the
+        .config lines to set (`witness_fragment`)."""
+        if self.witness is None:
+            return None
+        base = self.witness.base_name
+        if base.endswith("defconfig") and "/" not in base and self.witness_arch:
+            return f"make ARCH={self.witness_arch} {base}"
+        return f"cp {base} .config"
+
+    @property
+    def witness_fragment(self) -> list[str]:
+        """Every setting of the witness as .config lines, those a user
+        decides first and those that follow from them after, then the
+        values it gives int/hex/string symbols: all that the JSON lists,
+        copy-pasteable."""
+        if self.witness is None:
+            return []
+        values = sorted((self.witness.symbol_values or {}).items())
+        lines = ([config_line(name, new) for name, _, new in self.witness.changes]
+                 + [f"CONFIG_{name}={value}" for name, value in values])
+        # what no .config sets (a macro a header may define, a Makefile
+        # construct kwhen does not evaluate), as a comment kconfig ignores;
+        # that C is compiled, not assembled, goes without saying
+        assumed = [name if value else f"!{name}" for name, value in sorted(self.witness.free.items())
+                   if name not in _COMPILING_C]
+        if assumed:
+            lines.append(f"# assuming {', '.join(assumed)}")
+        return lines
+
+    @property
+    def before_in_words(self) -> str | None:
+        """`before` as a sentence ends: "always", "when SMP=y"."""
+        return in_words(self.before, self.types) if self.before is not None else None
+
+    @property
+    def after_in_words(self) -> str | None:
+        return in_words(self.after, self.types) if self.after is not None else None
+
+    @property
     def witness_text(self) -> str | None:
         """``x86_64_defconfig + # CONFIG_SMP is not set``: how every report
         shows the witness."""
@@ -110,7 +175,7 @@ class Finding:
         """The documented JSON fields of a finding."""
         return {
             "kind": self.kind, "file": self.file, "line": self.line, "message": self.message,
-            "arches": list(self.arches),
+            "arches": list(self.arches), "arches_unmodelled": list(self.unmodelled_arches),
             **({"phases": list(self.phases)} if self.phases else {}),
             "condition_before": self.condition_before, "condition_after": self.condition_after,
             "witness": self.witness_changes, "witness_base": self.witness_base,
@@ -171,11 +236,11 @@ class MovedNarrowed(Finding):
     @property
     def message(self) -> str:
         return (f"code moved here from {self.source_file}:{self.source_line} is built in fewer "
-                f"configurations: no longer built {self.lost_when(self.losing)}")
+                f"configurations: {self.lost_when(self.losing)}")
 
     def related_locations(self):
         return [(self.source_file, self.source_line,
-                 f"the code was here, built when {self.condition_before}")] + [
+                 f"the code was here, built {in_words(self.before, self.types)}")] + [
             p.note(self.types) for p in self.others]
 
 
@@ -196,9 +261,9 @@ class NarrowedLines(Finding):
 
     @property
     def message(self) -> str:
-        verb = "stays" if self.last == self.line else "stay"
-        return (f"{_span(self.line, self.last)} {verb} but the #if around them changed: "
-                f"no longer built {self.lost_when(self.losing)}")
+        verb, them = ("stays", "it") if self.last == self.line else ("stay", "them")
+        return (f"{_span(self.line, self.last)} {verb} but the #if around {them} changed: "
+                f"{self.lost_when(self.losing)}")
 
 
 @dataclass(kw_only=True, eq=False)
@@ -217,7 +282,7 @@ class NarrowedFile(Finding):
     @property
     def message(self) -> str:
         return (f"the file stays but a Makefile changed: "
-                f"no longer built {self.lost_when(self.losing)}")
+                f"{self.lost_when(self.losing)}")
 
 
 @dataclass(kw_only=True, eq=False)
@@ -309,8 +374,8 @@ class AlternativeDefinition(Finding):
                 f"{'is' if one else 'are'} left unchanged")
 
     def related_locations(self):
-        return [(f, n, f"{self.function}() defined here is the one built when "
-                       f"{describe(chosen, self.types)}")
+        return [(f, n, f"{self.function}() defined here is the one built "
+                       f"{in_words(chosen, self.types)}")
                 for f, n, chosen in self.alternatives]
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from kwhen import progress
 from kwhen.checks import (alternatives, config_tests, dead, linkage, moved, narrowed, prefix,
                           undefined)
+from kwhen.checks.lines import anchored_on_code
 from kwhen.checks.messages import Finding, Skipped
 from kwhen.checks.options import CheckOptions
 from kwhen.exceptions import KwhenError
@@ -35,11 +36,13 @@ KINDS_OF_CHECK = (moved, narrowed, alternatives, dead, undefined, prefix, config
 
 @dataclass
 class CheckRun:
-    """The findings of every change checked, and the architectures looked at."""
+    """The findings of every change checked, the architectures looked at,
+    and per change the scope: which were modelled, which ruled out and why."""
 
     findings: list
     arches: list
     skipped: list = field(default_factory=list)
+    scopes: list = field(default_factory=list)   # [(change id, Scope)]
 
 
 def is_build_file(relpath: str) -> bool:
@@ -152,6 +155,7 @@ class Checker:
         remove_orphaned_scratch()
         self._scratch = tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-")
         self.skipped: list[Skipped] = []  # what could not be checked, in order
+        self.scopes: list = []            # (change id, Scope) of each change checked
 
     def close(self):
         self.cache.close()
@@ -335,8 +339,35 @@ class Checker:
 
     # -- running ---------------------------------------------------------------
 
+    def scope_of(self, change):
+        """The architectures to model for `change` (kwhen.checks.scope)."""
+        from kwhen.checks import scope
+        from kwhen.kconfig.arches import arch_of_path, list_arches, resolve_arch
+
+        available = list_arches(self.root)
+        if self.options.arches or self.options.all_arches or not available:
+            paths = sorted({p for fp in change.file_patches
+                            for p in (fp.old_path, fp.new_path) if p})
+            return scope.Scope(self.arches_for(paths))
+        owners = []
+        for path in sorted(change.paths()):
+            owner = arch_of_path(path)
+            if owner in available and owner not in owners:
+                owners.append(owner)
+        structural = any(is_build_file(p) for p in
+                         change.pre.changed_paths() | change.post.changed_paths())
+        host = resolve_arch(self.root, None)[0]
+        return scope.decide(self.root, change, host, owners, available, structural,
+                            cache=self.cache)
+
     def check_change(self, change) -> list[Finding]:
-        views = self.views(change)
+        # every check reads the diff with code lines anchored: an #endif
+        # moved past a line is that line's #if changing, not the line moving
+        change = dataclasses.replace(
+            change, file_patches=[anchored_on_code(fp) for fp in change.file_patches])
+        scope = self.scope_of(change)
+        self.scopes.append((change.id, scope))
+        views = self.views(change, scope.modelled)
         checked = [v.arch for v in views]
         context = CheckContext(views, self.root, self.options,
                                lambda only=None: self.other_views(change, checked, only))
@@ -353,10 +384,23 @@ class Checker:
             verify.run(findings, views, Path(self._scratch.name))
         for f in findings:
             f.change = change.id
+            if f.kind in ("narrowed", "moved-narrowed"):
+                f.unmodelled_arches = self._unmodelled_for(f, scope)
         merged = merge_findings(findings)
         for f in merged:
             f.context = code_context(f, views)
         return merged
+
+    @staticmethod
+    def _unmodelled_for(finding, scope) -> list:
+        """The architectures not modelled that lose the finding's lines by
+        their #if alone."""
+        from kwhen.checks.scope import on_arch_possible
+
+        runs = [loss for first, last, loss in scope.losses.get(finding.file, [])
+                if first <= getattr(finding, "last", finding.line) and last >= finding.line]
+        return [a for a in sorted(scope.unmodelled) if a not in finding.arches
+                and on_arch_possible(runs, a, scope)]
 
     @property
     def arches_modelled(self) -> list:
@@ -436,6 +480,7 @@ def check_changes(root: Path, changes: list, options: CheckOptions) -> CheckRun:
             findings.extend(checker.check_change(change))
         for f in findings:
             arches.extend(a for a in f.arches if a not in arches)
-        return CheckRun(findings, arches or checker.arches_modelled, list(checker.skipped))
+        return CheckRun(findings, arches or checker.arches_modelled, list(checker.skipped),
+                        checker.scopes)
     finally:
         checker.close()

@@ -106,3 +106,27 @@ def defined_symbols(root: Path, state=None, cache=None) -> set[str]:
             text = state.read(rel)
             per_file[rel] = set(DEFINITION.findall(text)) if text is not None else set()
     return set().union(*per_file.values()) if per_file else set()
+
+
+def defining_arches(root: Path, cache=None) -> dict[str, set]:
+    """Symbol -> the architectures whose Kconfig files define it, with None
+    for a file outside arch/ (defined on every architecture). A symbol that
+    only arch/arm64 defines is n on every other architecture. Linux's UML
+    sources arch/<host>/um/Kconfig, so what that file defines is um's too."""
+    from kwhen.kconfig.arches import arch_of_path
+
+    root = Path(root)
+    files = kconfig_files(root)
+    stamp = _stamp(root, files)
+    remembered = _memo.get(root)
+    per_file = remembered[1] if remembered is not None and remembered[0] == stamp else None
+    if per_file is None:
+        per_file = _per_file(root, files, cache)
+        _memo[root] = (stamp, per_file)
+    owners: dict[str, set] = {}
+    for rel, names in per_file.items():
+        arch = arch_of_path(rel)
+        owning = {arch, "um"} if arch is not None and "/um/" in rel else {arch}
+        for name in names:
+            owners.setdefault(name, set()).update(owning)
+    return owners

@@ -68,21 +68,27 @@ class Witness:
     # witness gives them (canonical text, kwhen.logic.values)
     symbol_values: dict = None
 
-    def describe(self, limit: int = 12) -> str:
+    def describe(self, limit: int | None = None) -> str:
         """``x86_64_defconfig + # CONFIG_SMP is not set`` style summary:
-        the settings a user makes, then how many symbols follow from them."""
+        the settings a user makes, then those that follow from them, every
+        one the JSON lists. With `limit` (a summary for a terminal), at most
+        that many settings and a count of the rest."""
         lines = self.config_lines()
         if not lines:
             return f"{self.base_name} (unchanged)" + self._assumptions()
         chosen = lines[:self.prompted] or lines
-        shown = chosen[:limit]
-        text = self.base_name + " + " + " + ".join(shown)
-        if len(chosen) > limit:
-            text += f" + {len(chosen) - limit} more settings"
-        derived = len(lines) - len(chosen)
+        derived = lines[len(chosen):]
+        if limit is not None:
+            text = self.base_name + " + " + " + ".join(chosen[:limit])
+            if len(chosen) > limit:
+                text += f" + {len(chosen) - limit} more settings"
+            if derived:
+                text += (f" (and {len(derived)} symbols that follow)" if len(derived) > 1 else
+                         " (and 1 symbol that follows)")
+            return text + self._assumptions()
+        text = self.base_name + " + " + " + ".join(chosen)
         if derived:
-            text += (f" (and {derived} symbols that follow)" if derived > 1 else
-                     " (and 1 symbol that follows)")
+            text += f" (then following from these: {' + '.join(derived)})"
         return text + self._assumptions()
 
     def _assumptions(self) -> str:
@@ -493,3 +499,14 @@ class ConfigSpace:
             else:
                 derived.append(change)
         return decisions + derived, len(decisions)
+
+
+def satisfiable(f: Formula) -> bool:
+    """Whether some assignment of `f`'s variables, each free (no Kconfig
+    model), makes it true: what holds of a condition on every architecture."""
+    if f.op == "const":
+        return bool(f.name)
+    clauses: list = []
+    Tseitin(VarPool(), clauses).assert_true(f)
+    with Solver(name=SOLVER_NAME, bootstrap_with=clauses) as solver:
+        return solver.solve()

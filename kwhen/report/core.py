@@ -18,6 +18,9 @@ class Report:
     changes: list                     # ids of the changes checked
     arches: list
     tree: str | None = None           # absolute path of the tree's root
+    # per change: {"change", "checked": [arch], "unmodelled": [arch],
+    # "ruled_out": {arch: why}, "not_ruled_out": why or None}
+    scopes: list = field(default_factory=list)
     version: str = field(default=__version__)
     # what could not be checked (kwhen.checks.messages.Skipped): a Kconfig
     # file or makefile of the change that kwhen cannot read
@@ -38,10 +41,31 @@ class Report:
         (what could not be checked) only when something was."""
         summary = {"target": self.target, "changes": len(self.changes),
                    "findings": len(self.findings), "arches": list(self.arches),
-                   "changes_checked": list(self.changes)}
+                   "changes_checked": list(self.changes),
+                   "arches_checked": self.arches_checked,
+                   "arches_ruled_out": self.arches_ruled_out, "scopes": list(self.scopes)}
         if self.skipped:
             summary["skipped"] = [s.to_json() for s in self.skipped]
         return summary
+
+    @property
+    def arches_checked(self) -> list:
+        """The architectures modelled for some change."""
+        out = []
+        for s in self.scopes:
+            out.extend(a for a in s["checked"] if a not in out)
+        return out or list(self.arches)
+
+    @property
+    def arches_ruled_out(self) -> dict:
+        """arch -> why, for the architectures ruled out without modelling
+        for every change (the reason of the last change)."""
+        if not self.scopes:
+            return {}
+        out = dict(self.scopes[0]["ruled_out"])
+        for s in self.scopes[1:]:
+            out = {a: s["ruled_out"][a] for a in out if a in s["ruled_out"]}
+        return out
 
 
 class RecordedFinding:
@@ -68,6 +92,12 @@ class RecordedFinding:
     witness_text = property(lambda self: self.data.get("witness_text"))
     change = property(lambda self: self.data.get("change"))
     verified = property(lambda self: self.data.get("verified"))
+    unmodelled_arches = property(lambda self: list(self.data.get("arches_unmodelled") or []))
+    # conditions as recorded (Kconfig expressions), the witness as its text
+    before_in_words = condition_before
+    after_in_words = condition_after
+    witness_arch = witness_recipe = None
+    witness_fragment = property(lambda self: [])
 
     @property
     def sort_key(self):

@@ -1,12 +1,14 @@
 """Compiler-style text report of `kwhen check` findings.
 
-    drivers/foo.c:42: warning: [narrowed] foo_init() is no longer built on ...
-      before: FOO
-      after:  FOO && SMP
+    drivers/foo.c:42: warning: [moved-narrowed] code moved here from drivers/foo.c:10 ...
+      before: when FOO
+      after:  when FOO && SMP
       arches: x86
-      witness: x86_64_defconfig + # CONFIG_SMP is not set
-      note: drivers/foo.c:10: the #ifdef that now excludes it
+      witness on x86: make ARCH=x86 x86_64_defconfig, then set (make olddefconfig does the rest):
+        # CONFIG_SMP is not set
+    drivers/foo.c:10: note: the code was here, built when FOO
     kwhen: 1 finding in 1 change (x86)
+    kwhen: checked on x86; ruled out without modelling: arm64 (...)
 """
 
 from __future__ import annotations
@@ -32,6 +34,27 @@ def summary_line(report: Report) -> str:
     return f"kwhen: {_plural(len(findings), 'finding')} in {_plural(changed, 'change')}{where}"
 
 
+def scope_line(report: Report) -> str | None:
+    """Which architectures were checked, and which were ruled out without
+    modelling and why."""
+    if not report.scopes:
+        return None
+    parts = [f"checked on {', '.join(report.arches_checked)}"]
+    unmodelled = []
+    for s in report.scopes:
+        unmodelled.extend(a for a in s["unmodelled"] if a not in unmodelled)
+    if unmodelled:
+        parts.append(f"losing by the #if alone, not modelled: {', '.join(sorted(unmodelled))}")
+    by_reason: dict = {}
+    for arch, why in sorted(report.arches_ruled_out.items()):
+        by_reason.setdefault(why, []).append(arch)
+    for why, arches in by_reason.items():
+        parts.append(f"ruled out without modelling: {', '.join(arches)} ({why})")
+    notes = sorted({s["not_ruled_out"] for s in report.scopes if s["not_ruled_out"]})
+    parts.extend(f"other architectures not ruled out: {n}" for n in notes)
+    return "kwhen: " + "; ".join(parts)
+
+
 def verification(f) -> str | None:
     """What --verify said of the finding's witness, if it ran."""
     if f.verified is None:
@@ -39,34 +62,61 @@ def verification(f) -> str | None:
     return "verified with make olddefconfig" if f.verified else "NOT confirmed by make olddefconfig"
 
 
+def _finding_lines(f):
+    """(style, text) lines of one finding, as gcc writes a warning and its
+    notes: `path:line: warning: ...`, then `path:line: note: ...`."""
+    yield [("bold", f"{f.file}:{f.line}:"), ("", " "), ("bold magenta", "warning:"),
+           ("", " "), ("bold", f"[{f.kind}]"), ("", f" {f.message}")]
+    if f.before_in_words is not None:
+        yield [("", "  before: "), ("cyan", f.before_in_words)]
+    if f.after_in_words is not None:
+        yield [("", "  after:  "), ("cyan", f.after_in_words)]
+    if f.arches:
+        also = f.unmodelled_arches
+        more = f" (also by its #if alone, not modelled: {', '.join(also)})" if also else ""
+        yield [("", f"  arches: {', '.join(f.arches)}{more}")]
+    if getattr(f, "phases", None):
+        yield [("", f"  phases: {', '.join(f.phases)}")]
+    if f.witness_text is not None:
+        verdict = verification(f)
+        fragment = f.witness_fragment
+        on = f" on {f.witness_arch}" if f.witness_arch else ""
+        if fragment and f.witness_recipe:
+            yield [("", f"  witness{on}: {f.witness_recipe}, then set (make olddefconfig "
+                        "does the rest):"), ("dim", f" ({verdict})" if verdict else "")]
+            for line in fragment:
+                yield [("green", f"    {line}")]
+        else:
+            yield [("", f"  witness{on}: "), ("green", f.witness_text),
+                   ("dim", f" ({verdict})" if verdict else "")]
+    for r in f.related:
+        loc = f"{r['file']}:{r['line']}:" if r.get("line") else f"{r['file']}:"
+        yield [("bold", loc), ("", " note: "), ("", r["message"])]
+
+
 def _blocks(report: Report):
-    """(style, text) pieces, line by line; style is a rich style or ''."""
+    """(style, text) pieces, line by line; style is a rich style or ''.
+    Findings of several changes are grouped by change, each under its
+    commit id and subject."""
     findings = report.sorted_findings
     several_changes = len({f.change for f in findings}) > 1
+    order = {c: i for i, c in enumerate(report.changes)}
+    if several_changes:
+        findings = sorted(findings, key=lambda f: (order.get(f.change, len(order)), f.sort_key))
+    subjects = {c.get("id"): c.get("title") for c in report.change_info}
+    current = object()
     for f in findings:
-        head = [("bold", f"{f.file}:{f.line}:"), ("", " "), ("bold magenta", "warning:"),
-                ("", " "), ("bold", f"[{f.kind}]"), ("", f" {f.message}")]
-        yield head
-        if several_changes and f.change:
-            yield [("dim", f"  change: {f.change}")]
-        if f.condition_before is not None:
-            yield [("", "  before: "), ("cyan", f.condition_before)]
-        if f.condition_after is not None:
-            yield [("", "  after:  "), ("cyan", f.condition_after)]
-        if f.arches:
-            yield [("", f"  arches: {', '.join(f.arches)}")]
-        if getattr(f, "phases", None):
-            yield [("", f"  phases: {', '.join(f.phases)}")]
-        if f.witness_text:
-            verdict = verification(f)
-            yield [("", "  witness: "), ("green", f.witness_text),
-                   ("dim", f" ({verdict})" if verdict else "")]
-        for r in f.related:
-            loc = f"{r['file']}:{r['line']}" if r.get("line") else f"{r['file']}"
-            yield [("", "  note: "), ("bold", f"{loc}:"), ("", f" {r['message']}")]
+        if several_changes and f.change != current:
+            current = f.change
+            subject = subjects.get(f.change)
+            yield [("bold", f"{f.change}" + (f": {subject}" if subject else ""))]
+        yield from _finding_lines(f)
     for skipped in sorted(report.skipped, key=lambda s: s.sort_key):
         yield [("bold yellow", "kwhen: skipped:"), ("", f" {skipped.message}")]
     yield [("bold", summary_line(report))]
+    scope = scope_line(report)
+    if scope:
+        yield [("dim", scope)]
 
 
 def format_text(report: Report) -> str:

@@ -1,0 +1,78 @@
+"""Which architectures `kwhen check` models by default (kwhen.checks.scope):
+the change's effect on #if conditions is reasoned on with every symbol free,
+and only architectures that can lose a line are modelled."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import committed
+from kwhen.checks.scope import cpp_losses
+from kwhen.control import CheckOptions, check
+from test_check import commit
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "check-two-arches"
+
+ENDIF_ABOVE = "#endif\n\tthread_stack_cache_init();\n"
+ENDIF_BELOW = "\tthread_stack_cache_init();\n#endif\n"
+
+
+@pytest.fixture
+def two_arches(tmp_path):
+    dest = tmp_path / "two-arches"
+    shutil.copytree(FIXTURE, dest)
+    return committed(dest)
+
+
+def scope_of(report):
+    (only,) = report.scopes
+    return only
+
+
+def test_an_endif_moved_down_narrows_the_other_architecture_only(two_arches):
+    commit(two_arches, "endif below", {"init/main.c": (ENDIF_ABOVE, ENDIF_BELOW)})
+    report = check(two_arches, "HEAD", CheckOptions())
+    assert [(f.kind, f.file, f.line, f.arches) for f in report.findings] == [
+        ("narrowed", "init/main.c", 7, ["arm64"])]
+    scope = scope_of(report)
+    assert scope["checked"] == ["arm64"]
+    assert list(scope["ruled_out"]) == ["x86"]          # X86 is y there: the line stays
+    # --arch still narrows the scope: x86 alone sees nothing
+    assert check(two_arches, "HEAD", CheckOptions(arches=["x86"])).findings == []
+
+
+def test_an_endif_moved_down_reads_as_narrowed_whichever_way_the_diff_shows_it(
+        two_arches, tmp_path):
+    """The same edit as a diff that shows the call removed below the #endif
+    and added above it (difflib's choice, and sometimes git's): the call
+    did not move, its #if changed, so it is `narrowed`, not code moved."""
+    patch = tmp_path / "endif.patch"
+    patch.write_text("--- a/init/main.c\n+++ b/init/main.c\n@@ -5,5 +5,5 @@\n"
+                     " #ifdef CONFIG_X86\n \tefi_enter_virtual_mode();\n"
+                     "+\tthread_stack_cache_init();\n #endif\n"
+                     "-\tthread_stack_cache_init();\n \trest_init();\n")
+    report = check(two_arches, str(patch), CheckOptions())
+    assert [(f.kind, f.file, f.line, f.arches) for f in report.findings] == [
+        ("narrowed", "init/main.c", 7, ["arm64"])]
+
+
+def test_widening_and_same_condition_edits_model_no_other_architecture(two_arches):
+    commit(two_arches, "widen", {"init/main.c": ("\tefi_enter_virtual_mode();\n#endif\n",
+                                                 "#endif\n\tefi_enter_virtual_mode();\n")})
+    report = check(two_arches, "HEAD", CheckOptions())
+    assert report.findings == []
+    scope = scope_of(report)
+    assert scope["checked"] == ["x86"]                  # the host, for the other checks
+    assert list(scope["ruled_out"]) == ["arm64"]
+
+
+def test_cpp_losses_are_read_with_every_symbol_free(two_arches):
+    commit(two_arches, "endif below", {"init/main.c": (ENDIF_ABOVE, ENDIF_BELOW)})
+    from kwhen.patch.target import resolve_target
+
+    (change,) = resolve_target("HEAD", two_arches)
+    losses, undecided = cpp_losses(change)
+    assert not undecided
+    (run,) = losses["init/main.c"]
+    assert run[:2] == (7, 7) and "X86" in {v for v in run[2].variables()}
