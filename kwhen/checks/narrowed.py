@@ -5,10 +5,11 @@ Every line of each touched C file whose conditions the change can alter
 (an #if, #else or #endif added, removed or moved; code re-written where it
 stands; a header's directives edited) is compared before and after, mapped
 through the diff; so is every file Kbuild builds when the change edits a
-Makefile or Kconfig file. A contiguous run of lines, or a file, built in
-fewer configurations is one place; the places one change loses under the
-same condition are one finding (one cause: a feature made conditional on
-purpose), listed in it.
+Makefile or Kconfig file, and every symbol a Kconfig edit lets be enabled
+in fewer configurations. A contiguous run of lines, a file or a symbol
+narrowed is one place; the places one change loses under the same
+condition, or that one hunk's directives narrow, are one finding (one
+cause: a feature made conditional on purpose), which lists them.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def _line_edits(change, view, rewritten: dict) -> list:
             continue     # no condition of the file's lines can change
         before = _conditions(view.pre, fp.old_path)
         after = _conditions(view.post, fp.new_path)
-        kept = []        # (post-image line, losing or None), in order
+        kept = []        # (post-image line, old, new, losing or None: not narrowed)
         verdicts: dict = {}
         for number, text in enumerate(view.pre.read_text(fp.old_path).splitlines(), 1):
             if not is_code(text):
