@@ -90,3 +90,28 @@ def test_a_board_directory_is_built_exactly_when_its_symbols_name_it():
         assert arm.space.certain(iff(built, var(target)))
     # a directory no value names is never built
     assert arm.space.status(arm.file_condition("board/acme/common/common.c").builtin) == "never"
+
+
+def test_an_architectures_base_is_its_own_board_or_its_qemu_board():
+    from kwhen.kconfig.arches import defconfig_path
+
+    assert defconfig_path(FIXTURE, "sandbox", "sandbox").name == "sandbox_defconfig"
+    assert defconfig_path(FIXTURE, "arm", "arm").name == "qemu_arm_defconfig"
+    arm = Tree(FIXTURE, "arm")
+    assert arm.model.base_name == "qemu_arm_defconfig"
+    # the witness that builds the Rocket's board starts from the QEMU board's
+    # configuration (the Comet) and names it
+    rocket = arm.file_condition("board/acme/rocket/rocket.c").builtin
+    witness = arm.space.witness(rocket)
+    assert witness.values["TARGET_ROCKET"] == "y"
+    assert witness.base_name == "qemu_arm_defconfig"
+
+
+def test_uboot_real_default_bases():
+    from kwhen.kconfig.arches import defconfig_path
+
+    tree = uboot_tree()
+    assert defconfig_path(tree, "sandbox", "sandbox").name == "sandbox_defconfig"
+    assert defconfig_path(tree, "arm", "arm").name == "qemu_arm_defconfig"
+    assert defconfig_path(tree, "x86", "x86").name == "qemu-x86_defconfig"
+    assert defconfig_path(tree, "riscv", "riscv").name == "qemu-riscv32_defconfig"

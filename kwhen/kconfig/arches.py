@@ -186,7 +186,8 @@ def defconfig_path(tree: Path, arch: str, srcarch: str) -> Path | None:
     if srcarch == "x86":
         name = "i386_defconfig" if arch == "i386" else "x86_64_defconfig"
         path = configs / name
-        return path if path.is_file() else None
+        if path.is_file():
+            return path
     path = configs / "defconfig"
     if path.is_file():
         return path
@@ -195,13 +196,17 @@ def defconfig_path(tree: Path, arch: str, srcarch: str) -> Path | None:
         path = configs / name
         if path.is_file():
             return path
-    # U-Boot keeps one defconfig per board in the top configs/ directory;
-    # the architecture's own board is named after it (sandbox_defconfig)
-    for name in (f"{arch}_defconfig", f"{srcarch}_defconfig"):
+    # U-Boot keeps one defconfig per board in the top configs/ directory:
+    # the architecture's own board is named after it (sandbox_defconfig),
+    # else its QEMU board is the usual one to start from
+    # (qemu_arm_defconfig, qemu-x86_defconfig, qemu-riscv32_defconfig)
+    for name in (f"{arch}_defconfig", f"{srcarch}_defconfig", f"qemu_{arch}_defconfig",
+                 f"qemu-{arch}_defconfig"):
         path = tree / "configs" / name
         if path.is_file():
             return path
-    return None
+    found = sorted((tree / "configs").glob(f"qemu[-_]{arch}*_defconfig"))
+    return found[0] if found else None
 
 
 def pin_arch_symbol(model) -> None:
