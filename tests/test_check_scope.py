@@ -76,3 +76,32 @@ def test_cpp_losses_are_read_with_every_symbol_free(two_arches):
     assert not undecided
     (run,) = losses["init/main.c"]
     assert run[:2] == (7, 7) and "X86" in {v for v in run[2].variables()}
+
+
+def test_a_range_groups_findings_under_each_commit_and_names_each_scope(two_arches):
+    """`kwhen check A..B`: the findings under each commit's id and subject,
+    in the range's order, and per commit which architectures were checked
+    and which were ruled out without modelling, and why."""
+    import subprocess
+
+    from kwhen.report.text import format_text
+
+    base = subprocess.run(["git", "rev-parse", "HEAD"], cwd=two_arches, capture_output=True,
+                          text=True, check=True).stdout.strip()
+    commit(two_arches, "init: move the #endif down", {"init/main.c": (ENDIF_ABOVE, ENDIF_BELOW)})
+    commit(two_arches, "kernel: core_setup_two() for SMP only", {"kernel/core.c": (
+        "\tcore_setup_two();\n", "#ifdef CONFIG_SMP\n\tcore_setup_two();\n#endif\n")})
+    report = check(two_arches, f"{base}..HEAD", CheckOptions())
+    first, second = report.changes
+    lines = format_text(report).splitlines()
+    heads = [i for i, line in enumerate(lines) if not line.startswith(" ") and ": warning:" in line]
+    assert lines.index(f"{first}: init: move the #endif down") == heads[0] - 1
+    assert lines[heads[0]].startswith("init/main.c:7: warning: [narrowed]")
+    assert lines.index(f"{second}: kernel: core_setup_two() for SMP only") == heads[1] - 1
+    assert lines[heads[1]].startswith("kernel/core.c:6: warning: [narrowed]")
+    assert "  witness on arm64: make ARCH=arm64 defconfig, as it is" in lines
+    assert lines[-2] == (f"kwhen: {first}: checked on arm64; ruled out without modelling: x86 "
+                         "(its Kconfig never meets the #if condition under which lines are lost)")
+    assert lines[-1] == (f"kwhen: {second}: checked on x86; losing by the #if alone, "
+                         "not modelled: arm64")
+    assert [s["checked"] for s in report.summary["scopes"]] == [["arm64"], ["x86"]]

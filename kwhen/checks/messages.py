@@ -130,6 +130,9 @@ class Finding:
         base = self.witness.base_name
         if base.endswith("defconfig") and "/" not in base and self.witness_arch:
             return f"make ARCH={self.witness_arch} {base}"
+        if base == "defaults" and self.witness_arch:
+            # no defconfig: the base is every symbol at its Kconfig default
+            return f"make ARCH={self.witness_arch} alldefconfig"
         return f"cp {base} .config"
 
     @property

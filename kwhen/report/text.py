@@ -34,25 +34,34 @@ def summary_line(report: Report) -> str:
     return f"kwhen: {_plural(len(findings), 'finding')} in {_plural(changed, 'change')}{where}"
 
 
-def scope_line(report: Report) -> str | None:
+def scope_lines(report: Report) -> list[str]:
     """Which architectures were checked, and which were ruled out without
-    modelling and why."""
+    modelling and why: one line, or one per change of a range (each
+    change has its own scope)."""
+    if len(report.scopes) > 1:
+        return [f"kwhen: {s['change']}: {_scope_text([s], s['checked'], s['ruled_out'])}"
+                for s in report.scopes]
     if not report.scopes:
-        return None
-    parts = [f"checked on {', '.join(report.arches_checked)}"]
+        return []
+    return ["kwhen: " + _scope_text(report.scopes, report.arches_checked,
+                                    report.arches_ruled_out)]
+
+
+def _scope_text(scopes: list, checked: list, ruled_out: dict) -> str:
+    parts = [f"checked on {', '.join(checked)}"]
     unmodelled = []
-    for s in report.scopes:
+    for s in scopes:
         unmodelled.extend(a for a in s["unmodelled"] if a not in unmodelled)
     if unmodelled:
         parts.append(f"losing by the #if alone, not modelled: {', '.join(sorted(unmodelled))}")
     by_reason: dict = {}
-    for arch, why in sorted(report.arches_ruled_out.items()):
+    for arch, why in sorted(ruled_out.items()):
         by_reason.setdefault(why, []).append(arch)
     for why, arches in by_reason.items():
         parts.append(f"ruled out without modelling: {', '.join(arches)} ({why})")
-    notes = sorted({s["not_ruled_out"] for s in report.scopes if s["not_ruled_out"]})
+    notes = sorted({s["not_ruled_out"] for s in scopes if s["not_ruled_out"]})
     parts.extend(f"other architectures not ruled out: {n}" for n in notes)
-    return "kwhen: " + "; ".join(parts)
+    return "; ".join(parts)
 
 
 def verification(f) -> str | None:
@@ -86,6 +95,9 @@ def _finding_lines(f):
                         "does the rest):"), ("dim", f" ({verdict})" if verdict else "")]
             for line in fragment:
                 yield [("green", f"    {line}")]
+        elif f.witness_recipe:
+            yield [("", f"  witness{on}: "), ("green", f.witness_recipe),
+                   ("", ", as it is"), ("dim", f" ({verdict})" if verdict else "")]
         else:
             yield [("", f"  witness{on}: "), ("green", f.witness_text),
                    ("dim", f" ({verdict})" if verdict else "")]
@@ -114,8 +126,7 @@ def _blocks(report: Report):
     for skipped in sorted(report.skipped, key=lambda s: s.sort_key):
         yield [("bold yellow", "kwhen: skipped:"), ("", f" {skipped.message}")]
     yield [("bold", summary_line(report))]
-    scope = scope_line(report)
-    if scope:
+    for scope in scope_lines(report):
         yield [("dim", scope)]
 
 
