@@ -269,12 +269,28 @@ class Tree:
         here = relpath.rsplit("/", 1)[0] + "/"
         return not any(here.startswith(d) or d.startswith(here) for d in built)
 
+    def _outside_the_phase(self, relpath: str) -> bool:
+        """Whether `relpath`, a driver's own header (not under an include/
+        directory), is out of an earlier phase's reach: the phase compiles
+        nothing in its directory, below it or in its parent (SPL builds no
+        drivers/usb/mtu3/*.c, so mtu3_dr.h is no SPL code)."""
+        if self.phase is None or "include/" in relpath or relpath.startswith("include"):
+            return False
+        key = f"_built_dirs:{self.phase_name}"
+        built = self.models.__dict__.get(key)
+        if built is None:
+            built = self.models.__dict__[key] = {
+                (p.rsplit("/", 1)[0] if "/" in p else "") + "/" for p in self.kbuild.files}
+        here = (relpath.rsplit("/", 1)[0] if "/" in relpath else "") + "/"
+        parent = (here[:-1].rsplit("/", 1)[0] + "/") if here.count("/") > 1 else "/"
+        return not any(d.startswith(here) or d == parent for d in built)
+
     def file_condition(self, relpath: str, follow_includes: bool = True) -> FileCondition:
         """When the file is compiled; a C file no Makefile names is looked
         for among the files that #include it (unless `follow_includes` is
         false)."""
         if relpath.endswith(HEADER_SUFFIXES):
-            if self._outside_the_build(relpath):
+            if self._outside_the_build(relpath) or self._outside_the_phase(relpath):
                 return FileCondition(relpath, "unreached", FALSE, FALSE)
             return FileCondition(relpath, "header", TRUE, FALSE)
         found = self.kbuild.files.get(relpath)

@@ -350,3 +350,20 @@ def test_a_host_program_is_answered_once_in_no_phase(uboot, capsys, monkeypatch)
                  "--no-cache"]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert answer["kind"] == "host" and "phase" not in answer
+
+
+def test_a_drivers_own_header_is_no_code_of_a_phase_that_builds_nothing_near_it(uboot):
+    phases = _phases(Tree(uboot, "sandbox"))
+    assert phases["proper"].file_condition("drivers/drv.h").kind == "header"
+    assert phases["spl"].file_condition("drivers/drv.h").kind == "unreached"
+    # a header of include/ is every phase's
+    assert phases["spl"].file_condition("include/linux/kconfig.h").kind == "header"
+
+
+def test_check_of_a_drivers_header_judges_only_the_phases_building_near_it(repo):
+    from conftest import check_findings
+    _commit(repo, "drivers/drv.h", "#if CONFIG_IS_ENABLED(FOO)", "#if CONFIG_IS_ENABLED(BAR)")
+    # BAR has no SPL_/TPL_ twin, but SPL and TPL build nothing in drivers/:
+    # only U-Boot proper's narrowing (FOO=y, BAR=n) is a finding
+    found = check_findings(repo, "sandbox")
+    assert [(f.kind, f.phases) for f in found] == [("narrowed", ["U-Boot proper"])]
