@@ -367,3 +367,15 @@ def test_check_of_a_drivers_header_judges_only_the_phases_building_near_it(repo)
     # only U-Boot proper's narrowing (FOO=y, BAR=n) is a finding
     found = check_findings(repo, "sandbox")
     assert [(f.kind, f.phases) for f in found] == [("narrowed", ["U-Boot proper"])]
+
+
+def test_the_phase_macros_the_build_defines_with_flags_are_not_undefined_symbols(repo):
+    from conftest import check_findings
+    # CONFIG_SPL_BUILD and CONFIG_TPL_BUILD are no Kconfig symbols: the
+    # makefiles define them (-DCONFIG_SPL_BUILD); a name nothing defines is
+    _commit(repo, "lib/foo.c", "int foo_enabled(void)\n{\n",
+            "int foo_enabled(void)\n{\n#if defined(CONFIG_SPL_BUILD) || defined(CONFIG_TPL_BUILD)\n"
+            "\tearly();\n#endif\n#ifdef CONFIG_NO_SUCH_FLAG\n\tnothing();\n#endif\n")
+    found = [(f.line, [r.symbol for r in f.references]) for f in check_findings(repo, "sandbox")
+             if f.kind == "undefined-symbol"]
+    assert found == [(9, ["NO_SUCH_FLAG"])]

@@ -130,10 +130,9 @@ def run(change, context) -> list[UndefinedSymbol]:
     found = [(path, line, symbol, renamed_from)
              for path, line, symbol, renamed_from in _new_references(change)
              if _undefined(symbol, defined)]
-    macros = defined_macros(root, change.post, {symbol for path, _l, symbol, _r in found
-                                                if path.endswith(CODE_SUFFIXES)})
+    macros, flags = defined_macros(root, change.post, {symbol for _p, _l, symbol, _r in found})
     for path, line, symbol, renamed_from in found:
-        if symbol in macros and path.endswith(CODE_SUFFIXES):
+        if symbol in flags or (symbol in macros and path.endswith(CODE_SUFFIXES)):
             continue
         if (path, symbol) not in seen:
             seen.add((path, symbol))
@@ -146,16 +145,26 @@ def run(change, context) -> list[UndefinedSymbol]:
 
 
 _MACRO_DEFINITION = re.compile(r"^[ \t]*#[ \t]*define[ \t]+CONFIG_(\w+)", re.M)
+# a makefile's -DCONFIG_FOO: defined for every file the flag reaches (U-Boot's
+# scripts/Makefile.spl: KBUILD_CPPFLAGS += -DCONFIG_SPL_BUILD)
+_FLAG_DEFINITION = re.compile(r"-D[ \t]*CONFIG_(\w+)")
 
 
-def defined_macros(root, state, names) -> set[str]:
+def _is_makefile(path: str) -> bool:
+    name = path.rpartition("/")[2]
+    return name.startswith(("Makefile", "Kbuild")) or name.endswith(".mk")
+
+
+def defined_macros(root, state, names) -> tuple[set[str], set[str]]:
     """Those of `names` (symbols, without CONFIG_) that a #define of
-    CONFIG_<name> in some C file of the tree (as `state` has it) defines:
-    one git grep for the few names a change leaves undefined."""
+    CONFIG_<name> in some C file of the tree (as `state` has it) defines,
+    and those a makefile's ``-DCONFIG_<name>`` flag defines (for the C
+    files and, as the make variable the build sets beside it, the
+    makefiles): one git grep for the few names a change leaves undefined."""
     if not names:
-        return set()
+        return set(), set()
     changed = state.changed_paths() if state is not None else set()
-    pattern = "^[[:space:]]*#[[:space:]]*define[[:space:]]+CONFIG_(" + "|".join(
+    pattern = "(^[[:space:]]*#[[:space:]]*define[[:space:]]+|-D[[:space:]]*)CONFIG_(" + "|".join(
         sorted(names)) + ")([^A-Za-z0-9_]|$)"
     if (root / ".git").exists():
         hits = git.run(root, "grep", "-E", "-I", "-e", pattern, ok=None).decode(
@@ -163,20 +172,27 @@ def defined_macros(root, state, names) -> set[str]:
     else:
         hits = subprocess.run(["grep", "-rEI", "--exclude-dir=.git", "-e", pattern, "."],
                               cwd=root, capture_output=True, text=True).stdout
-    found = set()
+    found: set = set()
+    flags: set = set()
+
+    def take(path, text):
+        if _skipped(path):
+            return
+        if path.endswith(CODE_SUFFIXES):
+            found.update(_MACRO_DEFINITION.findall(text))
+        elif _is_makefile(path):
+            flags.update(_FLAG_DEFINITION.findall(text))
+
     for row in hits.splitlines():
         path, _, text = row.partition(":")
         path = path[2:] if path.startswith("./") else path
-        if path in changed or _skipped(path) or not path.endswith(CODE_SUFFIXES):
-            continue
-        found.update(_MACRO_DEFINITION.findall(text))
+        if path not in changed:
+            take(path, text)
     for path in changed:
-        if not path.endswith(CODE_SUFFIXES) or _skipped(path):
-            continue
-        text = state.read(path)
+        text = state.read(path) if path.endswith(CODE_SUFFIXES) or _is_makefile(path) else None
         if text is not None:
-            found.update(_MACRO_DEFINITION.findall(text))
-    return found & set(names)
+            take(path, text)
+    return found & set(names), flags & set(names)
 
 
 def _orphaned(change, root, defined):
