@@ -408,7 +408,7 @@ class Tree:
         own = ("|" + hashlib.blake2b(self.read_text(relpath).encode("utf-8", "surrogateescape"),
                                      digest_size=16).hexdigest()
                if relpath in self._state_changes else "")
-        return (f"{self.models._kbuild_key(self.model.kbuild_table())}|{flags}|"
+        return (f"{self.models.model_kbuild_key()}|{flags}|"
                 f"{self.phase_name}|cpp|{relpath}{own}")
 
     @cached_property
@@ -554,7 +554,7 @@ class Tree:
 
         from kwhen.cpp.headers import flag_macros
 
-        key = self.models._kbuild_key(self.model.kbuild_table())
+        key = self.models.model_kbuild_key()
         blob = self.cache.get("cppflags", key, self.root)
         if blob is not None:
             return frozenset(json.loads(blob))
