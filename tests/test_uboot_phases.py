@@ -379,3 +379,17 @@ def test_the_phase_macros_the_build_defines_with_flags_are_not_undefined_symbols
     found = [(f.line, [r.symbol for r in f.references]) for f in check_findings(repo, "sandbox")
              if f.kind == "undefined-symbol"]
     assert found == [(9, ["NO_SUCH_FLAG"])]
+
+
+def test_a_summary_names_each_architecture_once_whatever_the_phases(repo):
+    from conftest import git
+    from kwhen.control import CheckOptions, check, render
+    # a makefile edit (both sides modelled) with no finding: the summary
+    # still says what was checked, sandbox once for its four phases
+    with open(repo / "lib/Makefile", "a") as f:
+        f.write("# nothing built here changes\n")
+    git(repo, "commit", "-qam", "lib: a comment")
+    report = check(repo, "HEAD", CheckOptions(arches=["sandbox"]))
+    assert report.findings == []
+    assert json.loads(render(report, "json"))["summary"]["arches"] == ["sandbox"]
+    assert render(report, "text").count("sandbox") == 1

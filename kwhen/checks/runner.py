@@ -151,6 +151,7 @@ class Checker:
         self.options = options
         self.cache = Cache(enabled=options.cache)
         self._base_trees: dict[str, Tree] = {}
+        self._checked: dict[str, None] = {}     # every architecture some change was checked on
         self._materialized = None         # (change id, (pre root, post root)) of the last change
         remove_orphaned_scratch()
         self._scratch = tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-")
@@ -368,7 +369,9 @@ class Checker:
         scope = self.scope_of(change)
         self.scopes.append((change.id, scope))
         views = self.views(change, scope.modelled)
-        checked = [v.arch for v in views]
+        # one view per phase: an architecture is named once
+        checked = list(dict.fromkeys(v.arch for v in views))
+        self._checked.update(dict.fromkeys(checked))
         context = CheckContext(views, self.root, self.options,
                                lambda only=None: self.other_views(change, checked, only))
         readable = self._readable_part(change, views)
@@ -404,7 +407,7 @@ class Checker:
 
     @property
     def arches_modelled(self) -> list:
-        return sorted(self._base_trees)
+        return sorted(set(self._base_trees) | set(self._checked))
 
 
 CONTEXT_LINES = 3     # lines shown on each side of a finding (HTML report)
