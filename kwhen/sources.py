@@ -15,3 +15,9 @@ OBJECT_SOURCE_SUFFIXES = (".c", ".S")
 # files read for their lines: changed code, definitions of identifiers
 CODE_SUFFIXES = (".c", ".h", ".S")
 CODE_GLOBS = tuple("*" + suffix for suffix in CODE_SUFFIXES)
+
+
+def is_makefile(relpath: str) -> bool:
+    """A file make reads as a makefile: Makefile*, Kbuild*, *.mk."""
+    name = relpath.rsplit("/", 1)[-1]
+    return name.startswith(("Makefile", "Kbuild")) or name.endswith(".mk")

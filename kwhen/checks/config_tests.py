@@ -34,7 +34,7 @@ from kwhen.checks.messages import ConfigTestArgument
 from kwhen.checks.prefix import defined_as_macro
 from kwhen.checks.symbols_index import defined_symbols
 from kwhen.cpp.expression import PHASE_PREFIX
-from kwhen.sources import CODE_SUFFIXES
+from kwhen.sources import CODE_SUFFIXES, is_makefile
 
 PHASE_MACROS = ("CONFIG_IS_ENABLED", "CONFIG_VAL", "CONFIG_IF_ENABLED_INT")
 KCONFIG_TESTS = ("IS_ENABLED", "IS_BUILTIN", "IS_MODULE", "IS_REACHABLE")
@@ -74,8 +74,7 @@ def _makefile_uses(change):
     """(path, line, head, variable, rest) of each CONFIG_$(SPL_)FOO-like
     name on a line the change adds to a makefile."""
     for path, line, text in patch_lines(change.file_patches, "+"):
-        name = path.rsplit("/", 1)[-1]
-        if not (name.startswith(("Makefile", "Kbuild")) or name.endswith(".mk")):
+        if not is_makefile(path):
             continue
         for head, variable, rest in _MAKE_REF.findall(text.split("#", 1)[0]):
             yield path, line, head, variable, rest

@@ -20,7 +20,7 @@ from kwhen.checks.messages import UndefinedReference, UndefinedSymbol
 from kwhen.checks.symbols_index import DEFINITION, SYMBOL, _is_kconfig, defined_symbols
 from kwhen.exceptions import KwhenError
 from kwhen.readfile import read_text
-from kwhen.sources import CODE_SUFFIXES
+from kwhen.sources import CODE_SUFFIXES, is_makefile
 
 # A name followed by `(` is a function-like macro (U-Boot's
 # CONFIG_IS_ENABLED(X), CONFIG_VAL(X)), never a Kconfig symbol;
@@ -150,11 +150,6 @@ _MACRO_DEFINITION = re.compile(r"^[ \t]*#[ \t]*define[ \t]+CONFIG_(\w+)", re.M)
 _FLAG_DEFINITION = re.compile(r"-D[ \t]*CONFIG_(\w+)")
 
 
-def _is_makefile(path: str) -> bool:
-    name = path.rpartition("/")[2]
-    return name.startswith(("Makefile", "Kbuild")) or name.endswith(".mk")
-
-
 def defined_macros(root, state, names) -> tuple[set[str], set[str]]:
     """Those of `names` (symbols, without CONFIG_) that a #define of
     CONFIG_<name> in some C file of the tree (as `state` has it) defines,
@@ -180,7 +175,7 @@ def defined_macros(root, state, names) -> tuple[set[str], set[str]]:
             return
         if path.endswith(CODE_SUFFIXES):
             found.update(_MACRO_DEFINITION.findall(text))
-        elif _is_makefile(path):
+        elif is_makefile(path):
             flags.update(_FLAG_DEFINITION.findall(text))
 
     for row in hits.splitlines():
@@ -189,7 +184,7 @@ def defined_macros(root, state, names) -> tuple[set[str], set[str]]:
         if path not in changed:
             take(path, text)
     for path in changed:
-        text = state.read(path) if path.endswith(CODE_SUFFIXES) or _is_makefile(path) else None
+        text = state.read(path) if path.endswith(CODE_SUFFIXES) or is_makefile(path) else None
         if text is not None:
             take(path, text)
     return found & set(names), flags & set(names)
