@@ -65,14 +65,26 @@ def check_one(tree: Path, sha: str, arch: str) -> dict:
                              capture_output=True, text=True).stdout.strip()
     entry = {"commit": sha[:12], "subject": subject, "status": proc.returncode,
              "seconds": round(time.time() - started, 1), "findings": []}
-    if proc.returncode in (0, 1):
-        try:
-            entry["findings"] = json.loads(proc.stdout)["findings"]
-        except (ValueError, KeyError):
-            entry["error"] = proc.stdout[-2000:]
+    data, error = check_report(proc)
+    if data is not None:
+        entry["findings"] = data["findings"]
     else:
-        entry["error"] = proc.stderr.strip()[-2000:]
+        entry["error"] = error
     return entry
+
+
+def check_report(proc: subprocess.CompletedProcess) -> tuple[dict | None, str | None]:
+    """(report, None) from a finished `kwhen check --format json` that
+    gave its JSON report (exit 0 or 1), else (None, the end of what it
+    printed instead)."""
+    if proc.returncode not in (0, 1):
+        return None, proc.stderr.strip()[-2000:]
+    try:
+        data = json.loads(proc.stdout)
+        data["findings"]
+    except (ValueError, KeyError, TypeError):
+        return None, proc.stdout[-2000:]
+    return data, None
 
 
 def main(argv=None) -> int:

@@ -41,6 +41,8 @@ import sys
 import time
 from pathlib import Path
 
+from false_alarms import check_report
+
 FIXES = re.compile(r"^\s*Fixes:\s*([0-9a-f]{7,40})\b", re.M | re.I)
 MESSAGE = re.compile(
     r"\b(SPL|TPL|VPL|xPL|CONFIG_IS_ENABLED|IS_ENABLED|CONFIG_VAL|\$\((SPL|SPL_TPL|PHASE|XPL)_\)"
@@ -131,15 +133,12 @@ def run_case(tree: Path, case: dict, timeout: int, label: str | None) -> dict:
         entry.update(status="timeout", seconds=timeout)
         return entry
     entry.update(status=proc.returncode, seconds=round(time.time() - started, 1))
-    if proc.returncode in (0, 1):
-        try:
-            data = json.loads(proc.stdout)
-            entry["findings"] = data["findings"]
-            entry["summary"] = data.get("summary")
-        except (ValueError, KeyError):
-            entry["error"] = proc.stdout[-2000:]
+    data, error = check_report(proc)
+    if data is not None:
+        entry["findings"] = data["findings"]
+        entry["summary"] = data.get("summary")
     else:
-        entry["error"] = proc.stderr.strip()[-2000:]
+        entry["error"] = error
     return entry
 
 
