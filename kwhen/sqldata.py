@@ -139,6 +139,7 @@ class Cache:
         self._db = None
         self._stamps: dict[str, tuple] = {}
         self._dirty_stamps: dict[str, tuple] = {}
+        self._seen: dict[str, str | None] = {}     # path -> digest, until forget_files()
         self._generations: dict[tuple, str] = {}   # (kind, key) -> parts read by get
         self._healed = False
         self._used: set[tuple[str, str]] = set()   # items read: their last use is now
@@ -270,8 +271,25 @@ class Cache:
             self._trouble(exc)
 
     def digest(self, path: str | os.PathLike) -> str | None:
-        """Content digest of a file, or None if it cannot be read."""
+        """Content digest of a file, or None if it cannot be read.
+
+        A file is looked at once until `forget_files`: the items of one run
+        share most of their dependencies (every Kconfig file, every
+        Makefile), and stat-ing each again for each item cost more than
+        reading the items."""
         path = os.fspath(path)
+        try:
+            return self._seen[path]
+        except KeyError:
+            digest = self._seen[path] = self._digest_now(path)
+            return digest
+
+    def forget_files(self):
+        """Look at files afresh: the caller is about to rewrite a tree it
+        reads (a revision materialised where another was, a checkout moved)."""
+        self._seen.clear()
+
+    def _digest_now(self, path: str) -> str | None:
         try:
             st = os.stat(path)
         except OSError:

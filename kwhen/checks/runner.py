@@ -201,6 +201,7 @@ class Checker:
         dest = Path(self._scratch.name) / label
         if dest.exists():
             shutil.rmtree(dest)
+        self.cache.forget_files()     # the files under dest are another revision's now
         with progress.step(f"materialising the tree {label} {state.label}"):
             return state.materialize(dest)
 

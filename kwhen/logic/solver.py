@@ -162,6 +162,9 @@ class ConfigSpace:
         self._consistent = None
         self._fixed_cache: dict[str, Formula | None] = {}
         self._witnesses: dict = {}    # (formula, base) -> Witness: MaxSAT is the costly call
+        # formulas -> satisfiable: the clauses added later define new query
+        # variables only, so an answer never changes
+        self._answers: dict[tuple, bool] = {}
         self._domains = getattr(model, "domains", None) or {}
         self._expanded: dict = {}
 
@@ -208,34 +211,43 @@ class ConfigSpace:
             self._query_clauses.clear()
         return lit
 
-    def _solve(self, formulas) -> list | None:
-        """A model (list of literals) satisfying all `formulas`, or None."""
+    def _satisfiable(self, formulas) -> bool:
+        """Whether some valid configuration satisfies all `formulas`.
+
+        Only the answer is read: the solver's model (one literal a variable
+        of the whole architecture) costs more to copy out than most queries
+        cost to solve."""
+        key = tuple(formulas)
+        found = self._answers.get(key)
+        if found is None:
+            found = self._answers[key] = self._solve_now(formulas)
+        return found
+
+    def _solve_now(self, formulas) -> bool:
         assumptions = []
         for f in formulas:
             if f is TRUE:
                 continue
             if f is FALSE:
-                return None
+                return False
             assumptions.append(self._literal(f))
-        if self._solver.solve(assumptions=assumptions):
-            return self._solver.get_model()
-        return None
+        return self._solver.solve(assumptions=assumptions)
 
     # -- questions ----------------------------------------------------------
 
     def consistent(self) -> bool:
         """Whether the model admits any configuration at all."""
         if self._consistent is None:
-            self._consistent = self._solve([]) is not None
+            self._consistent = self._satisfiable([])
         return self._consistent
 
     def possible(self, f: Formula, *also: Formula) -> bool:
         """Whether some valid configuration satisfies `f` and all of `also`."""
-        return self._solve([f, *also]) is not None
+        return self._satisfiable([f, *also])
 
     def certain(self, f: Formula, given: Formula = TRUE) -> bool:
         """Whether every valid configuration satisfying `given` satisfies `f`."""
-        return self._solve([given, neg(f)]) is None
+        return not self._satisfiable([given, neg(f)])
 
     def equivalent(self, a: Formula, b: Formula) -> bool:
         """Whether `a` and `b` agree in every valid configuration."""

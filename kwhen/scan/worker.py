@@ -89,6 +89,7 @@ class ScanWorker:
 
         self._notes: dict = {}
         self.checkout.move_to(parent)
+        self.cache.forget_files()
         root = self.checkout.root
         change = engine.commit_change(root, parent, sha, title, author)
         changed = changed_paths(root, parent, sha)
@@ -117,6 +118,7 @@ class ScanWorker:
                     if farm is None:
                         scan_models.remove_tree(self.scratch)
                         farm = change.post.materialize(self.scratch)
+                        self.cache.forget_files()
                     post, done = scan_models.derived(held, farm, sha, to_post, self.options,
                                                      self.store)
                     self._note("models", f"{arch} for the commit: {done}")
@@ -129,6 +131,7 @@ class ScanWorker:
         finally:
             change.pre._blobs.close()
         self.checkout.move_to(sha)
+        self.cache.forget_files()
         for arch, post in post_models.items():
             self.models[arch] = scan_models.rehome(post, root, sha)
         scan_models.remove_tree(self.scratch)
