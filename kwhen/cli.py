@@ -137,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                    "those whose builds reach the touched files)")
     p.add_argument("--all-arches", action="store_true", help="check every architecture")
     p.add_argument("--base", help="witnesses closest to this .config instead of the defconfig")
+    p.add_argument("--all-findings", action="store_true",
+                   help="also show the findings the parent already had (marked pre-existing)")
     _format(p, CHECK_FORMATS)
     p.add_argument("--output", "-o", help="write the report to this file")
     p.add_argument("--verify", action="store_true",
@@ -242,7 +244,7 @@ def run_check(args) -> int:
 
     options = control.CheckOptions(arches=args.arch, all_arches=args.all_arches, base=args.base,
                                    verify=args.verify, trust_tree=args.trust_tree,
-                                   cache=not args.no_cache)
+                                   cache=not args.no_cache, all_findings=args.all_findings)
     stdin_text = None
     target = args.target
     if args.worktree or args.staged:

@@ -404,7 +404,8 @@ def check(tree: str | Path | None = None, target: str | None = None,
                "not_ruled_out": scope.not_ruled_out} for change, scope in (done.scopes or [])]
     return Report(done.findings, target or "HEAD", [c.id for c in changes], done.arches,
                   tree=str(root.resolve()), skipped=done.skipped, change_info=info,
-                  invocation=invocation, scopes=scopes)
+                  invocation=invocation, scopes=scopes,
+                  pre_existing_hidden=done.pre_existing_hidden)
 
 
 REPORT_FORMATS = ("text", "json", "sarif", "html", "gitlab")

@@ -160,12 +160,13 @@ def test_json_round_trip():
     assert data["version"] == 1
     summary = {"target": "HEAD", "changes": 1, "findings": 2, "arches": ["x86"],
                "changes_checked": ["abc123def456"], "arches_checked": ["x86"],
-               "arches_ruled_out": {}, "scopes": []}
+               "arches_ruled_out": {}, "scopes": [], "pre_existing_hidden": 0}
     assert data["summary"] == summary
     assert len(data["findings"]) == 2
     documented = {"kind", "file", "line", "message", "arches", "arches_unmodelled",
                   "condition_before", "condition_after",
-                  "witness", "witness_base", "witness_text", "related", "change", "verified"}
+                  "witness", "witness_base", "witness_text", "related", "change", "verified",
+                  "pre_existing"}
     assert all(set(f) == documented for f in data["findings"])
     moved = data["findings"][1]
     assert moved["witness"] == {"SMP": "n"} and moved["witness_base"] == "x86_64_defconfig"

@@ -58,6 +58,9 @@ class Finding:
     change: str | None = None         # commit id or patch subject the finding belongs to
     verified: bool | None = None      # --verify: witness survived make olddefconfig
     verify_note: str | None = None    # --verify: what make olddefconfig did
+    # the parent had the defect already (kwhen.checks.preexisting): shown
+    # only with --all-findings
+    pre_existing: bool = False
     # (number, text, condition) of the lines around `line`, for the HTML
     # report; filled by kwhen.checks.runner.code_context
     context: list = field(default_factory=list, repr=False)
@@ -184,6 +187,7 @@ class Finding:
             "witness": self.witness_changes, "witness_base": self.witness_base,
             "witness_text": self.witness_text, "related": self.related,
             "change": self.change, "verified": self.verified,
+            "pre_existing": self.pre_existing,
         }
 
 

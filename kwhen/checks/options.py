@@ -16,3 +16,4 @@ class CheckOptions:
     verify: bool = False            # run make olddefconfig on witnesses
     trust_tree: bool = False
     cache: bool = True
+    all_findings: bool = False      # also the findings the parent had (marked pre-existing)

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kwhen import progress
-from kwhen.checks import (alternatives, config_tests, dead, linkage, moved, narrowed, prefix,
-                          undefined)
+from kwhen.checks import (alternatives, config_tests, dead, linkage, moved, narrowed,
+                          preexisting, prefix, undefined)
 from kwhen.checks.lines import anchored_on_code
 from kwhen.checks.messages import Finding, Skipped
 from kwhen.checks.options import CheckOptions
@@ -43,6 +43,7 @@ class CheckRun:
     arches: list
     skipped: list = field(default_factory=list)
     scopes: list = field(default_factory=list)   # [(change id, Scope)]
+    pre_existing_hidden: int = 0     # findings the parents had, left out (no --all-findings)
 
 
 def is_build_file(relpath: str) -> bool:
@@ -153,6 +154,7 @@ class Checker:
         self._base_trees: dict[str, Tree] = {}
         self._checked: dict[str, None] = {}     # every architecture some change was checked on
         self._materialized = None         # (change id, (pre root, post root)) of the last change
+        self.pre_existing_hidden = 0
         remove_orphaned_scratch()
         self._scratch = tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-")
         self.skipped: list[Skipped] = []  # what could not be checked, in order
@@ -391,6 +393,10 @@ class Checker:
             if f.kind in ("narrowed", "moved-narrowed"):
                 f.unmodelled_arches = self._unmodelled_for(f, scope)
         merged = merge_findings(findings)
+        preexisting.mark(readable, merged, views)
+        if not self.options.all_findings:
+            self.pre_existing_hidden += sum(1 for f in merged if f.pre_existing)
+            merged = [f for f in merged if not f.pre_existing]
         for f in merged:
             f.context = code_context(f, views)
         return merged
@@ -485,6 +491,6 @@ def check_changes(root: Path, changes: list, options: CheckOptions) -> CheckRun:
         for f in findings:
             arches.extend(a for a in f.arches if a not in arches)
         return CheckRun(findings, arches or checker.arches_modelled, list(checker.skipped),
-                        checker.scopes)
+                        checker.scopes, checker.pre_existing_hidden)
     finally:
         checker.close()

@@ -30,6 +30,8 @@ class Report:
     # how kwhen was run: {"command_line": [...], "working_directory",
     # "start", "end" (ISO 8601 UTC)}; filled by control.check
     invocation: dict = field(default_factory=dict)
+    # findings the parent already had, left out (no --all-findings)
+    pre_existing_hidden: int = 0
 
     @property
     def sorted_findings(self) -> list:
@@ -46,6 +48,7 @@ class Report:
                    "arches_ruled_out": self.arches_ruled_out, "scopes": list(self.scopes)}
         if self.skipped:
             summary["skipped"] = [s.to_json() for s in self.skipped]
+        summary["pre_existing_hidden"] = self.pre_existing_hidden
         return summary
 
     @property
@@ -92,6 +95,7 @@ class RecordedFinding:
     witness_text = property(lambda self: self.data.get("witness_text"))
     change = property(lambda self: self.data.get("change"))
     verified = property(lambda self: self.data.get("verified"))
+    pre_existing = property(lambda self: bool(self.data.get("pre_existing")))
     unmodelled_arches = property(lambda self: list(self.data.get("arches_unmodelled") or []))
     # conditions as recorded (Kconfig expressions), the witness as its text
     before_in_words = condition_before

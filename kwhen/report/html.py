@@ -80,7 +80,9 @@ def _code(f: Finding) -> str:
 def _finding(f: Finding, n: int, anchors: dict, change_info: dict) -> str:
     parts = [f'<section class="finding" id="finding-{n}">',
              f'<div class="head"><span class="loc">{_loc(f.file, f.line)}</span> '
-             f'<span class="kind">{escape(f.kind)}</span> {escape(f.message)}</div>']
+             f'<span class="kind">{escape(f.kind)}</span> {escape(f.message)}'
+             + (' <em>(present before the change)</em>' if getattr(f, "pre_existing", False) else "")
+             + '</div>']
     if f.change:
         info = change_info.get(f.change) or {}
         title = info.get("title")

@@ -65,6 +65,9 @@ def _result(f: Finding, rule_index: dict, sources: SourceLines) -> dict:
         props["change"] = f.change
     if f.verified is not None:
         props["verified"] = f.verified
+    # kwhen compares each change with its parent: a finding is new, or (with
+    # --all-findings) one the parent had already
+    result["baselineState"] = "unchanged" if getattr(f, "pre_existing", False) else "new"
     result["properties"] = props
     return result
 

@@ -74,8 +74,9 @@ def verification(f) -> str | None:
 def _finding_lines(f):
     """(style, text) lines of one finding, as gcc writes a warning and its
     notes: `path:line: warning: ...`, then `path:line: note: ...`."""
+    before = [("dim", " (present before the change)")] if getattr(f, "pre_existing", False) else []
     yield [("bold", f"{f.file}:{f.line}:"), ("", " "), ("bold magenta", "warning:"),
-           ("", " "), ("bold", f"[{f.kind}]"), ("", f" {f.message}")]
+           ("", " "), ("bold", f"[{f.kind}]"), ("", f" {f.message}"), *before]
     if f.before_in_words is not None:
         yield [("", "  before: "), ("cyan", f.before_in_words)]
     if f.after_in_words is not None:
@@ -126,6 +127,11 @@ def _blocks(report: Report):
     for skipped in sorted(report.skipped, key=lambda s: s.sort_key):
         yield [("bold yellow", "kwhen: skipped:"), ("", f" {skipped.message}")]
     yield [("bold", summary_line(report))]
+    if report.pre_existing_hidden:
+        n = report.pre_existing_hidden
+        yield [("dim", f"kwhen: {_plural(n, 'finding')} the parent already had "
+                       f"{'is' if n == 1 else 'are'} not shown (--all-findings shows "
+                       f"{'it' if n == 1 else 'them'})")]
     for scope in scope_lines(report):
         yield [("dim", scope)]
 

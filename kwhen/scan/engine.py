@@ -19,10 +19,13 @@ from kwhen.patch.target import MAX_DIFF_BYTES, Change, TreeState
 
 
 def check_options(options: dict) -> CheckOptions:
-    """`kwhen check`'s options from a scan's (a plain dict, as stored)."""
+    """`kwhen check`'s options from a scan's (a plain dict, as stored). A
+    scan records every finding, those the parent had too (marked
+    `pre_existing`, beside the scan's own `new`)."""
     return CheckOptions(arches=options.get("arches") or None,
                         all_arches=bool(options.get("all_arches")), base=options.get("base"),
-                        trust_tree=bool(options.get("trust_tree")), cache=options.get("cache", True))
+                        trust_tree=bool(options.get("trust_tree")), cache=options.get("cache", True),
+                        all_findings=True)
 
 
 def commit_change(root: Path, parent: str, sha: str, title: str = "", author: str = "") -> Change:
