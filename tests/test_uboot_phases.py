@@ -325,6 +325,20 @@ def test_reports_carry_the_phases(repo):
     assert "<dt>phases</dt><dd>SPL, TPL</dd>" in render(report, "html")
 
 
+def test_the_witness_says_which_phase_it_builds(repo):
+    from kwhen.control import CheckOptions, check, render
+    variable = "$(SPL_)" if (repo / "scripts/Makefile.spl").exists() else "$(XPL_)"
+    _commit(repo, "lib/Makefile", f"obj-$(CONFIG_{variable}FOO)", "obj-$(CONFIG_FOO)")
+    report = check(repo, "HEAD", CheckOptions(arches=["sandbox"]))
+    text = render(report, "text")
+    # U-Boot's make takes the board's defconfig (no ARCH=): its config names the arch
+    assert "  witness on sandbox, building SPL: make sandbox_defconfig, then set" in text
+    assert json.loads(render(report, "json"))["findings"][0]["witness_phase"] == "SPL"
+    sarif = json.loads(render(report, "sarif"))
+    assert sarif["runs"][0]["results"][0]["properties"]["witness"]["phase"] == "SPL"
+    assert "building SPL" in render(report, "html")
+
+
 def test_check_judges_a_makefile_phase_prefix_in_each_phase_reading_it(repo):
     from conftest import check_findings, git
     # $(SPL_TPL_) (2023) or $(PHASE_) (2024): SPL_BAR in SPL, TPL_BAR in TPL

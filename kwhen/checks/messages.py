@@ -61,6 +61,9 @@ class Finding:
     # the parent had the defect already (kwhen.checks.preexisting): shown
     # only with --all-findings
     pre_existing: bool = False
+    # U-Boot: the phase whose build the witness shows the finding in (the
+    # first phase of the finding that was kept when findings merged)
+    witness_phase: str | None = None
     # (number, text, condition) of the lines around `line`, for the HTML
     # report; filled by kwhen.checks.runner.code_context
     context: list = field(default_factory=list, repr=False)
@@ -131,6 +134,9 @@ class Finding:
         if self.witness is None:
             return None
         base = self.witness.base_name
+        if self.witness_phase and base.endswith("_defconfig"):
+            # U-Boot's make takes the board's defconfig; its config names the arch
+            return f"make {base.rsplit('/', 1)[-1]}"
         if base.endswith("defconfig") and "/" not in base and self.witness_arch:
             return f"make ARCH={self.witness_arch} {base}"
         if base == "defaults" and self.witness_arch:
@@ -188,6 +194,7 @@ class Finding:
             "witness_text": self.witness_text, "related": self.related,
             "change": self.change, "verified": self.verified,
             "pre_existing": self.pre_existing,
+            **({"witness_phase": self.witness_phase} if self.witness_phase else {}),
         }
 
 

@@ -141,6 +141,8 @@ def merge_findings(findings: list) -> list:
                     merged[key].others.append(place)
         else:
             merged[key] = f
+            if f.witness is not None and f.phases:
+                f.witness_phase = f.phases[0]     # the view the witness was found on
     return sorted(merged.values(), key=lambda f: f.sort_key)
 
 

@@ -96,6 +96,7 @@ class RecordedFinding:
     change = property(lambda self: self.data.get("change"))
     verified = property(lambda self: self.data.get("verified"))
     pre_existing = property(lambda self: bool(self.data.get("pre_existing")))
+    witness_phase = property(lambda self: self.data.get("witness_phase"))
     unmodelled_arches = property(lambda self: list(self.data.get("arches_unmodelled") or []))
     # conditions as recorded (Kconfig expressions), the witness as its text
     before_in_words = condition_before

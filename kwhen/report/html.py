@@ -101,7 +101,10 @@ def _finding(f: Finding, n: int, anchors: dict, change_info: dict) -> str:
     if f.witness_text:
         verdict = verification(f)
         verified = f"<div>{escape(verdict)}</div>" if verdict else ""
-        parts.append(f"<dt>witness</dt><dd><code>{escape(f.witness_text)}</code>{verified}</dd>")
+        phase = getattr(f, "witness_phase", None)
+        building = f"<div>building {escape(phase)}</div>" if phase else ""
+        parts.append(f"<dt>witness</dt><dd><code>{escape(f.witness_text)}</code>{building}"
+                     f"{verified}</dd>")
     if f.related:
         items = []
         for r in f.related:

@@ -59,7 +59,8 @@ def _result(f: Finding, rule_index: dict, sources: SourceLines) -> dict:
         **({"phases": list(f.phases)} if getattr(f, "phases", None) else {}),
         "conditions": {"before": f.condition_before, "after": f.condition_after},
         "witness": {"base": f.witness_base, "changes": f.witness_changes or {},
-                    "text": f.witness_text},
+                    "text": f.witness_text,
+                    **({"phase": f.witness_phase} if getattr(f, "witness_phase", None) else {})},
     }
     if f.change:
         props["change"] = f.change

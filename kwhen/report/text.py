@@ -91,6 +91,9 @@ def _finding_lines(f):
         verdict = verification(f)
         fragment = f.witness_fragment
         on = f" on {f.witness_arch}" if f.witness_arch else ""
+        phase = getattr(f, "witness_phase", None)
+        if phase:
+            on += f", building {phase}"
         if fragment and f.witness_recipe:
             yield [("", f"  witness{on}: {f.witness_recipe}, then set (make olddefconfig "
                         "does the rest):"), ("dim", f" ({verdict})" if verdict else "")]
