@@ -58,8 +58,9 @@ def pick_commits(tree: Path, rev: str, count: int) -> list[str]:
 
 def check_one(tree: Path, sha: str, arch: str) -> dict:
     started = time.time()
+    scope = [] if arch == "default" else ["--arch", arch]
     proc = subprocess.run([sys.executable, "-m", "kwhen", "check", sha, "--tree", str(tree),
-                           "--arch", arch, "--format", "json"],
+                           *scope, "--format", "json"],
                           capture_output=True, text=True)
     subject = subprocess.run(["git", "-C", str(tree), "log", "-1", "--format=%s", sha],
                              capture_output=True, text=True).stdout.strip()
@@ -90,7 +91,8 @@ def check_report(proc: subprocess.CompletedProcess) -> tuple[dict | None, str | 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("tree", type=Path)
-    ap.add_argument("--arch", default="sandbox")
+    ap.add_argument("--arch", default="sandbox",
+                    help="the architecture checked; 'default': kwhen's default scope (no --arch)")
     ap.add_argument("--rev", default="HEAD")
     ap.add_argument("-n", type=int, default=30)
     ap.add_argument("--commits", nargs="*")

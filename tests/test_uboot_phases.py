@@ -230,6 +230,20 @@ def test_check_reports_code_no_phase_builds_dead(repo):
                                     "holds; in SPL, TPL: #if CONFIG_IS_ENABLED(BAR) never holds")
 
 
+def test_a_new_file_no_makefile_compiles_is_one_finding(repo):
+    from conftest import check_findings, git
+    # a new file no Makefile names: one cause, however many #if blocks
+    (repo / "lib/orphan.c").write_text("int orphan(void)\n{\n\treturn 0;\n}\n\n"
+                                       "#ifdef CONFIG_FOO\nint foo_too(void);\n#endif\n\n"
+                                       "#if CONFIG_IS_ENABLED(FOO)\nint foo_again(void);\n#endif\n")
+    git(repo, "add", "lib/orphan.c")
+    git(repo, "commit", "-qm", "orphan")
+    dead = [f for f in check_findings(repo, "sandbox") if f.kind == "dead-added"]
+    assert [(f.file, f.line) for f in dead] == [("lib/orphan.c", 1)]
+    assert "no Makefile compiles the file" in dead[0].message
+    assert dead[0].more and all(n["file"] == "lib/orphan.c" for n in dead[0].related)
+
+
 # -- CONFIG_IS_ENABLED / IS_ENABLED / CONFIG_VAL arguments ------------------------
 
 ARGUMENT_EDIT = """int foo_enabled(void)

@@ -11,6 +11,7 @@ from kwhen.checks.symbols_index import defined_symbols
 from kwhen.kconfig.arches import arch_of_path
 
 _CONFIG_REF = re.compile(r"\bCONFIG_(\w+)")
+_NO_MAKEFILE = "no Makefile compiles the file"
 
 
 def run(change, context) -> list[DeadAdded]:
@@ -67,7 +68,30 @@ def run(change, context) -> list[DeadAdded]:
             if dead and run_start is None:
                 run_start = a
             previous = a
-    return findings
+    return _one_per_file(findings)
+
+
+def _file_level(f: DeadAdded) -> bool:
+    """Whether the finding's reason is the whole file's: no line of it is built."""
+    if f.reason in ("unreached", "impossible-file"):
+        return True
+    return f.reason == "phases" and all(why == _NO_MAKEFILE for _p, why in f.phase_reasons)
+
+
+def _one_per_file(findings: list) -> list:
+    """The runs of a file that is never compiled, as one finding (a new file
+    no Makefile names is one cause, however many #if blocks it has)."""
+    kept: list = []
+    first_of: dict = {}
+    for f in findings:
+        key = (f.file, f.why) if _file_level(f) else None
+        if key is not None and key in first_of:
+            first_of[key].more.append((f.line, f.last))
+            continue
+        if key is not None:
+            first_of[key] = f
+        kept.append(f)
+    return kept
 
 
 def _report(views, first, last) -> list[DeadAdded]:
@@ -141,7 +165,7 @@ def _phase_reason(views, path: str, line: int) -> dict:
         file = tree.file_condition(path)
         why = None
         if file.kind == "unreached" or not view.space.possible(file.built):
-            why = "no Makefile compiles the file"
+            why = _NO_MAKEFILE
         else:
             for block in tree.cpp(path).enclosing(line):
                 if not view.space.possible(tree.combine(file, block.condition)):

@@ -347,10 +347,19 @@ class DeadAdded(Finding):
     built: Formula | None = None
     cpp: Formula | None = None
     phase_reasons: list = field(default_factory=list)
+    # [(line, last)]: the other added runs of the file, dead for the same
+    # file-level reason (no Makefile compiles it): one finding a file
+    more: list = field(default_factory=list)
 
     @property
     def message(self) -> str:
-        return f"added {_span(self.line, self.last)} no configuration builds: {self.why}"
+        also = (f" (and {len(self.more)} more run{'s' if len(self.more) > 1 else ''} of added "
+                f"lines in the file)" if self.more else "")
+        return f"added {_span(self.line, self.last)}{also} no configuration builds: {self.why}"
+
+    def related_locations(self) -> list[tuple[str, int, str]]:
+        return [(self.file, first, f"added {_span(first, last)}, not built either (same cause)")
+                for first, last in self.more]
 
     @property
     def why(self) -> str:

@@ -82,9 +82,10 @@ def _named_defect(f, sides: _Sides) -> bool:
 def _dead_before(f: DeadAdded, sides: _Sides, views) -> bool:
     try:
         post = next(v for v in views if v.arch in f.arches).post
-        lines = post.read_text(f.file).split("\n")[f.line - 1:f.last]
+        text = post.read_text(f.file).split("\n")
     except (StopIteration, KwhenError):
         return False
+    lines = [line for first, last in [(f.line, f.last), *f.more] for line in text[first - 1:last]]
     texts = [_blanks_aside(t) for t in lines if t.strip()]
     if not texts or any(sides.removed_lines[t] < sides.added_lines[t] for t in texts):
         return False
