@@ -47,6 +47,10 @@ def config_values(tree: Tree, config_path: str) -> dict:
     from kwhen.kconfig.olddefconfig import complete_config
     from kwhen.readfile import read_bytes
 
+    # a path that is not there from here may be the tree's own
+    # (`--base configs/NAME_defconfig` from anywhere)
+    if not Path(config_path).exists() and (Path(tree.root) / config_path).is_file():
+        config_path = str(Path(tree.root) / config_path)
     digest = hashlib.blake2b(read_bytes(config_path, what=".config"), digest_size=16).hexdigest()
     key = tree.models._cache_key("config", digest)
     blob = tree.cache.get("config", key, tree.root)

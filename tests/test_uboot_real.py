@@ -126,3 +126,30 @@ def test_uboot_real_check_names_a_missing_phase_twin_and_a_doubled_prefix(arm, t
         ("config-test-argument", "CONFIG_DM", "doubled-prefix", (), "CONFIG_IS_ENABLED(DM)"),
         ("config-test-argument", "DEVRES", "no-twin", ("SPL", "TPL", "VPL"),
          "IS_ENABLED(CONFIG_DEVRES)")]
+
+
+def test_uboot_real_witness_starts_from_the_board_given_as_base(arm, tmp_path, monkeypatch):
+    import difflib
+
+    from kwhen.control import CheckOptions, check
+
+    # display_options() prints the banner in every build; wrapping the print
+    # in an #ifdef loses it where FIT=n. The witness is the board's
+    # defconfig (the tree's own configs/, named from another directory) as
+    # `make qemu_arm_defconfig` completes it, plus that one setting.
+    path = "lib/display_options.c"
+    text = (arm.root / path).read_text()
+    new = text.replace('\tprintf("%s", buf);\n',
+                       '#ifdef CONFIG_FIT\n\tprintf("%s", buf);\n#endif\n', 1)
+    patch = tmp_path / "narrow.patch"
+    patch.write_text("".join(difflib.unified_diff(text.splitlines(True), new.splitlines(True),
+                                                  f"a/{path}", f"b/{path}")))
+    monkeypatch.chdir(tmp_path)
+    found = check(arm.root, str(patch), CheckOptions(
+        arches=["arm"], base="configs/qemu_arm_defconfig")).findings
+    narrowed = [f for f in found if f.kind == "narrowed"]
+    assert len(narrowed) == 1, [f.message for f in found]
+    f = narrowed[0]
+    assert (f.witness_base, f.witness_recipe) == ("qemu_arm_defconfig", "make qemu_arm_defconfig")
+    assert f.witness_changes == {"FIT": "n"}
+    assert f.witness_phase == f.phases[0]
