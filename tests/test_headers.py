@@ -37,6 +37,10 @@ def test_macros_from_headers_decide_the_files_if_lines():
     assert things.variables() and all(v.startswith("cpp(") for v in things.variables())
     # the compiler predefines __x86_64__: left free
     assert space.status(line("builtin")) == "sometimes"
+    # after a header kwhen cannot read, a macro the tree defines is the
+    # tree's (its #ifndef default included); one nobody defines stays free
+    assert space.equivalent(line("wide"), var("BIG_PAGES"))
+    assert space.status(line("mystery")) == "sometimes"
 
 
 def test_a_header_asked_about_directly_starts_in_an_unknown_context():

@@ -458,6 +458,7 @@ def _structure(directives, path, symbols, facts, guard, macros=None, env=None,
                         old = local.get(name)
                         if old is None:
                             if env is not None:
+                                env.written.add(name)
                                 old = env.outside(name)
                                 env.first[name] = old
                             else:

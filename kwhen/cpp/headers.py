@@ -16,10 +16,12 @@ What kwhen cannot read stays free, never guessed:
 - any macro not yet defined, once an #include kwhen cannot follow has been
   met (a header Kbuild generates, like generated/bounds.h; a computed
   #include; a header not on the path): `taint` is the condition under
-  which such an #include was read, and until a header of the tree defines
-  or #undefs the macro, it is free under `taint`. kwhen assumes that a
-  generated header does not redefine or #undef a macro a hand-written
-  header defines (cpp would warn about the redefinition);
+  which such an #include was read, and a macro no file of the tree
+  defines or #undefs is free under `taint`. kwhen assumes that a header it
+  cannot follow (generated, or not on the path) does not define or #undef
+  a macro that a file of the tree defines or #undefs (`written`): cpp
+  would warn about the redefinition, and a `#ifndef X` default after it
+  (lib/crc32defs.h's CRC_LE_BITS) is the tree's own choice;
 - beyond `MAX_HEADERS` headers read for one file, the rest count as
   headers kwhen cannot follow.
 
@@ -340,6 +342,9 @@ class MacroEnvironment:
         self.values: dict[str, tuple] = {}
         self.first: dict[str, Formula] = {}
         self.unknowns: dict[str, str] = {}     # what kwhen could not follow: text -> where
+        # macros a file of the tree defines or #undefs: none of them comes
+        # from a header kwhen cannot follow (`outside`)
+        self.written: set[str] = set()
         self.reasons: dict[str, str] = {}      # macro -> why kwhen left it free
         self.generated: list[re.Pattern] = []  # names the generated headers read may define
         self._generated_seen: set[str] = set()
@@ -378,6 +383,7 @@ class MacroEnvironment:
         other.__dict__.update(self.__dict__)
         for name in ("defined", "values", "first", "unknowns", "reasons", "_once", "_reads"):
             setattr(other, name, dict(getattr(self, name)))
+        other.written = set(self.written)
         other.generated = list(self.generated)
         other._taint_headers = list(self._taint_headers)
         other._generated_seen = set(self._generated_seen)
@@ -396,7 +402,7 @@ class MacroEnvironment:
         if name in self.external or _PREDEFINED.fullmatch(name) or any(
                 pattern.fullmatch(name) for pattern in self.generated):
             return var(defined_macro(name))
-        if self.taint is FALSE:
+        if self.taint is FALSE or name in self.written:
             return FALSE
         return conj(self.taint, var(defined_macro(name)))
 
