@@ -177,7 +177,7 @@ class Finding:
     def witness_text(self) -> str | None:
         """``x86_64_defconfig + # CONFIG_SMP is not set``: how every report
         shows the witness."""
-        return self.witness.describe() if self.witness is not None else None
+        return self.witness.describe(understood=_COMPILING_C) if self.witness is not None else None
 
     @property
     def sort_key(self):

@@ -68,14 +68,16 @@ class Witness:
     # witness gives them (canonical text, kwhen.logic.values)
     symbol_values: dict = None
 
-    def describe(self, limit: int | None = None) -> str:
+    def describe(self, limit: int | None = None, understood=()) -> str:
         """``x86_64_defconfig + # CONFIG_SMP is not set`` style summary:
         the settings a user makes, then those that follow from them, every
         one the JSON lists. With `limit` (a summary for a terminal), at most
-        that many settings and a count of the rest."""
+        that many settings and a count of the rest. Free propositions in
+        `understood` go without saying (a C file is not assembled)."""
+        assumptions = self._assumptions(understood)
         lines = self.config_lines()
         if not lines:
-            return f"{self.base_name} (unchanged)" + self._assumptions()
+            return f"{self.base_name} (unchanged)" + assumptions
         chosen = lines[:self.prompted] or lines
         derived = lines[len(chosen):]
         if limit is not None:
@@ -85,19 +87,20 @@ class Witness:
             if derived:
                 text += (f" (and {len(derived)} symbols that follow)" if len(derived) > 1 else
                          " (and 1 symbol that follows)")
-            return text + self._assumptions()
+            return text + assumptions
         text = self.base_name + " + " + " + ".join(chosen)
         if derived:
             text += f" (then following from these: {' + '.join(derived)})"
-        return text + self._assumptions()
+        return text + assumptions
 
-    def _assumptions(self) -> str:
+    def _assumptions(self, understood=()) -> str:
         """What the witness holds beyond the .config settings: the values
         it gives compared int/hex/string symbols, and the free propositions
         it relies on (a witness is only as good as these)."""
         parts = [f"CONFIG_{name}={value}" for name, value in sorted((self.symbol_values or {}).items())]
         parts += [name if value else f"!({name})" if any(c in name for c in "<>=!")
-                  else f"!{name}" for name, value in sorted(self.free.items())]
+                  else f"!{name}" for name, value in sorted(self.free.items())
+                  if name not in understood]
         return f", with {', '.join(parts)}" if parts else ""
 
     def to_json(self) -> dict:
