@@ -305,7 +305,10 @@ class Oracle:
         tree in the compilation of `relpath` by `argv` (the kernel's own
         command), run as ``-E -fdirectives-only``: #if lines decided with
         every header and generated header the build reads. None when gcc
-        produced nothing for the file."""
+        produced nothing for the file, or failed: its output stops at the
+        error (an #include of a header the build generates later than
+        `make prepare`, lib/crc32.c's crc32table.h), and the lines after it
+        would count as compiled out."""
         cmd, skip = [], False
         for i, word in enumerate(argv):
             if skip:
@@ -320,6 +323,8 @@ class Oracle:
         cmd[1:1] = ["-E", "-fdirectives-only"]
         done = subprocess.run(nice(cmd), capture_output=True, text=True, errors="replace",
                               timeout=600, cwd=self.out)
+        if done.returncode != 0:
+            return None
         kept, parents = _output_files(done.stdout, str(self.tree) + "/")
         if relpath not in kept:
             return None
