@@ -21,6 +21,8 @@ def test_macros_from_headers_decide_the_files_if_lines():
     space = tree.space
     # PAGE_SIZE = _AC(1,UL) << PAGE_SHIFT, PAGE_SHIFT 14 or 12 by Kconfig
     assert space.equivalent(line("small_pages"), neg(var("BIG_PAGES")))
+    # VA_BITS is (CONFIG_VA_BITS), an int symbol 48 with BIG_PAGES, else 39
+    assert space.equivalent(line("big_va"), var("BIG_PAGES"))
     # asm-generic/io.h defines PCI_IOBASE, asm/io.h #undefs it afterwards
     assert space.equivalent(line("pci_iobase"), FALSE)
     # #undef under a Kconfig #if in a later header

@@ -507,6 +507,10 @@ class _Parser:
             except (_Malformed, RecursionError):
                 return _Value(None, text)
             if sub.cases is None:
+                if sub.sym is not None and guard is TRUE and len(entries) == 1:
+                    # `#define VA_BITS (CONFIG_ARM64_VA_BITS)`: the int
+                    # symbol itself, compared as the symbol (values.py)
+                    return _Value(None, text, sym=sub.sym)
                 return _Value(None, text)
             cases.extend((conj(guard, g), v) for g, v in sub.cases)
         rest = neg(disj(*(guard for guard, _, _ in entries)))
