@@ -827,14 +827,41 @@ def compare_branches(tree, record: dict, values: dict, raw: dict) -> dict:
     return out
 
 
+def _comment_only(text_lines: list) -> set:
+    """Numbers of the lines with nothing but comment on them: gcc's output
+    drops comments (an assembler file's, at least), so such a line shows
+    nothing whether its branch is compiled or not."""
+    out, in_block = set(), False
+    for n, text in enumerate(text_lines, 1):
+        code, i = [], 0
+        while i < len(text):
+            if in_block:
+                end = text.find("*/", i)
+                if end < 0:
+                    i = len(text)
+                else:
+                    in_block, i = False, end + 2
+            elif text.startswith("/*", i):
+                in_block, i = True, i + 2
+            elif text.startswith("//", i):
+                break
+            else:
+                code.append(text[i])
+                i += 1
+        if text.strip() and not "".join(code).strip():
+            out.add(n)
+    return out
+
+
 def _own_lines(blocks: list, block, text_lines: list) -> list:
     """Lines inside `block` (not in a nested branch) that are ordinary text:
-    non-blank, not a directive and not continuing one."""
+    non-blank, not a directive and not continuing one, not only comment."""
     nested = [(b.start, b.end) for b in blocks
               if b is not block and block.start < b.start and b.end <= block.end]
+    comments = _comment_only(text_lines[block.start:block.end - 1])
     out = []
     for n in range(block.start + 1, block.end):
-        if any(s <= n <= e for s, e in nested):
+        if any(s <= n <= e for s, e in nested) or (n - block.start) in comments:
             continue
         text = text_lines[n - 1] if n - 1 < len(text_lines) else ""
         prev = text_lines[n - 2] if n >= 2 else ""
