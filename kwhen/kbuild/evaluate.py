@@ -193,8 +193,12 @@ class Evaluator(MakeFunctions):
                 y, m = var(sym), var(module_var(sym))
                 val = (Choice([(y, ((TRUE, "y"),)), (m, ((TRUE, "m"),)),
                                (conj(neg(y), neg(m)), ())], True),)
-            elif t == "string" and getattr(info, "values", ()):
-                # not cached: the unknown word names the line of each use
+            elif t == "string" and 0 < len(getattr(info, "values", ())) <= MAX_ALTS:
+                # not cached: the unknown word names the line of each use.
+                # (More values than that, U-Boot's SYS_BOARD: the value
+                # stays one opaque word, comparable to a constant, and
+                # board/$(BOARD)/ stands for the existing directories that
+                # fit rather than for a product past the bound.)
                 return self._string_choice(sym, info.values)
             elif t in ("int", "hex", "string"):
                 val = t
