@@ -23,6 +23,9 @@ def test_macros_from_headers_decide_the_files_if_lines():
     assert space.equivalent(line("small_pages"), neg(var("BIG_PAGES")))
     # VA_BITS is (CONFIG_VA_BITS), an int symbol 48 with BIG_PAGES, else 39
     assert space.equivalent(line("big_va"), var("BIG_PAGES"))
+    # TABLE_BITS is VA_BITS - 9 (39) with BIG_PAGES, else 2 + VA_BITS (41)
+    assert space.equivalent(line("table_over_40"), neg(var("BIG_PAGES")))
+    assert space.equivalent(line("table_is_39"), var("BIG_PAGES"))
     # asm-generic/io.h defines PCI_IOBASE, asm/io.h #undefs it afterwards
     assert space.equivalent(line("pci_iobase"), FALSE)
     # #undef under a Kconfig #if in a later header

@@ -73,16 +73,20 @@ class _Value:
     """A guarded integer (`cases`) or an opaque term (`text` only).
 
     `text` is the normalised source text; `prec` its binding strength for
-    parentheses; `sym` names an int/hex Kconfig symbol when the term is
-    exactly ``CONFIG_<sym>``; `truth_f` overrides an opaque term's truth.
+    parentheses; `terms`, for an opaque term that is an int/hex Kconfig
+    symbol plus a constant (``CONFIG_PGTABLE_LEVELS - 1``, possibly a
+    different one under each definition of a macro), lists ``(guard, sym,
+    offset)`` with guards that partition the configurations (`sym` None: the
+    constant `offset`), so a comparison becomes the symbol's own comparison
+    (``PGTABLE_LEVELS>4``); `truth_f` overrides an opaque term's truth.
     """
-    __slots__ = ("cases", "text", "prec", "sym", "truth_f")
+    __slots__ = ("cases", "text", "prec", "terms", "truth_f")
 
-    def __init__(self, cases, text, prec=99, sym=None, truth_f=None):
+    def __init__(self, cases, text, prec=99, terms=None, truth_f=None):
         self.cases = cases
         self.text = text
         self.prec = prec
-        self.sym = sym
+        self.terms = terms
         self.truth_f = truth_f
 
     def wrapped(self, prec: int) -> str:
@@ -93,9 +97,48 @@ class _Value:
             return disj(*(g for g, v in self.cases if v != 0))
         if self.truth_f is not None:
             return self.truth_f
-        if self.sym is not None:
-            return var(comparison(self.sym, "!=", "0"))
+        if self.terms is not None:
+            return _compare_terms(self.terms, "!=", 0)
         return var(cpp_value(self.text))
+
+    def affine(self):
+        """`terms`, or the guarded constants as terms; None when opaque."""
+        if self.terms is not None:
+            return self.terms
+        if self.cases is not None:
+            return [(g, None, v) for g, v in self.cases]
+        return None
+
+
+def _compare_terms(terms, op: str, value: int) -> Formula:
+    """``term op value`` over guarded ``sym + offset`` terms: the symbol's
+    comparison with the constant moved across (``S - 1 > 3`` is ``S>4``)."""
+    out = []
+    for guard, sym, off in terms:
+        if sym is None:
+            f = TRUE if _arith(op, off, value) else FALSE
+        else:
+            f = var(comparison(sym, _VARIABLE_OP[op], str(value - off)))
+        out.append(conj(guard, f))
+    return disj(*out)
+
+
+def _shifted(terms, op: str, cases, sym_left: bool):
+    """`terms` plus or minus the guarded constants `cases`; None when the
+    result is no ``sym + offset`` (``c - S``) or has too many terms."""
+    out = []
+    for g, sym, off in terms:
+        for gc, c in cases:
+            guard = conj(g, gc)
+            if guard is FALSE:
+                continue
+            if op == "-" and not sym_left:
+                if sym is not None:
+                    return None
+                out.append((guard, None, _signed(c - off)))
+            else:
+                out.append((guard, sym, _signed(off + c if op == "+" else off - c)))
+    return out if len(out) <= _MAX_CASES else None
 
 
 def _const(n: int, text: str | None = None) -> _Value:
@@ -266,9 +309,9 @@ class _Parser:
         text = f"{c.wrapped(2)} ? {a.wrapped(1)} : {b.wrapped(1)}"
         t = c.truth()
         if t is TRUE:
-            return _Value(a.cases, text, 0, a.sym, a.truth_f)
+            return _Value(a.cases, text, 0, a.terms, a.truth_f)
         if t is FALSE:
-            return _Value(b.cases, text, 0, b.sym, b.truth_f)
+            return _Value(b.cases, text, 0, b.terms, b.truth_f)
         if a.cases is not None and b.cases is not None:
             cases = _merge([(conj(t, g), v) for g, v in a.cases] +
                            [(conj(neg(t), g), v) for g, v in b.cases])
@@ -309,6 +352,14 @@ class _Parser:
             if cases is not None:
                 return _Value(cases, text, prec)
             return _Value(None, text, prec)
+        if op in ("+", "-") and (a.terms is not None or b.terms is not None):
+            if a.terms is not None and b.cases is not None:
+                terms = _shifted(a.terms, op, b.cases, True)
+            elif b.terms is not None and a.cases is not None:
+                terms = _shifted(b.terms, op, a.cases, False)
+            else:
+                terms = None
+            return _Value(None, text, prec, terms)
         if op in _COMPARE:
             # One side (at least) opaque: split the known side by its cases.
             if a.cases is not None:
@@ -320,8 +371,8 @@ class _Parser:
 
     @staticmethod
     def compare(term: _Value, op: str, value: int) -> Formula:
-        if term.sym is not None:
-            return var(comparison(term.sym, _VARIABLE_OP[op], str(value)))
+        if term.terms is not None:
+            return _compare_terms(term.terms, op, value)
         t = term.truth_f
         if t is not None and value == 0 and op in ("==", "!="):
             return neg(t) if op == "==" else t
@@ -343,7 +394,7 @@ class _Parser:
         if kind == "op" and tok == "(":
             v = self.conditional()
             self.expect(")")
-            return _Value(v.cases, v.text, v.prec, v.sym, v.truth_f)
+            return _Value(v.cases, v.text, v.prec, v.terms, v.truth_f)
         if kind == "num":
             return _const(_parse_number(tok))
         if kind == "chr":
@@ -466,7 +517,7 @@ class _Parser:
             if kind in _BOOLISH:
                 return _boolean(var(sym), name)
             if kind in ("int", "hex"):
-                return _Value(None, name, sym=sym)
+                return _Value(None, name, terms=[(TRUE, sym, 0)])
             return _Value(None, name)
         if self.env is not None:
             return self.expand(name, name, None)
@@ -506,19 +557,21 @@ class _Parser:
                               self.expanding | {name}, self.budget).parse()
             except (_Malformed, RecursionError):
                 return _Value(None, text)
-            if sub.cases is None:
-                if sub.sym is not None and guard is TRUE and len(entries) == 1:
-                    # `#define VA_BITS (CONFIG_ARM64_VA_BITS)`: the int
-                    # symbol itself, compared as the symbol (values.py)
-                    return _Value(None, text, sym=sub.sym)
+            terms = sub.affine()
+            if terms is None:
                 return _Value(None, text)
-            cases.extend((conj(guard, g), v) for g, v in sub.cases)
+            # `#define VA_BITS (CONFIG_ARM64_VA_BITS)`, `#define
+            # SWAPPER_PGTABLE_LEVELS (CONFIG_PGTABLE_LEVELS - 1)`: an int
+            # symbol plus a constant, compared as the symbol (values.py)
+            cases.extend((conj(guard, g), s, v) for g, s, v in terms)
         rest = neg(disj(*(guard for guard, _, _ in entries)))
         if rest is not FALSE:
             if self.env.first_outside(name) is not FALSE:
                 return _Value(None, text)
-            cases.append((rest, 0))
-        merged = _merge(cases)
+            cases.append((rest, None, 0))
+        if any(sym is not None for _, sym, _ in cases):
+            return _Value(None, text, terms=cases) if len(cases) <= _MAX_CASES else _Value(None, text)
+        merged = _merge([(g, v) for g, _, v in cases])
         return _Value(merged, text) if merged is not None else _Value(None, text)
 
 
