@@ -402,7 +402,7 @@ class Tree:
     def _cpp_key(self, relpath: str) -> str:
         import hashlib
 
-        flags = hashlib.blake2b(" ".join(sorted(self.flag_macros)).encode(),
+        flags = hashlib.blake2b(" ".join(sorted(self.flag_macros.for_file(relpath))).encode(),
                                 digest_size=8).hexdigest()
         # a file a patch state changes is its own item, named by its text
         own = ("|" + hashlib.blake2b(self.read_text(relpath).encode("utf-8", "surrogateescape"),
@@ -468,7 +468,8 @@ class Tree:
         # headers, not Kbuild's path: its context is unknown too)
         header = relpath.endswith(HEADER_SUFFIXES) or relpath.startswith(self.OUTSIDE_THE_BUILD)
         env = MacroEnvironment(self.include_path, self.symbol_types, self.facts(relpath),
-                               self.read_text, self.flag_macros, taint=TRUE if header else FALSE,
+                               self.read_text, self.flag_macros.for_file(relpath),
+                               taint=TRUE if header else FALSE,
                                fixed=self.space.fixed_value)
         if self.kbuild.host.get(relpath) is None and not relpath.startswith(
                 self.OUTSIDE_THE_BUILD):
@@ -547,28 +548,32 @@ class Tree:
         return found
 
     @cached_property
-    def flag_macros(self) -> frozenset:
-        """Macros the tree's Makefiles pass with -D or -U (kept in the
-        cache while no Makefile changes)."""
+    def flag_macros(self):
+        """Macros the tree's Makefiles pass with -D or -U, by the files they
+        reach (`kwhen.cpp.headers.FlagMacros`; kept in the cache while no
+        Makefile changes)."""
         import json
 
-        from kwhen.cpp.headers import flag_macros
+        from kwhen.cpp.headers import FlagMacros, flag_macros
 
         key = self.models.model_kbuild_key()
         blob = self.cache.get("cppflags", key, self.root)
         if blob is not None:
-            return frozenset(json.loads(blob))
+            try:
+                return FlagMacros.from_data(json.loads(blob))
+            except (ValueError, KeyError, TypeError):
+                pass
         started = time.time_ns()
         makefiles = list(self.kbuild.makefiles)
         texts = []
         for makefile in makefiles:
             try:
-                texts.append(read_text(self.root / makefile, shown=makefile))
+                texts.append((makefile, read_text(self.root / makefile, shown=makefile)))
             except KwhenError:
                 pass
-        found = flag_macros(texts)
+        found = flag_macros(texts, set(self.kbuild.dirs))
         self.cache.put("cppflags", key, self.root, makefiles,
-                       json.dumps(sorted(found)).encode(), started)
+                       json.dumps(found.to_data()).encode(), started)
         return found
 
     def line_condition(self, relpath: str, line: int) -> Formula:

@@ -139,3 +139,22 @@ def test_a_symbol_never_set_on_the_architecture_does_not_count_against_the_bound
     tree = open_tree(root, "x86", cache=False)
     abc = tree.line_condition("drv/test.c", marker_line(root / "drv/test.c", "abc"))
     assert tree.space.equivalent(abc, var("A") & var("B") & var("C"))
+
+
+def test_a_makefiles_d_flags_reach_its_directory_and_what_it_says_below():
+    """`ccflags-y += -DDEBUG` frees DEBUG in its own directory only,
+    `subdir-ccflags-y` below it too, an architecture Makefile's flag
+    everywhere; elsewhere nothing defines the macro: never."""
+    root = FIXTURES / "cpp-flags"
+    tree = open_tree(root, "x86", cache=False)
+
+    def status(path, marker):
+        line = marker_line(root / path, marker)
+        return tree.space.status(tree.cpp(path).condition_at(line))
+
+    assert [status("dbg/a.c", m) for m in ("debug", "trace", "only_a", "everywhere")] == \
+        ["sometimes"] * 4
+    assert [status("dbg/sub/b.c", m) for m in ("debug", "trace", "only_a", "everywhere")] == \
+        ["never", "sometimes", "never", "sometimes"]
+    assert [status("plain/c.c", m) for m in ("debug", "trace", "only_a", "everywhere")] == \
+        ["never", "never", "never", "sometimes"]

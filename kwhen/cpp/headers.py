@@ -84,13 +84,72 @@ GENERATED = {
 _SYSCALL_HEADER = re.compile(r"(?:uapi/)?asm/(?:unistd|syscalls)_\w+\.h")
 
 
-def flag_macros(makefile_texts) -> frozenset[str]:
-    """Macros some Makefile passes with ``-D``/``-U`` (free wherever they
-    are tested: kwhen does not follow which files get which flags)."""
-    names = set()
-    for text in makefile_texts:
-        names.update(_DEFINE_FLAG.findall(text))
-    return frozenset(names)
+# a makefile line whose flags reach the directories below as well as its own
+_SUBTREE_FLAGS = re.compile(r"^\s*(?:subdir-(?:cc|as|cpp)flags|KBUILD_(?:CPP|C|A)FLAGS)\b")
+
+
+class FlagMacros:
+    """Macros the Makefiles pass with ``-D``/``-U``, by where they reach (each
+    left free where it does: kwhen does not follow under which condition a
+    flag is added). A directory's own makefile reaches its directory
+    (``ccflags-y``, ``CFLAGS_foo.o``) or, with ``subdir-ccflags-y`` or
+    ``KBUILD_CFLAGS``, the directories below too; any other makefile (the
+    architecture's, included fragments, scripts/) reaches every file."""
+
+    def __init__(self, everywhere=frozenset(), own=None, below=None):
+        self.everywhere = frozenset(everywhere)
+        self.own = {d: frozenset(n) for d, n in (own or {}).items()}
+        self.below = {d: frozenset(n) for d, n in (below or {}).items()}
+
+    def __bool__(self):
+        return bool(self.everywhere or self.own or self.below)
+
+    def for_file(self, relpath: str) -> frozenset:
+        """The macros a flag may define or undefine when `relpath` is compiled."""
+        directory = posixpath.dirname(relpath) or "."
+        names = set(self.everywhere) | self.own.get(directory, frozenset())
+        d = directory
+        while True:
+            names |= self.below.get(d, frozenset())
+            if d == ".":
+                break
+            d = posixpath.dirname(d) or "."
+        return frozenset(names)
+
+    def to_data(self) -> dict:
+        return {"everywhere": sorted(self.everywhere),
+                "own": {d: sorted(n) for d, n in self.own.items()},
+                "below": {d: sorted(n) for d, n in self.below.items()}}
+
+    @classmethod
+    def from_data(cls, data: dict) -> "FlagMacros":
+        return cls(data["everywhere"], data["own"], data["below"])
+
+
+def flag_macros(makefiles, directories) -> FlagMacros:
+    """Where the ``-D``/``-U`` flags of `makefiles` (``(path, text)`` pairs)
+    reach, `directories` being those Kbuild descends (``.`` the top): a
+    directory's makefile is its Kbuild, else its Makefile."""
+    paths = {path for path, _ in makefiles}
+    everywhere: set = set()
+    own: dict = {}
+    below: dict = {}
+    for path, text in makefiles:
+        directory, name = posixpath.split(path)
+        directory = directory or "."
+        kbuild = "Kbuild" if directory == "." else f"{directory}/Kbuild"
+        local = directory in directories and (
+            name == "Kbuild" or (name == "Makefile" and kbuild not in paths))
+        lines = [line.split("#", 1)[0] for line in text.replace("\\\n", " ").splitlines()]
+        if not local:
+            everywhere.update(n for line in lines for n in _DEFINE_FLAG.findall(line))
+            continue
+        for line in lines:
+            found = _DEFINE_FLAG.findall(line)
+            if found:
+                (below if _SUBTREE_FLAGS.match(line) else own).setdefault(
+                    directory, set()).update(found)
+    return FlagMacros(everywhere, own, below)
 
 
 class IncludePath:
