@@ -533,6 +533,8 @@ class _Walker:
                 src = _join(d, w[:-2] + ".c")
                 if self.ev.exists(src):
                     loc.objs.append(("x", c, src))
+        if d != ".":
+            self.rule_made(loc, d)
         for c, w in self.words("extra-y"):
             if w.endswith(".o"):
                 self.add_object(loc, d, "x", c, w, False, 0)
@@ -541,6 +543,28 @@ class _Walker:
                 if self.ev.exists(src):
                     loc.objs.append(("x", c, src))
         return loc
+
+    def rule_made(self, loc: _DirLocal, d: str) -> None:
+        """Objects of `targets` that no list of the directory names (the
+        vDSO's vclock_gettime.o, linked into vdso64.so by the directory's
+        own rules): made when a rule of the directory needs them, which
+        kwhen does not follow, so built under the directory's free
+        proposition for its rules (sometimes, never "never")."""
+        listed = {src for _k, _c, src in loc.objs}
+        made = None
+        for c, w in self.words("targets"):
+            if not w.endswith(".o"):
+                continue
+            obj = _join(d, w)
+            src = None if obj.startswith("../") else self.source(obj)
+            if src is None or src in listed:
+                continue
+            if made is None:
+                made = self.ev.note(Unknown(
+                    self.ev.path, 0, "objects of `targets` made by the directory's own "
+                    "rules (kwhen does not follow a rule's prerequisites)"))
+            listed.add(src)
+            loc.objs.append(("x", conj(c, made), src))
 
     def add_object(self, loc: _DirLocal, d: str, kind: str, c: Formula, w: str,
                    module: bool, depth: int) -> None:
