@@ -470,7 +470,7 @@ class Tree:
         env = MacroEnvironment(self.include_path, self.symbol_types, self.facts(relpath),
                                self.read_text, self.flag_macros.for_file(relpath),
                                taint=TRUE if header else FALSE,
-                               fixed=self.space.fixed_value)
+                               fixed=self.space.fixed_value, value_cases=self.value_cases)
         if self.kbuild.host.get(relpath) is None and not relpath.startswith(
                 self.OUTSIDE_THE_BUILD):
             env.predefine(predefined(self.srcarch, self.symbol_types,
@@ -519,6 +519,26 @@ class Tree:
         from kwhen.cpp.headers import IncludePath
 
         return IncludePath(self.root, self.srcarch, self.read_text, self._string_values)
+
+    def value_cases(self, symbol: str) -> tuple | None:
+        """((value proposition, int), ...) of an int/hex symbol that Kconfig
+        gives one of its constant defaults' values in every configuration
+        of this architecture (arm64's ARM64_PAGE_SHIFT: 12, 14 or 16), for
+        arithmetic in #if; None otherwise (a user's value, none at all)."""
+        from kwhen.logic.values import number, value_var
+
+        key = ("cases", symbol)
+        if key in self._values_memo:
+            return self._values_memo[key]
+        domain = getattr(self.model, "domains", {}).get(symbol)
+        found = None
+        if domain is not None and domain.type in ("int", "hex") and 0 < len(domain.values) <= 16:
+            props = [var(value_var(symbol, v)) for v in domain.values]
+            numbers = [number(domain.type, v) for v in domain.values]
+            if None not in numbers and not self.space.possible(conj_all(neg(p) for p in props)):
+                found = tuple(zip(props, numbers))
+        self._values_memo[key] = found
+        return found
 
     def _string_values(self, symbol: str, most: int) -> tuple | None:
         """(values, open) of a string symbol on this architecture, for the

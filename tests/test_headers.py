@@ -26,6 +26,10 @@ def test_macros_from_headers_decide_the_files_if_lines():
     # TABLE_BITS is VA_BITS - 9 (39) with BIG_PAGES, else 2 + VA_BITS (41)
     assert space.equivalent(line("table_over_40"), neg(var("BIG_PAGES")))
     assert space.equivalent(line("table_is_39"), var("BIG_PAGES"))
+    # 1 << PAGE_SHIFT_BITS, which is 14 or 12 (Kconfig's defaults, no prompt)
+    assert space.equivalent(line("shifted_big"), var("BIG_PAGES"))
+    # 1 << USER_SHIFT: a user may set any value in the range, so it stays open
+    assert any(v.startswith("cpp(") for v in line("user_size").variables())
     # asm-generic/io.h defines PCI_IOBASE, asm/io.h #undefs it afterwards
     assert space.equivalent(line("pci_iobase"), FALSE)
     # #undef under a Kconfig #if in a later header
@@ -69,6 +73,32 @@ def test_linux_header_macros_on_x86_64():
     assert at("net/ipv4/udp.c", 1472) == "always"
     # PCI_IOBASE: x86 has no PCI I/O window (asm-generic/io.h not defining it)
     assert at("drivers/pci/pci.c", 4226) == "never"
+
+
+def test_linux_page_size_and_arch_macros_on_x86_64_and_arm64():
+    """PAGE_SIZE is 4K on x86; on arm64 it is 1 << CONFIG_ARM64_PAGE_SHIFT,
+    which the 4K/16K/64K page-size choice decides. __ARCH_WANT_SYS_GETPGRP
+    comes from each architecture's asm/unistd.h (arm64: for COMPAT), read
+    past arm64's generated asm/cpucaps.h and asm/sysreg-defs.h."""
+    root = linux_tree()
+    x86, arm64 = open_tree(root, "x86_64"), open_tree(root, "arm64")
+
+    def cond(tree, path, text):
+        lines = (root / path).read_text().splitlines()
+        return tree.cpp(path).condition_at(lines.index(text) + 2)
+
+    trident = ("sound/pci/trident/trident_memory.c", "#if PAGE_SIZE == 4096")
+    assert x86.space.status(cond(x86, *trident)) == "always"
+    assert arm64.space.equivalent(cond(arm64, *trident), var("ARM64_4K_PAGES"))
+    slob = ("mm/slob.c", "#if PAGE_SIZE <= (32767 * 2)")
+    assert arm64.space.equivalent(cond(arm64, *slob), neg(var("ARM64_64K_PAGES")))
+    getpgrp = ("kernel/sys.c", "#ifdef __ARCH_WANT_SYS_GETPGRP")
+    assert x86.space.status(cond(x86, *getpgrp)) == "always"
+    assert arm64.space.equivalent(cond(arm64, *getpgrp), var("COMPAT"))
+    # asm/sysreg-defs.h is generated: only the names its sysreg table makes
+    # are free, so a macro the tree's headers never define stays undefined
+    mremap = ("mm/mremap.c", "#ifndef arch_supports_page_table_move")
+    assert arm64.space.status(cond(arm64, *mremap)) == "always"
 
 
 def test_a_patch_states_structure_is_cached_unless_the_state_changes_what_it_reads(

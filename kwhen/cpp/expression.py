@@ -331,12 +331,39 @@ class _Parser:
             right = self.binary(prec + 1)
             left = self.apply(op, prec, left, right)
 
+    def value_cases(self, v: _Value):
+        """`v` as guarded constants: its cases, or for ``sym + offset``
+        terms each value Kconfig can give the symbol (`env.value_cases`:
+        None when a user or no default may give it another); None when
+        not known."""
+        if v.cases is not None:
+            return v.cases
+        values_of = getattr(self.env, "value_cases", None)
+        if v.terms is None or values_of is None:
+            return None
+        cases = []
+        for g, sym, off in v.terms:
+            if sym is None:
+                cases.append((g, off))
+                continue
+            found = values_of(sym)
+            if found is None:
+                return None
+            cases.extend((conj(g, guard), _signed(n + off)) for guard, n in found)
+        return _merge(cases)
+
     def apply(self, op, prec, a: _Value, b: _Value) -> _Value:
         text = f"{a.wrapped(prec)} {op} {b.wrapped(prec + 1)}"
         if op == "&&":
             return _boolean(conj(a.truth(), b.truth()), text, prec)
         if op == "||":
             return _boolean(disj(a.truth(), b.truth()), text, prec)
+        if (a.terms is not None or b.terms is not None) and op not in ("+", "-", *_COMPARE):
+            # ``_AC(1,UL) << PAGE_SHIFT`` over arm64's CONFIG_ARM64_PAGE_SHIFT:
+            # the symbol's values, where Kconfig always gives it one of them
+            ca, cb = self.value_cases(a), self.value_cases(b)
+            if ca is not None and cb is not None:
+                a, b = _Value(ca, a.text, a.prec), _Value(cb, b.text, b.prec)
         if a.cases is not None and b.cases is not None:
             cases = []
             for ga, va in a.cases:
@@ -385,6 +412,10 @@ class _Parser:
             text = f"{tok}{v.wrapped(11)}"
             if tok == "!":
                 return _boolean(neg(v.truth()), text, 11)
+            if v.terms is not None and tok != "+":
+                cases = self.value_cases(v)
+                if cases is not None:
+                    v = _Value(cases, v.text, v.prec)
             if v.cases is not None:
                 fn = {"~": lambda n: _signed(~n), "-": lambda n: _signed(-n), "+": lambda n: n}[tok]
                 return _Value(_merge([(g, fn(n)) for g, n in v.cases]), text, 11)

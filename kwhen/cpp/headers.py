@@ -65,7 +65,8 @@ _DEFINE_HEAD = re.compile(r"([A-Za-z_]\w*)(\([^)]*\))?")
 
 
 # Headers Kbuild generates, and the macros each can define: a pattern of
-# names, or the generator's source and the pattern of its DEFINE() lines.
+# names, or the generator's source, the pattern of the names it reads there
+# (DEFINE() lines) and how a generated macro's name is made from each.
 # An #include of one of these frees those names only; any other generated
 # header (or one kwhen cannot find) frees every macro not yet seen (`taint`).
 _SYSCALL_NAMES = r"__NR\w*|__ARM_NR\w*|_UAPI_ASM_\w+|_ASM_\w+|__SYSCALL\w*|__X32_SYSCALL_BIT"
@@ -80,6 +81,12 @@ GENERATED = {
     "generated/compile.h": (None, None, r"UTS_\w+|LINUX_COMPILE\w*|LINUX_COMPILER"),
     "generated/uapi/linux/version.h": (None, None, r"LINUX_VERSION_\w+|KERNEL_VERSION"),
     "linux/version.h": (None, None, r"LINUX_VERSION_\w+|KERNEL_VERSION"),
+    # arm64's awk generators: ARM64_<cap> for each line of tools/cpucaps;
+    # REG_<reg>, SYS_<reg>..., <reg>_<field>... for each register of tools/sysreg
+    "asm/cpucaps.h": ("arch/{srcarch}/tools/cpucaps", r"(?m)^([A-Z][A-Z0-9_]*)\s*$",
+                      r"ARM64_NCAPS|__ASM_CPUCAPS_H", "ARM64_{}"),
+    "asm/sysreg-defs.h": ("arch/{srcarch}/tools/sysreg", r"(?m)^(?:Sysreg|SysregFields)\s+(\w+)",
+                          r"__ASM_SYSREG_DEFS_H", r"(?:REG_|SYS_)?{}(?:_\w+)?"),
 }
 _SYSCALL_HEADER = re.compile(r"(?:uapi/)?asm/(?:unistd|syscalls)_\w+\.h")
 
@@ -319,8 +326,10 @@ class IncludePath:
                 candidate = f"{directory}/{name}"
                 if self._exists_file(candidate):
                     return candidate
-            elif name in wrappers:
-                generic = wrappers[name]
+            elif name in wrappers or (wrappers is self.wrappers and name.startswith("uapi/")
+                                      and name[5:] in self.uapi_wrappers):
+                # (arch/$(SRCARCH)/include/generated holds uapi/asm/X.h too)
+                generic = wrappers[name] if name in wrappers else self.uapi_wrappers[name[5:]]
                 if generic is None:
                     return None
                 return self.resolve(generic, True, includer)
@@ -378,8 +387,12 @@ class MacroEnvironment:
     """
 
     def __init__(self, path: IncludePath, symbols, facts, read_text, external=frozenset(),
-                 taint: Formula = FALSE, fixed=None):
+                 taint: Formula = FALSE, fixed=None, value_cases=None):
         self.path = path
+        # symbol -> ((value proposition, int), ...) covering every
+        # configuration, or None (`presence.Tree.value_cases`): an int
+        # symbol in arithmetic other than + and - (``1 << PAGE_SHIFT``)
+        self.value_cases = value_cases
         # symbol -> TRUE/FALSE where Kconfig gives it one value on the
         # architecture (CONFIG_HAVE_ARCH_COMPILER_H, never on x86), else
         # None: an #include under such a symbol is settled, not carried
@@ -473,7 +486,8 @@ class MacroEnvironment:
         entry = GENERATED.get(name)
         if entry is None:
             return None
-        source, define, pattern = entry
+        source, define, pattern, *template = entry
+        template = template[0] if template else "{}"
         names = [pattern]
         if source is not None:
             import glob
@@ -482,7 +496,8 @@ class MacroEnvironment:
             for path in sorted(glob.glob(str(self.path.root / where))):
                 relpath = os.path.relpath(path, self.path.root)
                 try:
-                    names += [re.escape(n) for n in re.findall(define, self.read_text(relpath))]
+                    names += [template.format(re.escape(n))
+                              for n in re.findall(define, self.read_text(relpath))]
                 except KwhenError:
                     return None
         return re.compile("|".join(names))
@@ -593,14 +608,15 @@ class MacroEnvironment:
 
     def not_followed(self, name: str, angled: bool, includer: str, condition: Formula) -> None:
         """An #include of a header kwhen does not read: a generated header
-        kwhen knows frees the names it can define, any other the rest."""
-        if angled:
-            names = self._generated_names(posixpath.normpath(name))
-            if names is not None:
-                if names.pattern not in self._generated_seen:
-                    self._generated_seen.add(names.pattern)
-                    self.generated.append(names)
-                return
+        kwhen knows frees the names it can define, any other the rest (a
+        quoted name not found beside its includer is looked for on the
+        path as an angled one is)."""
+        names = self._generated_names(posixpath.normpath(name))
+        if names is not None:
+            if names.pattern not in self._generated_seen:
+                self._generated_seen.add(names.pattern)
+                self.generated.append(names)
+            return
         self.unknown(f"#include {'<' + name + '>' if angled else chr(34) + name + chr(34)}",
                      includer, 0, condition)
 
