@@ -38,6 +38,9 @@ def test_macros_from_headers_decide_the_files_if_lines():
     assert space.equivalent(line("barrier"), TRUE)
     # a guarded header included twice is read once
     assert space.equivalent(line("twice"), FALSE)
+    # headers named through macros (#include PICK(PICK_FILE), a stringized
+    # path) are read, so nothing is left unknown by them
+    assert space.equivalent(line("computed_include"), TRUE)
     # nothing defines it (and every header before was read): never
     assert space.equivalent(line("nothing"), FALSE)
     # after generated/bounds.h, only the names its generator DEFINEs are open
@@ -99,6 +102,10 @@ def test_linux_page_size_and_arch_macros_on_x86_64_and_arm64():
     # are free, so a macro the tree's headers never define stays undefined
     mremap = ("mm/mremap.c", "#ifndef arch_supports_page_table_move")
     assert arm64.space.status(cond(arm64, *mremap)) == "always"
+    # past include/trace/define_trace.h's #include TRACE_INCLUDE(TRACE_INCLUDE_FILE)
+    softirq = ("kernel/softirq.c", "#ifndef __ARCH_IRQ_STAT")
+    assert arm64.space.status(cond(arm64, *softirq)) == "always"
+    assert x86.space.status(cond(x86, *softirq)) == "never"
 
 
 def test_a_patch_states_structure_is_cached_unless_the_state_changes_what_it_reads(

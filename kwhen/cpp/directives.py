@@ -443,9 +443,15 @@ def _structure(directives, path, symbols, facts, guard, macros=None, env=None,
                         env.snapshot() if not name.endswith(".h") else {}
                     includes.append(Include(d.line, name, m.group(2) is not None, current, context))
                 if env is not None:
+                    computed = None
+                    if m is None and kw == "include":
+                        from kwhen.cpp.headers import expand_include
+                        computed = expand_include(env, d.body)
                     if m and kw == "include":
                         env.include(m.group(1) or m.group(2), m.group(2) is not None, path, current)
-                    else:       # computed or #include_next: a header kwhen does not follow
+                    elif computed is not None:
+                        env.include(computed[0], computed[1], path, current)
+                    else:       # #include_next, or computed through what kwhen cannot tell
                         env.unknown(f"#{kw} {d.body}", path, d.line, current)
                 continue
             if kw == "define" or kw == "undef":

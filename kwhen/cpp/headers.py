@@ -841,3 +841,154 @@ def _parameters(rest: str) -> tuple[tuple | None, str]:
         params = tuple(p.strip() for p in rest[1:close].split(",") if p.strip())
         return params, rest[close + 1:].strip()
     return None, rest.strip()
+
+
+# -- computed #include -----------------------------------------------------------
+#
+# ``#include TRACE_INCLUDE(TRACE_INCLUDE_FILE)`` (include/trace/define_trace.h,
+# reached from every file that defines CREATE_TRACE_POINTS) names its header
+# through macros. cpp's own expansion is needed to follow it; no library
+# offers a C preprocessor that runs on kwhen's guarded macro table, so the
+# small part an #include line needs is written here: object- and
+# function-like macros with one definition in force everywhere, `#`
+# stringizing and `##` pasting. Anything else leaves the include unfollowed.
+
+_PP_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|[A-Za-z_]\w*|##|\s+|.', re.S)
+_MAX_INCLUDE_EXPANSIONS = 64
+
+
+def expand_include(env: "MacroEnvironment", body: str) -> tuple[str, bool] | None:
+    """(name, angled) that a computed ``#include body`` names where every
+    macro it goes through has one definition in force (`env.values`);
+    None when kwhen cannot tell."""
+    budget = [_MAX_INCLUDE_EXPANSIONS]
+    tokens = _expand_tokens(env, _PP_TOKEN.findall(body), frozenset(), budget)
+    if tokens is None:
+        return None
+    text = "".join(tokens).strip()
+    if len(text) > 2 and text[0] == '"' and text[-1] == '"' and '"' not in text[1:-1]:
+        return text[1:-1], False
+    if len(text) > 2 and text[0] == "<" and text[-1] == ">":
+        return text[1:-1].strip(), True
+    return None
+
+
+def _definition(env, name: str):
+    """(params, body) of the one definition of `name` in force everywhere."""
+    entries = [e for e in env.values.get(name) or () if e[0] is not FALSE]
+    if not entries or any(e[1:] != entries[0][1:] for e in entries):
+        return None
+    # (one text under guards that together hold everywhere: TRACE_SYSTEM
+    # defined alike on both sides of an #if)
+    if decided(disj(*(e[0] for e in entries))) is not TRUE:
+        return None
+    return entries[0][1], entries[0][2]
+
+
+def _expand_tokens(env, tokens: list, hidden: frozenset, budget: list) -> list | None:
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        i += 1
+        if not (tok[0].isalpha() or tok[0] == "_") or tok in hidden:
+            out.append(tok)
+            continue
+        found = _definition(env, tok)
+        if found is None:
+            if tok in env.values or env.first_outside(tok) is not FALSE:
+                return None         # defined otherwise, or maybe by something unread
+            out.append(tok)
+            continue
+        budget[0] -= 1
+        if budget[0] < 0:
+            return None
+        params, body = found
+        if params is None:
+            replaced = _PP_TOKEN.findall(body)
+        else:
+            j = i
+            while j < len(tokens) and tokens[j].isspace():
+                j += 1
+            if j >= len(tokens) or tokens[j] != "(":
+                out.append(tok)      # a function-like name without a call
+                continue
+            args, i = _arguments(tokens, j + 1)
+            if args is None:
+                return None
+            replaced = _substituted(env, params, body, args, hidden, budget)
+            if replaced is None:
+                return None
+        expanded = _expand_tokens(env, replaced, hidden | {tok}, budget)
+        if expanded is None:
+            return None
+        out.extend(expanded)
+    return out
+
+
+def _arguments(tokens: list, i: int) -> tuple[list | None, int]:
+    """The arguments of a call whose "(" ends before `i`, and where it ends."""
+    args: list[list[str]] = [[]]
+    depth = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        i += 1
+        if tok == "(":
+            depth += 1
+        elif tok == ")":
+            if depth == 0:
+                return args, i
+            depth -= 1
+        elif tok == "," and depth == 0:
+            args.append([])
+            continue
+        args[-1].append(tok)
+    return None, i
+
+
+def _substituted(env, params: tuple, body: str, args: list, hidden, budget) -> list | None:
+    """`body` with the parameters replaced: `#p` by the spelling of the
+    argument, `p` next to `##` by the argument as written, else by the
+    argument fully expanded; GNU's ``x...`` and ``...`` take the rest."""
+    names = [p[:-3].strip() or "__VA_ARGS__" if p.endswith("...") else p for p in params]
+    variadic = bool(params) and params[-1].endswith("...")
+    if variadic and len(args) >= len(names):
+        args = args[:len(names) - 1] + [sum(([","] + a for a in args[len(names) - 1:]), [])[1:]]
+    if len(args) != len(names) and not (not names and args == [[]]):
+        return None
+    table = {n: a for n, a in zip(names, args)}
+    body_tokens = _PP_TOKEN.findall(body)
+    out: list[str] = []
+    k = 0
+    while k < len(body_tokens):
+        tok = body_tokens[k]
+        if tok == "#":
+            n = k + 1
+            while n < len(body_tokens) and body_tokens[n].isspace():
+                n += 1
+            if n < len(body_tokens) and body_tokens[n] in table:
+                spelled = re.sub(r"\s+", " ", "".join(table[body_tokens[n]]).strip())
+                out.append('"' + spelled.replace("\\", "\\\\").replace('"', '\\"') + '"')
+                k = n + 1
+                continue
+            return None
+        if tok in table:
+            near_paste = any(t == "##" for t in body_tokens[max(0, k - 2):k + 3] if not t.isspace())
+            if near_paste:
+                out.extend(table[tok])
+            else:
+                expanded = _expand_tokens(env, table[tok], hidden, budget)
+                if expanded is None:
+                    return None
+                out.extend(expanded)
+        elif tok == "##":
+            while out and out[-1].isspace():
+                out.pop()
+            k += 1
+            while k < len(body_tokens) and body_tokens[k].isspace():
+                k += 1
+            continue
+        else:
+            out.append(tok)
+        k += 1
+    return _PP_TOKEN.findall("".join(out))
