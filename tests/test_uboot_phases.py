@@ -280,6 +280,19 @@ def test_check_judges_phase_macro_arguments_in_c_in_each_phase(repo):
                                   "is always false in SPL, TPL")
 
 
+def test_check_judges_the_name_alone_where_no_phase_builds_the_line(repo):
+    from conftest import check_findings, git
+    # a driver its series enables later (no Makefile compiles it yet): the
+    # wrong names are wrong in any phase, a missing twin needs a phase
+    (repo / "lib/later.c").write_text(ARGUMENT_EDIT + "\treturn 0;\n}\n")
+    git(repo, "add", "lib/later.c")
+    git(repo, "commit", "-qm", "a driver built later")
+    assert [a[1:3] for a in _arguments(check_findings(repo, "sandbox"))] == [
+        ("CONFIG_FOO", "doubled-prefix"), ("SPL_FOO", "phase-prefix"),
+        ("FOO", "missing-prefix"), ("FOO_COUNT", "not-bool"), ("NOPE", "undefined"),
+        ("CONFIG_FOO_COUNT", "not-bool")]
+
+
 def test_check_names_a_missing_twin_of_an_if_in_the_phases_that_build_it(repo):
     from conftest import check_findings
     # only SPL and TPL build this function: U-Boot proper's BAR is no help

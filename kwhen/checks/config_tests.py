@@ -43,6 +43,8 @@ _CALL = re.compile(r"\b(" + "|".join(PHASE_MACROS + KCONFIG_TESTS) +
 _COMMENT = re.compile(r"/\*.*?(?:\*/|$)|//.*$")
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _BOOLISH = ("bool", "tristate")
+# problems of the name alone, whichever phase builds the line (not "no-twin")
+_IN_ANY_PHASE = ("doubled-prefix", "phase-prefix", "undefined", "missing-prefix", "not-bool")
 # built for the build machine or outside Kconfig (tools see TOOLS_ symbols)
 _OUTSIDE = ("tools/", "scripts/", "usr/")
 
@@ -144,14 +146,20 @@ def run(change, context) -> list[ConfigTestArgument]:
     macros: dict = {}
     for path, line, macro, argument, directive in uses:
         built = [(v, p) for v, p in zip(views, prefixes) if _reaches(v, path, line)]
-        if not built:
-            continue
+        # a line no checked phase builds (a file of another architecture, a
+        # driver its series enables later) still gets the defects that
+        # hold in any phase: the name itself is wrong
+        anywhere = not built
+        if anywhere:
+            built = list(zip(views, prefixes))
         if macro in PHASE_MACROS:
             found = _phase_macro(macro, argument, built, symbols)
         else:
             found = _kconfig_test(macro, argument, built, symbols, directive,
                                   lambda name: macros.setdefault(
                                       name, defined_as_macro(context.root, change.post, name)))
+        if anywhere:
+            found = [f for f in found if f.problem in _IN_ANY_PHASE]
         for finding in found:
             finding.file, finding.line, finding.directive = path, line, directive
             finding.types = views[0].post.symbol_types
