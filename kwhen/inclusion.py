@@ -21,7 +21,7 @@ from typing import Mapping
 
 from kwhen.cpp.includes import MAX_INCLUDERS, candidate_includers, resolve_quoted
 from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj
-from kwhen.logic.names import MODULE
+from kwhen.logic.names import MODULE, is_make_unknown
 
 __all__ = ["Route", "routes_of", "MAX_DEPTH"]
 
@@ -47,7 +47,8 @@ def routes_of(tree, relpath: str, depth: int = 0, visiting: frozenset = frozense
         return []
     visiting = visiting | {relpath}
     routes: list[Route] = []
-    for includer in candidate_includers(tree.root, relpath, tree.read_text)[:MAX_INCLUDERS]:
+    for includer in candidate_includers(tree.root, relpath, tree.read_text,
+                                        tree.source_includes)[:MAX_INCLUDERS]:
         for file, structure in _variants(tree, includer, depth, visiting):
             for inc in structure.includes:
                 if inc.angled or resolve_quoted(includer, inc.name) != relpath:
@@ -64,7 +65,12 @@ def _variants(tree, relpath: str, depth: int, visiting: frozenset) -> list:
     """(FileCondition, CppStructure) of each way `relpath` is compiled."""
     file = tree.file_condition(relpath, follow_includes=False)
     if file.kind == "source":
-        return [(file, tree.cpp(relpath, contexts=True))]
+        own = [(file, tree.cpp(relpath, contexts=True))]
+        if any(is_make_unknown(n) for n in file.built.variables()):
+            # (built by rules kwhen does not follow: an includer may build it too)
+            own += [(tree.route_condition(relpath, route), tree.cpp(relpath, route.macros))
+                    for route in routes_of(tree, relpath, depth + 1, visiting)]
+        return own
     if file.kind != "unreached":
         return []          # a header's includers are not followed
     return [(tree.route_condition(relpath, route), tree.cpp(relpath, route.macros))

@@ -20,7 +20,7 @@ from kwhen.cpp.expression import PHASE_PREFIX
 from kwhen.exceptions import KwhenError
 from kwhen.git import toplevel
 from kwhen.logic.formula import FALSE, TRUE, Formula, conj, conj_all, disj, neg, var
-from kwhen.logic.names import MODULE, make_unknown
+from kwhen.logic.names import MODULE, is_make_unknown, make_unknown
 from kwhen.models import ArchModels, resolved
 from kwhen.readfile import read_text
 from kwhen.sources import ASSEMBLY_SUFFIXES, HEADER_SUFFIXES, SOURCE_SUFFIXES
@@ -344,10 +344,18 @@ class Tree:
         one for most files, one per route for an included file (its #if
         lines read with that includer's macros)."""
         file = self.file_condition(relpath)
-        if file.kind != "included":
-            return [(file, self.cpp(relpath))]
-        return [(self.route_condition(relpath, r), self.cpp(relpath, r.macros))
-                for r in file.through]
+        if file.kind == "included":
+            return [(self.route_condition(relpath, r), self.cpp(relpath, r.macros))
+                    for r in file.through]
+        own = [(file, self.cpp(relpath))]
+        if file.kind == "source" and any(is_make_unknown(n)
+                                         for n in file.built.variables()):
+            # where Kbuild's answer is partly unknown (an object the vDSO's
+            # own rules make), an includer may build the file too
+            # (arch/x86/entry/vdso/vdso32/vclock_gettime.c: "../vclock_gettime.c")
+            own += [(self.route_condition(relpath, r), self.cpp(relpath, r.macros))
+                    for r in self.routes(relpath)]
+        return own
 
     def facts(self, relpath: str) -> dict:
         """Macros whose value is known for every compilation of the file."""
@@ -410,6 +418,21 @@ class Tree:
                if relpath in self._state_changes else "")
         return (f"{self.models.model_kbuild_key()}|{flags}|"
                 f"{self.phase_name}|cpp|{relpath}{own}")
+
+    @cached_property
+    def source_includes(self):
+        """The tree's quoted #includes of .c and .S files, for includers
+        beyond a file's own directory (`kwhen.cpp.includes.SourceIncludes`;
+        the same for every architecture and phase of the tree)."""
+        from kwhen.cpp.includes import SourceIncludes
+
+        key = ("source-includes", self._state_changes)
+        found = self.models.__dict__.get(key)
+        if found is None:
+            found = self.models.__dict__[key] = SourceIncludes(
+                self.root, self.cache if self.cache.enabled else None, self.read_text,
+                self._state_changes)
+        return found
 
     @cached_property
     def _state_changes(self) -> frozenset:

@@ -81,3 +81,22 @@ def test_linux_sched_clock_is_built_through_build_utility():
     nfs42 = tree.file_condition("fs/nfs/nfs42xdr.c")
     assert nfs42.kind == "included"
     assert tree.space.possible(nfs42.built) and not tree.space.certain(nfs42.built)
+
+
+def test_includers_anywhere_in_the_tree_and_of_a_rule_made_object():
+    """lib/vdso/gettime.c is included from vdso/ (not beside it, not one
+    directory up); vdso/vgettime.c is an object the directory's own rules
+    make (`targets`), and sub/vgettime32.c includes it with BUILD32."""
+    root = FIXTURES / "include-c-far"
+    tree = open_tree(root, "x86", cache=False)
+    far = tree.file_condition("lib/vdso/gettime.c")
+    # (two routes: vgettime.c made on its own, and inside sub/vgettime32.c)
+    assert far.kind == "included" and {r.includer for r in far.through} == {"vdso/vgettime.c"}
+    made = tree.file_condition("vdso/vgettime.c")
+    assert made.kind == "source" and tree.space.status(made.built) == "sometimes"
+    built32 = tree.line_condition("vdso/vgettime.c",
+                                  marker_line(root / "vdso" / "vgettime.c", "built32"))
+    assert tree.space.status(built32) == "sometimes"
+    gettime = tree.line_condition("lib/vdso/gettime.c",
+                                  marker_line(root / "lib" / "vdso" / "gettime.c", "gettime"))
+    assert tree.space.status(gettime) == "sometimes"

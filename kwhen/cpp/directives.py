@@ -443,10 +443,8 @@ def _structure(directives, path, symbols, facts, guard, macros=None, env=None,
                         env.snapshot() if not name.endswith(".h") else {}
                     includes.append(Include(d.line, name, m.group(2) is not None, current, context))
                 if env is not None:
-                    computed = None
-                    if m is None and kw == "include":
-                        from kwhen.cpp.headers import expand_include
-                        computed = expand_include(env, d.body)
+                    computed = env.computed_include(d.body) if m is None and kw == "include" \
+                        else None
                     if m and kw == "include":
                         env.include(m.group(1) or m.group(2), m.group(2) is not None, path, current)
                     elif computed is not None:

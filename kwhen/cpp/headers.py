@@ -502,6 +502,11 @@ class MacroEnvironment:
                     return None
         return re.compile("|".join(names))
 
+    def computed_include(self, body: str) -> tuple[str, bool] | None:
+        """(name, angled) of a computed ``#include body``, if kwhen can
+        expand it (`expand_include`)."""
+        return expand_include(self, body)
+
     def first_outside(self, name: str) -> Formula:
         found = self.first.get(name)
         return found if found is not None else self.outside(name)
