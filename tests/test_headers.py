@@ -195,3 +195,10 @@ def test_a_makefiles_d_flags_reach_its_directory_and_what_it_says_below():
         ["never", "sometimes", "never", "sometimes"]
     assert [status("plain/c.c", m) for m in ("debug", "trace", "only_a", "everywhere")] == \
         ["never", "never", "never", "sometimes"]
+
+
+def test_a_skimmed_header_frees_nothing_through_an_include_no_build_compiles():
+    root = FIXTURES / "cpp-skim"
+    tree = open_tree(root, "x86", cache=False)
+    line = marker_line(root / "drv" / "skim.c", "nothing")
+    assert tree.space.status(tree.cpp("drv/skim.c").condition_at(line)) == "never"

@@ -697,6 +697,46 @@ class MacroEnvironment:
                                             names, includes)
         return lexed
 
+    def _live_includes(self, path: str, directives) -> list:
+        """The #include lines of a header skimmed (`_skim`) that some
+        configuration may compile: those whose #if lines, read with the
+        file's facts and the symbols Kconfig fixes alone (no macro of a
+        header), are not false (``#ifndef __KERNEL__``, ``#elif
+        defined(CONFIG_ARM)`` on arm64)."""
+        from kwhen.cpp.expression import condition_of
+
+        def test(d) -> Formula:
+            try:
+                if d.keyword in ("ifdef", "ifndef"):
+                    f = condition_of(f"defined({d.body.split()[0]})", self.symbols, path,
+                                     d.line, self.facts)
+                    return neg(f) if d.keyword == "ifndef" else f
+                return condition_of(d.body, self.symbols, path, d.line, self.facts)
+            except (KwhenError, IndexError):
+                return var(f"cpp(#{d.keyword} {path}:{d.line})")
+
+        live, frames, current = [], [], TRUE
+        for d in directives:
+            kw = d.keyword
+            if kw in ("if", "ifdef", "ifndef"):
+                c = self.settled(test(d))
+                frames.append((current, c))
+                current = conj(current, c)
+            elif kw == "elif" and frames:
+                outer, taken = frames[-1]
+                c = self.settled(test(d))
+                current = conj(outer, neg(taken), c)
+                frames[-1] = (outer, disj(taken, c))
+            elif kw == "else" and frames:
+                outer, taken = frames[-1]
+                current = conj(outer, neg(taken))
+                frames[-1] = (outer, TRUE)
+            elif kw == "endif" and frames:
+                current = frames.pop()[0]
+            elif kw in ("include", "include_next") and current is not FALSE:
+                live.append(d)
+        return live
+
     def _skim(self, relpath: str, condition: Formula) -> None:
         """What header `relpath` and the headers it includes might define or
         #undef becomes free under `condition` (their #if lines unread)."""
@@ -715,7 +755,7 @@ class MacroEnvironment:
                                  and self._once.get(path) is TRUE):
                 continue        # (a guarded header already read everywhere adds nothing)
             names |= lexed[2]
-            for d in lexed[3]:
+            for d in self._live_includes(path, lexed[0]):
                 m = _INCLUDE_NAME.match(d.body)
                 found = self.path.resolve(m.group(1) or m.group(2), m.group(2) is not None, path) \
                     if m and d.keyword == "include" else None
