@@ -100,3 +100,6 @@ def test_includers_anywhere_in_the_tree_and_of_a_rule_made_object():
     gettime = tree.line_condition("lib/vdso/gettime.c",
                                   marker_line(root / "lib" / "vdso" / "gettime.c", "gettime"))
     assert tree.space.status(gettime) == "sometimes"
+    # a directory a recipe descends ($(MAKE) $(build)=$(obj)/nested)
+    nested = tree.file_condition("vdso/nested/nested.c")
+    assert nested.kind == "source" and tree.space.status(nested.built) == "sometimes"

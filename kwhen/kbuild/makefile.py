@@ -14,6 +14,7 @@ unterminated ``$(``) raises `KwhenError` naming the file and line.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from kwhen.exceptions import KwhenError
@@ -85,6 +86,9 @@ class Rule:
     line: int
     targets: str       # raw
     prerequisites: str  # raw, up to a ';' or '|' (order-only ones are not sources)
+    # what its recipe descends with `$(MAKE) $(build)=DIR` (raw DIR texts):
+    # arch/x86/realmode's rm/, built by the rule that makes realmode.bin
+    builds: list = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -240,6 +244,9 @@ def _parse_cond_args(kind: str, rest: str, path: str, line: int) -> Test:
     raise KwhenError(f"invalid syntax in '{kind}'", path=path, line=line)
 
 
+_BUILD_IN_RECIPE = re.compile(r"\$\(build\)=(\S+)")
+
+
 def parse_makefile(text: str, path: str) -> list:
     """The statements of a makefile, conditionals nested as `Cond` blocks.
 
@@ -250,6 +257,7 @@ def parse_makefile(text: str, path: str) -> list:
     stack: list = []
     body = root
     in_rule = False
+    last_rule = None
     lines = list(_logical_lines(text))
     nlines = len(lines)
     k = 0
@@ -259,6 +267,8 @@ def parse_makefile(text: str, path: str) -> list:
         if tab and in_rule:
             # a recipe line (conditionals in a recipe are shell text to make,
             # unless they start the line without a tab)
+            if last_rule is not None:
+                last_rule.builds.extend(_BUILD_IN_RECIPE.findall(raw))
             continue
         line = _strip_comment(raw)
         stripped = line.strip()
@@ -378,7 +388,7 @@ def parse_makefile(text: str, path: str) -> list:
                 in_rule = False
                 continue
             if first == "private" and kind == "rule":
-                in_rule = True
+                in_rule, last_rule = True, None
                 continue
             if export:
                 check_references(restline, path, lineno)
@@ -399,6 +409,7 @@ def parse_makefile(text: str, path: str) -> list:
                 after = after[1:]
             # target-specific variable assignment: ignored
             k2, _i2, _op2 = _find_op(after.split(";", 1)[0])
+            last_rule = None
             if k2 == "assign":
                 in_rule = False
             else:
@@ -406,7 +417,8 @@ def parse_makefile(text: str, path: str) -> list:
                 targets = line[:idx]
                 if "%" not in targets:
                     prerequisites = after.split(";", 1)[0].split("|", 1)[0]
-                    body.append(Rule(lineno, targets, prerequisites))
+                    last_rule = Rule(lineno, targets, prerequisites)
+                    body.append(last_rule)
             continue
         body.append(Expr(lineno, stripped))
     if stack:

@@ -551,7 +551,16 @@ class _Walker:
         kwhen does not follow, so built under the directory's free
         proposition for its rules (sometimes, never "never")."""
         listed = {src for _k, _c, src in loc.objs}
-        made = None
+        made = []
+
+        def by_rules() -> Formula:
+            if not made:
+                made.append(self.ev.note(Unknown(
+                    self.ev.path, 0, "objects of `targets` and directories a recipe builds "
+                    "($(build)=), made by the directory's own rules (kwhen does not follow "
+                    "a rule's prerequisites)")))
+            return made[0]
+
         for c, w in self.words("targets"):
             if not w.endswith(".o"):
                 continue
@@ -559,12 +568,20 @@ class _Walker:
             src = None if obj.startswith("../") else self.source(obj)
             if src is None or src in listed:
                 continue
-            if made is None:
-                made = self.ev.note(Unknown(
-                    self.ev.path, 0, "objects of `targets` made by the directory's own "
-                    "rules (kwhen does not follow a rule's prerequisites)"))
             listed.add(src)
-            loc.objs.append(("x", conj(c, made), src))
+            loc.objs.append(("x", conj(c, by_rules()), src))
+        # arch/x86/realmode: `$(obj)/rm/realmode.bin: FORCE` runs
+        # `$(MAKE) $(build)=$(obj)/rm $@`: rm/ is descended when the rule runs
+        for rule in self.ev.rules:
+            for text in rule.builds:
+                try:
+                    dirs = self.plain_words(text)
+                except KwhenError:
+                    continue
+                for sub in dirs:
+                    if sub != d and not sub.startswith("../") and (
+                            self.ev.is_file(f"{sub}/Makefile") or self.ev.is_file(f"{sub}/Kbuild")):
+                        loc.subs.append(("s", by_rules(), sub))
 
     def add_object(self, loc: _DirLocal, d: str, kind: str, c: Formula, w: str,
                    module: bool, depth: int) -> None:
