@@ -139,14 +139,15 @@ def parse_location(text: str) -> tuple[str, int]:
 
 def through_of(tree: Tree, file) -> list:
     """The #include lines through which an included file is built
-    (`FileCondition.through`): dicts with `path`, `line` (of the #include)
-    and `condition` (when the includer is built and keeps that line)."""
+    (`FileCondition.through`): dicts with `path`, `line` (of the #include),
+    `root` (the file compiled, when the includer is itself included) and
+    `condition` (when the includer is built and keeps that line)."""
     space, types = tree.space, tree.symbol_types
     out = []
     for r in file.through:
         built = disj(r.builtin, r.module)
         if space.possible(built):     # (an includer never built is no way in)
-            out.append({"path": r.includer, "line": r.line,
+            out.append({"path": r.includer, "line": r.line, "root": r.root or r.includer,
                         "condition": describe(space.simplify(built), types)})
     return out
 

@@ -32,12 +32,16 @@ MAX_DEPTH = 4       # includers of includers ... followed this deep
 class Route:
     """File `includer` includes the file at line `line`: when that makes
     it built in (`builtin`) or in a module (`module`), and the macros the
-    includer has defined by then (name -> when defined)."""
+    includer has defined by then (name -> when defined). `root` is the
+    file compiled at the top of the chain (the includer itself, or the
+    file that includes the includer, and so on: drivers/gpu/host1x/hw/
+    debug_hw_1x06.c is read through debug_hw.c inside host1x06.c)."""
     includer: str
     line: int
     builtin: Formula
     module: Formula
     macros: Mapping[str, Formula]
+    root: str = ""
 
 
 def routes_of(tree, relpath: str, depth: int = 0, visiting: frozenset = frozenset()) -> list[Route]:
@@ -50,6 +54,7 @@ def routes_of(tree, relpath: str, depth: int = 0, visiting: frozenset = frozense
     for includer in candidate_includers(tree.root, relpath, tree.read_text,
                                         tree.source_includes)[:MAX_INCLUDERS]:
         for file, structure in _variants(tree, includer, depth, visiting):
+            root = file.through[0].root if file.kind == "included" and file.through else includer
             for inc in structure.includes:
                 if inc.angled or resolve_quoted(includer, inc.name) != relpath:
                     continue
@@ -57,7 +62,7 @@ def routes_of(tree, relpath: str, depth: int = 0, visiting: frozenset = frozense
                 module = conj(file.module, inc.condition.substitute({MODULE: TRUE}))
                 if builtin is FALSE and module is FALSE:
                     continue
-                routes.append(Route(includer, inc.line, builtin, module, inc.macros))
+                routes.append(Route(includer, inc.line, builtin, module, inc.macros, root))
     return routes
 
 

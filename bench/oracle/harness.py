@@ -805,8 +805,12 @@ def compare_branches(tree, record: dict, values: dict, raw: dict) -> dict:
             out["wrong"] += 1
             continue
         for way in ways:
+            # the routes of this compilation: its direct includer, and the
+            # file gcc compiled at the top (host1x's debug_hw_1x06.c is read
+            # through debug_hw.c in each of hw/host1x0N.c, each its own HOST1X_HW)
             mine = [(f, st) for f, st in variants
-                    if any(r.includer == way["includer"] for r in f.through)]
+                    if any(r.includer == way["includer"] and r.root in ("", way.get("root", r.root))
+                           for r in f.through)]
             if not mine:
                 # kwhen knows no route through this includer: never built
                 blocks = tree.cpp(path).blocks

@@ -93,8 +93,9 @@ def render_line(answer, console: Console, explain: bool = False) -> None:
 def _through(console: Console, through: list, label: str) -> None:
     """The #include lines an included file is built through."""
     for i, t in enumerate(through):
+        inside = f" in {escape(t['root'])}" if t.get("root", t["path"]) != t["path"] else ""
         console.print(f"{label if i == 0 else ' ' * len(label)}#include at "
-                      f"{escape(t['path'])}:{t['line']} ({escape(t['condition'])})")
+                      f"{escape(t['path'])}:{t['line']}{inside} ({escape(t['condition'])})")
 
 
 def _evaluation(console: Console, ev) -> None:
