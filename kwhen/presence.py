@@ -10,6 +10,7 @@ runs) and the #if structure of the file.
 from __future__ import annotations
 
 import os
+import posixpath
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -410,8 +411,13 @@ class Tree:
     def _cpp_key(self, relpath: str) -> str:
         import hashlib
 
-        flags = hashlib.blake2b(" ".join(sorted(self.flag_macros.for_file(relpath))).encode(),
-                                digest_size=8).hexdigest()
+        line = self.command_line_flags(relpath)
+        free = self.flag_macros.for_file(relpath, listed_too=line is None,
+                                         directory=self.flags_directory(relpath))
+        flags = hashlib.blake2b(
+            (" ".join(sorted(free)) + "|" + repr([(n, b, c.to_data()) for n, b, c in line or ()])
+             + "|" + " ".join(self.include_dirs(relpath))).encode(),
+            digest_size=8).hexdigest()
         # a file a patch state changes is its own item, named by its text
         own = ("|" + hashlib.blake2b(self.read_text(relpath).encode("utf-8", "surrogateescape"),
                                      digest_size=16).hexdigest()
@@ -490,19 +496,70 @@ class Tree:
         # (a host program of scripts/ or tools/ sees the build machine's
         # headers, not Kbuild's path: its context is unknown too)
         header = relpath.endswith(HEADER_SUFFIXES) or relpath.startswith(self.OUTSIDE_THE_BUILD)
+        flags = self.command_line_flags(relpath)
         env = MacroEnvironment(self.include_path, self.symbol_types, self.facts(relpath),
-                               self.read_text, self.flag_macros.for_file(relpath),
+                               self.read_text,
+                               self.flag_macros.for_file(relpath, listed_too=flags is None,
+                                                         directory=self.flags_directory(relpath)),
                                taint=TRUE if header else FALSE,
-                               fixed=self.space.fixed_value, value_cases=self.value_cases)
+                               fixed=self.space.fixed_value, value_cases=self.value_cases,
+                               include_dirs=self.include_dirs(relpath))
         if self.kbuild.host.get(relpath) is None and not relpath.startswith(
                 self.OUTSIDE_THE_BUILD):
             env.predefine(predefined(self.srcarch, self.symbol_types,
                                      not self._own_target(relpath)))
+        if flags:
+            env.command_line(flags)
         if not header:
             forced = FORCED_INCLUDES[:1] if relpath.endswith((".S", ".s")) else FORCED_INCLUDES
             for path in forced:
                 env.read(path, TRUE)
         return env
+
+    def command_line_flags(self, relpath: str) -> list | None:
+        """The -D/-U flags of the directories' flag lists that reach the
+        file, in the compile command's order ((name, body or None, when)):
+        subdir-ccflags-y from the top down, then the directory's ccflags-y
+        (asflags for assembly); None when one of them could not be read."""
+        found = self._flags_of(relpath)
+        return None if found is None else found[0]
+
+    def include_dirs(self, relpath: str) -> list:
+        """The -I directories of the flag lists that reach the file (after
+        Kbuild's own include path): `-I $(srctree)/$(src)` in fs/xfs."""
+        found = self._flags_of(relpath)
+        return [] if found is None else found[1]
+
+    def _flags_of(self, relpath: str) -> tuple | None:
+        if relpath.endswith(HEADER_SUFFIXES) or self.kbuild.host.get(relpath) is not None:
+            return [], []
+        kind = "as" if relpath.endswith((".S", ".s")) else "cc"
+        directory = self.flags_directory(relpath)
+        chain = [directory]
+        while chain[-1] != ".":
+            chain.append(posixpath.dirname(chain[-1]) or ".")
+        out: list = []
+        own: list = []
+        dirs: list = []
+        own_dirs: list = []
+        for d in reversed(chain):
+            for scope, name, body, condition in self.kbuild.flags.get(d, ()):
+                if scope == "unknown":
+                    return None
+                if scope == f"below-{kind}":
+                    out.append((name, body, condition))
+                elif scope == f"own-{kind}" and d == directory:
+                    own.append((name, body, condition))
+                elif scope == f"inc-below-{kind}":
+                    dirs.append(name)
+                elif scope == f"inc-own-{kind}" and d == directory:
+                    own_dirs.append(name)
+        return out + own, list(dict.fromkeys(dirs + own_dirs))
+
+    def flags_directory(self, relpath: str) -> str:
+        """The directory whose makefile compiles the file (its flags are
+        that directory's: fs/xfs/libxfs/*.c are fs/xfs's objects)."""
+        return self.kbuild.owners.get(relpath) or posixpath.dirname(relpath) or "."
 
     def _own_target(self, relpath: str) -> bool:
         """Whether a Makefile between the file and arch/$(SRCARCH) (or the

@@ -179,22 +179,31 @@ def test_a_symbol_never_set_on_the_architecture_does_not_count_against_the_bound
 
 
 def test_a_makefiles_d_flags_reach_its_directory_and_what_it_says_below():
-    """`ccflags-y += -DDEBUG` frees DEBUG in its own directory only,
-    `subdir-ccflags-y` below it too, an architecture Makefile's flag
-    everywhere; elsewhere nothing defines the macro: never."""
+    """`ccflags-$(CONFIG_DBG_VERBOSE) += -DDEBUG` defines DEBUG in its own
+    directory exactly when DBG_VERBOSE, `subdir-ccflags-y` below it too,
+    an -U in a subdirectory takes it back; flags kwhen reads without a
+    condition (CFLAGS_a.o, an architecture Makefile's) leave their macro
+    free where they reach; elsewhere nothing defines the macro: never."""
     root = FIXTURES / "cpp-flags"
     tree = open_tree(root, "x86", cache=False)
 
-    def status(path, marker):
-        line = marker_line(root / path, marker)
-        return tree.space.status(tree.cpp(path).condition_at(line))
+    def cond(path, marker):
+        return tree.cpp(path).condition_at(marker_line(root / path, marker))
 
-    assert [status("dbg/a.c", m) for m in ("debug", "trace", "only_a", "everywhere")] == \
-        ["sometimes"] * 4
+    def status(path, marker):
+        return tree.space.status(cond(path, marker))
+
+    assert tree.space.equivalent(cond("dbg/a.c", "debug"), var("DBG_VERBOSE"))
+    assert [status("dbg/a.c", m) for m in ("trace", "only_a", "everywhere")] == \
+        ["always", "sometimes", "sometimes"]
     assert [status("dbg/sub/b.c", m) for m in ("debug", "trace", "only_a", "everywhere")] == \
-        ["never", "sometimes", "never", "sometimes"]
+        ["never", "always", "never", "sometimes"]
+    assert [status("dbg/sub/quiet/c.c", m) for m in ("debug", "trace")] == ["never", "never"]
     assert [status("plain/c.c", m) for m in ("debug", "trace", "only_a", "everywhere")] == \
         ["never", "never", "never", "sometimes"]
+    # dbg/lib/deep.c is dbg/Makefile's object: dbg's flags, dbg's -I inc/
+    assert tree.space.equivalent(cond("dbg/lib/deep.c", "debug"), var("DBG_VERBOSE"))
+    assert [status("dbg/lib/deep.c", m) for m in ("shared", "nothing")] == ["always", "never"]
 
 
 def test_a_skimmed_header_frees_nothing_through_an_include_no_build_compiles():

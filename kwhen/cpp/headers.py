@@ -96,28 +96,37 @@ _SUBTREE_FLAGS = re.compile(r"^\s*(?:subdir-(?:cc|as|cpp)flags|KBUILD_(?:CPP|C|A
 
 
 class FlagMacros:
-    """Macros the Makefiles pass with ``-D``/``-U``, by where they reach (each
-    left free where it does: kwhen does not follow under which condition a
-    flag is added). A directory's own makefile reaches its directory
-    (``ccflags-y``, ``CFLAGS_foo.o``) or, with ``subdir-ccflags-y`` or
-    ``KBUILD_CFLAGS``, the directories below too; any other makefile (the
-    architecture's, included fragments, scripts/) reaches every file."""
+    """Macros the Makefiles pass with ``-D``/``-U``, by where they reach, that
+    the Kbuild walk does not give with their condition (each left free where
+    it reaches). A directory's own makefile reaches its directory
+    (``CFLAGS_foo.o``) or, with ``KBUILD_CFLAGS``, the directories below
+    too; any other makefile (the architecture's, included fragments,
+    scripts/) reaches every file. The flag lists the walk reads exactly
+    (``ccflags-y``, ``subdir-ccflags-y``...: `KbuildResult.flags`) are kept
+    apart (`listed`): free only where the walk could not read them."""
 
-    def __init__(self, everywhere=frozenset(), own=None, below=None):
+    def __init__(self, everywhere=frozenset(), own=None, below=None, listed=None):
         self.everywhere = frozenset(everywhere)
         self.own = {d: frozenset(n) for d, n in (own or {}).items()}
         self.below = {d: frozenset(n) for d, n in (below or {}).items()}
+        self.listed = {d: frozenset(n) for d, n in (listed or {}).items()}
 
     def __bool__(self):
         return bool(self.everywhere or self.own or self.below)
 
-    def for_file(self, relpath: str) -> frozenset:
-        """The macros a flag may define or undefine when `relpath` is compiled."""
-        directory = posixpath.dirname(relpath) or "."
+    def for_file(self, relpath: str, listed_too: bool = False,
+                 directory: str | None = None) -> frozenset:
+        """The macros a flag may define or undefine when `relpath` is
+        compiled by the makefile of `directory` (by default its own),
+        kwhen not knowing when (with `listed_too`, those of the flag lists
+        too)."""
+        directory = directory or posixpath.dirname(relpath) or "."
         names = set(self.everywhere) | self.own.get(directory, frozenset())
         d = directory
         while True:
             names |= self.below.get(d, frozenset())
+            if listed_too:
+                names |= self.listed.get(d, frozenset())
             if d == ".":
                 break
             d = posixpath.dirname(d) or "."
@@ -126,11 +135,16 @@ class FlagMacros:
     def to_data(self) -> dict:
         return {"everywhere": sorted(self.everywhere),
                 "own": {d: sorted(n) for d, n in self.own.items()},
-                "below": {d: sorted(n) for d, n in self.below.items()}}
+                "below": {d: sorted(n) for d, n in self.below.items()},
+                "listed": {d: sorted(n) for d, n in self.listed.items()}}
 
     @classmethod
     def from_data(cls, data: dict) -> "FlagMacros":
-        return cls(data["everywhere"], data["own"], data["below"])
+        return cls(data["everywhere"], data["own"], data["below"], data["listed"])
+
+
+# the flag lists the Kbuild walk reads with their conditions (kwhen.kbuild.tree)
+_LISTED_FLAGS = re.compile(r"^\s*(?:subdir-)?(?:cc|as)flags-")
 
 
 def flag_macros(makefiles, directories) -> FlagMacros:
@@ -141,6 +155,7 @@ def flag_macros(makefiles, directories) -> FlagMacros:
     everywhere: set = set()
     own: dict = {}
     below: dict = {}
+    listed: dict = {}
     for path, text in makefiles:
         directory, name = posixpath.split(path)
         directory = directory or "."
@@ -154,9 +169,10 @@ def flag_macros(makefiles, directories) -> FlagMacros:
         for line in lines:
             found = _DEFINE_FLAG.findall(line)
             if found:
-                (below if _SUBTREE_FLAGS.match(line) else own).setdefault(
-                    directory, set()).update(found)
-    return FlagMacros(everywhere, own, below)
+                where = listed if _LISTED_FLAGS.match(line) else \
+                    below if _SUBTREE_FLAGS.match(line) else own
+                where.setdefault(directory, set()).update(found)
+    return FlagMacros(everywhere, own, below, listed)
 
 
 class IncludePath:
@@ -307,7 +323,7 @@ class IncludePath:
             found = self._config_names[pattern] = (frozenset(names), paths)
         return found
 
-    def resolve(self, name: str, angled: bool, includer: str) -> str | None:
+    def resolve(self, name: str, angled: bool, includer: str, extra=()) -> str | None:
         """The tree-relative header `#include` finds from `includer`, or
         None when kwhen cannot read it (generated, or nowhere on the path).
         ``generated/autoconf.h`` is "kconfig": the CONFIG_ macros, which
@@ -333,6 +349,10 @@ class IncludePath:
                 if generic is None:
                     return None
                 return self.resolve(generic, True, includer)
+        for directory in extra:
+            candidate = posixpath.normpath(f"{directory}/{name}")
+            if not candidate.startswith("../") and self._exists_file(candidate):
+                return candidate
         return None
 
 
@@ -387,8 +407,10 @@ class MacroEnvironment:
     """
 
     def __init__(self, path: IncludePath, symbols, facts, read_text, external=frozenset(),
-                 taint: Formula = FALSE, fixed=None, value_cases=None):
+                 taint: Formula = FALSE, fixed=None, value_cases=None, include_dirs=()):
         self.path = path
+        # the -I directories the file's makefile adds, searched after Kbuild's
+        self.include_dirs = tuple(include_dirs)
         # symbol -> ((value proposition, int), ...) covering every
         # configuration, or None (`presence.Tree.value_cases`): an int
         # symbol in arithmetic other than + and - (``1 << PAGE_SHIFT``)
@@ -440,6 +462,28 @@ class MacroEnvironment:
                 self.values[name] = OPAQUE
             else:
                 self.values[name] = tuple((cond, None, body) for cond, body in cases)
+
+    def command_line(self, flags) -> None:
+        """The -D and -U flags of the file's compile command, in order
+        (``(name, body or None for -U, condition)``): each defines or
+        undefines its macro where its condition holds, before the first
+        line."""
+        for name, body, condition in flags:
+            if name in self.facts or condition is FALSE:
+                continue
+            old = self.defined.get(name)
+            if old is None:
+                old = self.first.setdefault(name, self.outside(name))
+            kept = tuple((conj(g, neg(condition)), p, b) for g, p, b in self.values.get(name) or ())
+            if name in self.values and self.values[name] is OPAQUE:
+                kept = OPAQUE
+            if body is None:
+                self.defined[name] = conj(old, neg(condition))
+                self.values[name] = kept
+            else:
+                self.defined[name] = disj(conj(old, neg(condition)), condition)
+                self.values[name] = OPAQUE if kept is OPAQUE else kept + ((condition, None, body),)
+            self.written.add(name)
 
     def files_read(self) -> list[str]:
         """The headers read (or looked for: a header created later changes
@@ -569,7 +613,7 @@ class MacroEnvironment:
         condition = self.settled(condition)
         if condition is FALSE:
             return
-        found = self.path.resolve(name, angled, includer)
+        found = self.path.resolve(name, angled, includer, self.include_dirs)
         if found == "kconfig":
             return
         if found is None:
@@ -757,7 +801,8 @@ class MacroEnvironment:
             names |= lexed[2]
             for d in self._live_includes(path, lexed[0]):
                 m = _INCLUDE_NAME.match(d.body)
-                found = self.path.resolve(m.group(1) or m.group(2), m.group(2) is not None, path) \
+                found = self.path.resolve(m.group(1) or m.group(2), m.group(2) is not None, path,
+                                          self.include_dirs) \
                     if m and d.keyword == "include" else None
                 if found is None:
                     if m and d.keyword == "include":

@@ -79,6 +79,13 @@ class KbuildResult:
     # path -> condition of a source built for the build machine (hostprogs
     # of scripts/ and of a Kbuild-style tools/), never for the target
     host: dict = field(default_factory=dict)
+    # directory -> [(scope, name, body, condition)]: the -D/-U flags its
+    # makefile adds with ccflags-y, asflags-y, subdir-ccflags-y and
+    # subdir-asflags-y, each under its condition (`_DirLocal.flags`)
+    flags: dict = field(default_factory=dict)
+    # source -> the directory whose makefile compiles it, where that is not
+    # the source's own (fs/xfs builds libxfs/*.c with fs/xfs's flags)
+    owners: dict = field(default_factory=dict)
     # what each directory's makefile gave and asked of the tree, so that a
     # later state of the tree is walked again only where a change reaches
     # (`kbuild_conditions(previous=...)`); in memory only, never stored
@@ -100,6 +107,9 @@ class KbuildResult:
             "missing": list(self.missing),
             "unreadable": [list(u) for u in self.unreadable],
             "host": {p: f.to_data() for p, f in self.host.items()},
+            "flags": {d: [[scope, name, body, c.to_data()] for scope, name, body, c in entries]
+                      for d, entries in self.flags.items()},
+            "owners": dict(self.owners),
         }
 
     @classmethod
@@ -116,6 +126,9 @@ class KbuildResult:
             missing=list(data.get("missing", [])),
             unreadable=[tuple(u) for u in data.get("unreadable", [])],
             host=_Decoded(data.get("host", {}), from_data),
+            flags=_Decoded(data.get("flags", {}), lambda entries: [
+                (scope, name, body, from_data(c)) for scope, name, body, c in entries]),
+            owners=dict(data.get("owners", {})),
         )
 
     def unreadable_above(self, path: str) -> tuple | None:
@@ -179,6 +192,10 @@ _LIST_VARS = ("obj-y", "obj-m", "lib-y", "lib-m", "always-y", "always-m", "targe
               "ldflags-y", "rustflags-y", "subdir-asflags-y", "subdir-ccflags-y")
 
 
+# a -DNAME, -DNAME=value or -UNAME word of a flag list (quotes around the
+# value are make's, passed to the shell: kept as cpp would see them)
+_FLAG_WORD = re.compile(r"-([DU])([A-Za-z_]\w*)(?:=(.*))?")
+
 # a directory's archive, as older top Makefiles list them
 _DIR_ARCHIVES = ("/built-in.a", "/built-in.o", "/lib.a")
 _KIND_INDEX = {"y": 0, "m": 1, "s": 2}
@@ -194,11 +211,17 @@ def _join(d: str, w: str) -> str:
 
 class _DirLocal:
     """What one directory's makefile lists, under local conditions."""
-    __slots__ = ("objs", "subs")
+    __slots__ = ("objs", "subs", "flags")
 
     def __init__(self):
         self.objs: list = []   # (kind, cond, relpath-of-source); kind y|m|x
         self.subs: list = []   # (kind, cond, dir); kind y|m|s
+        # (scope, name, body, cond): a -D (body: its value, "1" if none) or
+        # -U (body None) of ccflags-y ("own-cc": this directory's C files),
+        # asflags-y ("own-as"), subdir-ccflags-y ("below-cc": this directory
+        # and those under it), subdir-asflags-y ("below-as"); ("unknown", "",
+        # None, TRUE) when a flag kwhen could not read
+        self.flags: list = []
 
 
 class _Walk:
@@ -535,6 +558,7 @@ class _Walker:
                     loc.objs.append(("x", c, src))
         if d != ".":
             self.rule_made(loc, d)
+        self.collect_flags(loc)
         for c, w in self.words("extra-y"):
             if w.endswith(".o"):
                 self.add_object(loc, d, "x", c, w, False, 0)
@@ -543,6 +567,45 @@ class _Walker:
                 if self.ev.exists(src):
                     loc.objs.append(("x", c, src))
         return loc
+
+    # (scope, list): "own-cc" reaches the directory's C files, "below-as"
+    # the assembly files of the directory and those under it, ...
+    _FLAG_LISTS = (("own-cc", "ccflags-y"), ("own-as", "asflags-y"),
+                   ("below-cc", "subdir-ccflags-y"), ("below-as", "subdir-asflags-y"))
+
+    def collect_flags(self, loc: _DirLocal) -> None:
+        """The -D and -U flags of the directory's flag lists, each under its
+        condition (`ccflags-$(CONFIG_FOO_DEBUG) += -DDEBUG`)."""
+        for scope, name in self._FLAG_LISTS:
+            words = flatten(self.ev.lookup(name))
+            pending = None          # "-D" written apart from its macro
+            for c, w in words:
+                if not isinstance(w, str):
+                    if isinstance(w, Unknown) and (pending or "-D" in w.prefix or "-U" in w.prefix):
+                        loc.flags.append(("unknown", "", None, TRUE))
+                    pending = None
+                    continue
+                if pending is not None:
+                    w, pending = pending + w, None
+                if w in ("-D", "-U", "-I"):
+                    pending = w
+                    continue
+                if w.startswith("-I") and c is TRUE:
+                    # an include directory (`-I $(srctree)/$(src)`), where
+                    # every configuration has it
+                    where = posixpath.normpath(w[2:])
+                    if not where.startswith(("/", "..")):
+                        loc.flags.append((scope.replace("own", "inc-own").replace(
+                            "below", "inc-below"), where, None, TRUE))
+                    continue
+                m = _FLAG_WORD.fullmatch(w)
+                if m is None:
+                    continue
+                if m.group(1) == "U":
+                    loc.flags.append((scope, m.group(2), None, c))
+                else:
+                    body = m.group(3)
+                    loc.flags.append((scope, m.group(2), "1" if body is None else body, c))
 
     def rule_made(self, loc: _DirLocal, d: str) -> None:
         """Objects of `targets` that no list of the directory names (the
@@ -903,6 +966,8 @@ class _Walker:
             here: dict = {}
             for kind, c, src in loc.objs:
                 here.setdefault(src, ([], [], []))[_OBJ_INDEX[kind]].append(c)
+                if (posixpath.dirname(src) or ".") != d:
+                    result.owners.setdefault(src, d)
             simp = self.simp
             c2 = simp.conj2
             for src, (ys, ms, xs) in here.items():
@@ -923,6 +988,9 @@ class _Walker:
             result.files[src] = (bf, mf)
         for d in sorted(done_d):
             result.dirs[d] = done_d[d]
+        for d in order:
+            if locals_[d].flags:
+                result.flags[d] = list(locals_[d].flags)
         for src in self.script_built():
             result.files.setdefault(src, (TRUE, FALSE))
         result.unknowns = sorted((p, ln, r) for (p, ln), r in ev.unknowns.items())
