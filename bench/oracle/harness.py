@@ -414,14 +414,37 @@ def config_values(tree, config: Path) -> tuple[dict, dict]:
     return values_for_model(tree.model, raw), raw
 
 
+_DEFINED_CONFIG = re.compile(r"defined\(CONFIG_(\w+)\)")
+
+
 def assignment_for(tree, values: dict, raw: dict, names) -> dict:
     """kwhen's variables under a configuration: symbols, and the
     comparisons (``HZ=100``) among `names` whose symbol the .config sets."""
     from kwhen.kconfig.model import assignment_of_values
 
+    from kwhen.logic.values import canonical, split_value_var
+
     out = assignment_of_values(tree.model, values)
     for name in names:
         if name in out:
+            continue
+        value = split_value_var(name)
+        if value is not None:
+            # ARM64_PAGE_SHIFT:=12: the symbol has that value (canonical text)
+            sym, want = value
+            info = tree.model.symbols.get(sym)
+            have = raw.get(sym)
+            if info is not None and have is not None:
+                out[name] = canonical(info.type, have.strip('"') if info.type != "string"
+                                      else have[1:-1] if have.startswith('"') else have) == want
+            elif info is not None:
+                out[name] = False       # not set: no value at all
+            continue
+        defined = _DEFINED_CONFIG.fullmatch(name)
+        if defined is not None:
+            # defined(CONFIG_X) of an int/hex/string symbol: autoconf.h has
+            # it exactly when the .config sets it
+            out[name] = raw.get(defined.group(1)) not in (None, "n")
             continue
         m = _COMPARISON.match(name)
         if not m or name.endswith("=m"):
