@@ -11,10 +11,11 @@ import re
 
 from kwhen.logic.formula import FALSE, TRUE, Formula
 from kwhen.logic.names import is_module_var, module_var, symbol_of
-from kwhen.logic.values import readable
+from kwhen.logic.values import COMPLEMENT, parse_comparison, readable, split_value_var
 
 # A variable shown as a call, ``cpp(NR_CPUS == 1)``: one operand as it is.
 _CALL = re.compile(r"^[\w?]+\(.*\)$", re.S)
+_SYMBOL = re.compile(r"[A-Za-z0-9_]+")
 
 # How tightly an operator binds, as Formula.render parenthesises.
 _BINDING = {"or": 1, "and": 2, "not": 3, "var": 4, "const": 4, "either": 4}
@@ -148,11 +149,14 @@ def settings(f: Formula, types: dict) -> str:
     for lit in f.literals_of_conjunction():
         if lit.op == "var":
             name = lit.name
-            parts.append(name if is_module_var(name) else f"{name}=y")
+            parts.append(name if is_module_var(name) else _not_a_symbol(name, True)
+                         or f"{name}=y")
         elif lit.op == "not" and lit.args[0].op == "var":
             name = lit.args[0].name
             if is_module_var(name):
                 parts.append(f"{symbol_of(name)}!=m")
+            elif _not_a_symbol(name, False):
+                parts.append(_not_a_symbol(name, False))
             elif types.get(name) == "tristate":
                 parts.append(f"{name}!=y")
             else:
@@ -160,6 +164,23 @@ def settings(f: Formula, types: dict) -> str:
         else:
             return describe(f, types)
     return ", ".join(parts)
+
+
+def _not_a_symbol(name: str, positive: bool) -> str | None:
+    """A proposition that is no symbol's value, as a setting: a comparison
+    (``LMB_MEMORY_REGIONS!=1``, not ``LMB_MEMORY_REGIONS=1=n``), a value
+    (``ARM64_PAGE_SHIFT=12``), a macro test (``!defined(CMD_BOOTI)``);
+    None for a symbol."""
+    value = split_value_var(name)
+    if value is not None:
+        return f"{value[0]}={value[1]}" if positive else f"{value[0]}!={value[1]}"
+    compared = parse_comparison(name)
+    if compared is not None:
+        sym, op, right = compared
+        return name if positive else f"{sym}{COMPLEMENT[op]}{right}"
+    if _SYMBOL.fullmatch(name):
+        return None
+    return name if positive else f"!{name}"
 
 
 

@@ -25,7 +25,7 @@ from kwhen.report.html import render_html
 from kwhen.report.jsonreport import load_json, render_json
 from kwhen.report.sarif import build_sarif, render_sarif
 from kwhen.report.text import format_text, write_text
-from kwhen.wording import describe, settings
+from kwhen.wording import describe, in_words, settings
 
 NO_SMP = Witness(base_name="x86_64_defconfig", values={"SMP": "n"}, changes=[("SMP", "y", "n")],
                  free={})
@@ -97,6 +97,11 @@ def test_conditions_in_words():
     assert describe(var("FOO=m"), types) == "FOO=m"
     assert settings(conj(neg(var("SMP")), var("X86_32")), {}) == "SMP=n, X86_32=y"
     assert settings(conj(neg(var("FOO")), neg(var("BAR=m"))), types) == "BAR!=m, FOO!=y"
+    # propositions that are no symbol's value read as what they test
+    assert in_words(neg(var("LMB_MEMORY_REGIONS=1")), {}) == "when LMB_MEMORY_REGIONS!=1"
+    assert in_words(neg(var("ARM64_PAGE_SHIFT:=12")), {}) == "when ARM64_PAGE_SHIFT!=12"
+    assert settings(conj(neg(var("defined(CMD_BOOTZ)")), var("HZ>100")), {}) == \
+        "!defined(CMD_BOOTZ), HZ>100"
 
 
 # -- text ----------------------------------------------------------------------------
