@@ -101,7 +101,7 @@ def test_conditions_in_words():
     assert in_words(neg(var("LMB_MEMORY_REGIONS=1")), {}) == "when LMB_MEMORY_REGIONS!=1"
     assert in_words(neg(var("ARM64_PAGE_SHIFT:=12")), {}) == "when ARM64_PAGE_SHIFT!=12"
     assert settings(conj(neg(var("defined(CMD_BOOTZ)")), var("HZ>100")), {}) == \
-        "!defined(CMD_BOOTZ), HZ>100"
+        "HZ>100, !defined(CMD_BOOTZ)"
 
 
 # -- text ----------------------------------------------------------------------------
