@@ -105,3 +105,26 @@ def test_a_range_groups_findings_under_each_commit_and_names_each_scope(two_arch
     assert lines[-1] == (f"kwhen: {second}: checked on x86; losing by the #if alone, "
                          "not modelled: arm64")
     assert [s["checked"] for s in report.summary["scopes"]] == [["arm64"], ["x86"]]
+
+
+def test_dead_generic_code_is_explained_where_its_file_is_compiled(two_arches):
+    """kernel/armonly.c is compiled on arm64 only; checked on the host's
+    architecture (x86) by default. A line under an #if that never holds is
+    dead for that reason everywhere; a line whose #if contradicts the
+    file's own condition is confirmed on arm64 and gets arm64's reason,
+    not x86's (no Makefile there compiles the file)."""
+    commit(two_arches, "arm64-only generic file", {
+        "kernel/Makefile": ("obj-y += core.o\n",
+                            "obj-y += core.o\nobj-$(CONFIG_ARM64_ONLY) += armonly.o\n"),
+        "kernel/armonly.c": "void armonly(void)\n{\n"
+                            "#if defined(CONFIG_FEATURE) && !defined(CONFIG_FEATURE)\n"
+                            "\tnever();\n#endif\n"
+                            "#if defined(CONFIG_FEATURE) && !defined(CONFIG_ARM64_ONLY)\n"
+                            "\tnot_with_arm64_only();\n#endif\n}\n"})
+    report = check(two_arches, "HEAD", CheckOptions())
+    dead = {f.line: f for f in report.findings if f.kind == "dead-added"}
+    assert sorted(dead) == [4, 7]
+    assert dead[4].message.endswith(
+        "#if defined(CONFIG_FEATURE) && !defined(CONFIG_FEATURE) never holds")
+    assert dead[7].arches == ["arm64"] and "no Makefile" not in dead[7].message
+    assert "compiled only when ARM64_ONLY" in dead[7].message

@@ -25,6 +25,10 @@ def run(change, context) -> list[DeadAdded]:
     others: dict = {}       # arch -> the change's views on it, made when first needed
     checked = {v.post.srcarch for v in views}
     every: list = []         # the architectures not checked, once listed
+    # path -> the views of an architecture that compiles the file (where the
+    # checked ones do not): its reason is the one to give (spl_opensbi.c is
+    # riscv's: there the #if never holds; x86 only compiles no such file)
+    explained: dict = {}
 
     def dead_everywhere(a) -> bool:
         if any(v.space.possible(v.post_line(a.path, a.line)) for v in views):
@@ -50,6 +54,9 @@ def run(change, context) -> list[DeadAdded]:
                 others[arch] = other_views([arch])
             if any(v.space.possible(v.post_line(a.path, a.line)) for v in others[arch]):
                 return False
+            if a.path not in explained and not _compiled(views, a.path) and \
+                    _compiled(others[arch], a.path):
+                explained[a.path] = others[arch]
         return True
 
     findings = []
@@ -63,12 +70,23 @@ def run(change, context) -> list[DeadAdded]:
             dead = a is not None and dead_everywhere(a)
             contiguous = a is not None and previous is not None and a.line == previous.line + 1
             if run_start is not None and (not dead or not contiguous):
-                findings.extend(_report(views, run_start, previous))
+                findings.extend(_report(explained.get(path, views), run_start, previous))
                 run_start = None
             if dead and run_start is None:
                 run_start = a
             previous = a
     return _one_per_file(findings)
+
+
+def _compiled(views, path: str) -> bool:
+    """Whether some configuration of the views compiles the file."""
+    for v in views:
+        try:
+            if v.space.possible(v.post.file_condition(path).built):
+                return True
+        except Exception:       # a file kwhen cannot read says nothing here
+            continue
+    return False
 
 
 def _file_level(f: DeadAdded) -> bool:
@@ -142,12 +160,15 @@ def _reason(views, tree, file, structure, line, cpp) -> dict | None:
     if views[0].phase is not None:
         return _phase_reason(views, file.path, line)
     space = views[0].space
+    if not space.possible(cpp):
+        # (the #if alone: the cause wherever the file is compiled)
+        outermost = next((b.text.strip() for b in structure.enclosing(line)
+                          if not space.possible(b.condition)), "")
+        return {"reason": "impossible-if", "cpp": cpp, "directive": outermost}
     if file.kind == "unreached":
         return {"reason": "unreached", "unreached_on": list(dict.fromkeys(v.arch for v in views))}
     if file.kind == "source" and space.possible(file.built) and space.possible(cpp):
         return {"reason": "conflict", "built": space.simplify(file.built), "cpp": space.simplify(cpp)}
-    if not space.possible(cpp):
-        return {"reason": "impossible-if", "cpp": cpp}
     return {"reason": "impossible-file", "built": file.built}
 
 
@@ -164,9 +185,15 @@ def _phase_reason(views, path: str, line: int) -> dict:
         tree = view.post
         file = tree.file_condition(path)
         why = None
-        if file.kind == "unreached" or not view.space.possible(file.built):
+        # an #if that never holds on its own is the cause wherever the file
+        # is compiled; a Makefile only where no #if is
+        for block in tree.cpp(path).enclosing(line):
+            if not view.space.possible(block.condition):
+                why = f"{block.text.strip()} never holds"
+                break
+        if why is None and (file.kind == "unreached" or not view.space.possible(file.built)):
             why = _NO_MAKEFILE
-        else:
+        elif why is None:
             for block in tree.cpp(path).enclosing(line):
                 if not view.space.possible(tree.combine(file, block.condition)):
                     why = f"{block.text.strip()} never holds"

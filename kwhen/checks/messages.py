@@ -347,6 +347,8 @@ class DeadAdded(Finding):
     built: Formula | None = None
     cpp: Formula | None = None
     phase_reasons: list = field(default_factory=list)
+    # "impossible-if": the outermost #if line that never holds, as written
+    directive: str = ""
     # [(line, last)]: the other added runs of the file, dead for the same
     # file-level reason (no Makefile compiles it): one finding a file
     more: list = field(default_factory=list)
@@ -373,6 +375,8 @@ class DeadAdded(Finding):
         if self.reason == "conflict":
             return f"the file is compiled only when {show(self.built)} but the #if needs {show(self.cpp)}"
         if self.reason == "impossible-if":
+            if self.directive:
+                return f"{self.directive} never holds"
             return f"Kconfig admits no configuration with {show(self.cpp)}"
         return f"the file is compiled only when {show(self.built)}, which Kconfig never allows"
 
