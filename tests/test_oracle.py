@@ -32,7 +32,12 @@ def test_files_agree_with_make(results):
     for r in results:
         files = r["files"]
         assert r["make"]["compiled"] > 300, r["make"]     # make really said something
-        assert files["undecided"] == 0
+        # undecided only where kwhen says it cannot know: objects a
+        # directory's own rules make (the vDSO, realmode/rm), a free
+        # proposition of a makefile
+        free = files["undecided_free"]
+        assert len(free) == files["undecided"] <= 0.002 * files["pairs"], free
+        assert all(any(v.startswith("?make:") for v in names) for names in free.values()), free
         assert files["agree"] >= 0.995 * files["pairs"], (r["config"], files["missed"],
                                                           files["extra"])
 

@@ -676,6 +676,7 @@ def compare_files(universe, conds: dict, made: dict, assignment: dict) -> dict:
     tool compiles a file when its built-in or module condition holds."""
     agree = undecided = 0
     missed, extra, mode = [], [], 0
+    undecided_free: dict = {}       # what leaves a file undecided: its free propositions
     for path in sorted(universe):
         pair = conds.get(path)
         make_says = path in made
@@ -690,6 +691,8 @@ def compare_files(universe, conds: dict, made: dict, assignment: dict) -> dict:
                     ours = True
                 else:
                     undecided += 1
+                    undecided_free[path] = sorted(residual(pair[0], assignment).variables()
+                                                  | residual(pair[1], assignment).variables())
                     continue
             else:
                 ours = b or m
@@ -703,7 +706,7 @@ def compare_files(universe, conds: dict, made: dict, assignment: dict) -> dict:
         else:
             extra.append(path)
     return {"pairs": agree + len(missed) + len(extra), "agree": agree,
-            "undecided": undecided, "made_compiled": len(made),
+            "undecided": undecided, "undecided_free": undecided_free, "made_compiled": len(made),
             "missed": missed, "extra": extra, "mode_differs": mode}
 
 
