@@ -293,3 +293,14 @@ def test_html_report():
 def test_html_without_findings():
     page = render_html(_report([], changes=["a", "b"], arches=["x86", "arm64"], target="A..B"))
     assert "No findings" in page and "kwhen: no findings in 2 changes" in page
+
+
+def test_a_phase_that_loses_code_in_any_configuration_says_so():
+    from kwhen.checks.messages import NarrowedLines
+    from kwhen.logic.formula import TRUE
+
+    f = NarrowedLines(file="a.c", line=3, last=5, losing=var("FOO"), arches=["arm"],
+                      types={}, phases=["U-Boot proper", "SPL"],
+                      phase_losing={"U-Boot proper": var("FOO"), "SPL": TRUE})
+    assert f.message.endswith("no longer built in U-Boot proper when FOO=y; "
+                              "in SPL in any configuration")

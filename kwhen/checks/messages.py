@@ -88,10 +88,13 @@ class Finding:
             return lost_when(losing, self.types, self.arches)
         groups: dict = {}
         for phase in self.phases:
-            text = settings(self.phase_losing.get(phase, losing), self.types)
+            lost = self.phase_losing.get(phase, losing)
+            # (nothing more needed to lose it: in any configuration)
+            text = "" if lost is TRUE else f" when {settings(lost, self.types)}"
             groups.setdefault(text, []).append(phase)
         return "no longer built " + "; ".join(
-            f"in {', '.join(phases)} when {text}" for text, phases in groups.items())
+            f"in {', '.join(phases)}{text or ' in any configuration'}"
+            for text, phases in groups.items())
 
     # -- what renderers read --------------------------------------------------
 
