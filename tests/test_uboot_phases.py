@@ -341,6 +341,21 @@ def test_check_judges_a_phase_variable_inside_a_makefile_name(repo):
     assert found.message.startswith(f"CONFIG_B$({variable})AR: no BSPL_AR or BTPL_AR exists")
 
 
+def test_check_judges_a_doubled_phase_prefix_in_a_makefile_no_phase_reads(repo):
+    # obj-$(CONFIG_$(SPL_TPL_)SPL_FOO) in a directory no checked phase
+    # descends (common/spl/ on an architecture without the SPL framework):
+    # the prefix is doubled wherever it is read
+    from conftest import check_findings, git
+    variable = "SPL_TPL_" if (repo / "scripts/Makefile.spl").exists() else "PHASE_"
+    (repo / "unread").mkdir()
+    (repo / "unread/Makefile").write_text(f"obj-$(CONFIG_$({variable})SPL_FOO) += x.o\n")
+    git(repo, "add", "unread/Makefile")
+    git(repo, "commit", "-qm", "a makefile nothing reads")
+    [found] = [f for f in check_findings(repo, "sandbox") if f.kind == "config-test-argument"]
+    assert (found.file, found.line, found.problem, found.fix) == (
+        "unread/Makefile", 1, "phase-prefix", f"CONFIG_$({variable})FOO")
+
+
 def test_reports_carry_the_phases(repo):
     from kwhen.control import CheckOptions, check, render
     variable = "$(SPL_)" if (repo / "scripts/Makefile.spl").exists() else "$(XPL_)"

@@ -94,7 +94,7 @@ def _makefile_findings(change, views, symbols) -> list:
     findings = []
     for path, line, head, variable, rest in uses:
         directory = path.rsplit("/", 1)[0] if "/" in path else "."
-        missing, looked = [], []
+        missing, looked, anywhere = [], [], []
         for view in views:
             tree = view.post
             key = (view.arch, tree.phase_name)
@@ -102,12 +102,27 @@ def _makefile_findings(change, views, symbols) -> list:
                 words[key] = phase_words(tree.root, tree.srcarch, tree.arch, tree.model.symbols,
                                          tree.phase or tree.phases[0], _PHASE_VARIABLES)
             value = words[key].get(variable)
+            if value is not None:
+                anywhere.append((view, head + value + rest))
             descended = tree.kbuild.dirs.get(directory)
             if value is None or descended is None or not view.space.possible(descended):
                 continue
             looked.append(head + value + rest)
             if head + value + rest not in symbols:
                 missing.append((view, head + value + rest))
+        if not looked and anywhere and rest.startswith(_PHASE_PREFIXES) and (
+                head + rest in symbols or head + rest[4:] in symbols):
+            # no checked phase reads the makefile (another architecture's,
+            # or common/spl/ where x86 has no SPL framework), but a phase
+            # prefix after $(SPL_TPL_) is doubled in every phase that does
+            finding = _finding(f"CONFIG_{head}$({variable})", rest, "phase-prefix",
+                               [v for v, _n in anywhere],
+                               fix=f"CONFIG_{head}$({variable}){rest[4:]}"
+                               if head + rest[4:] in symbols else f"CONFIG_{head}{rest}")
+            finding.file, finding.line, finding.directive = path, line, True
+            finding.types = views[0].post.symbol_types
+            findings.append(finding)
+            continue
         if not missing:
             continue
         macro = f"CONFIG_{head}$({variable})"
@@ -123,6 +138,9 @@ def _makefile_findings(change, views, symbols) -> list:
         findings.append(finding)
     return findings
 
+
+# the prefixes a phase's variable adds (a name after one must not repeat it)
+_PHASE_PREFIXES = ("SPL_", "TPL_", "VPL_")
 
 # the make variables U-Boot's makefiles prefix a phase's symbols with
 _PHASE_VARIABLES = ("SPL_", "SPL_TPL_", "PHASE_", "XPL_", "SPL_TPL_VPL_")
