@@ -143,6 +143,12 @@ class Cache:
         self._generations: dict[tuple, str] = {}   # (kind, key) -> parts read by get
         self._healed = False
         self._used: set[tuple[str, str]] = set()   # items read: their last use is now
+        # the stored bytes as last counted plus what this process wrote since
+        # (`_evict` counts them again every `_RECOUNT` writes: other
+        # processes write too): a write that leaves the cache under its cap
+        # does not scan every item (thousands of file structures in a check)
+        self._total: int | None = None
+        self._writes = 0
         if not enabled:
             return
         self.path = Path(directory or default_cache_dir()) / "kwhen.sqlite3"
@@ -472,7 +478,8 @@ class Cache:
                          for name, blob in parts.items()))
         except _DAMAGE as exc:
             self._trouble(exc)
-        self._evict(keep=(kind, key))
+        self._evict(keep=(kind, key),
+                    added=len(packed) + sum(len(b) for b in (parts or {}).values()))
         self.flush()
 
     # -- groups of items written together (the definition index) --------------
@@ -509,7 +516,9 @@ class Cache:
 
     # -- size: least recently used items go first ------------------------------
 
-    def _evict(self, keep=None) -> None:
+    _RECOUNT = 256
+
+    def _evict(self, keep=None, added: int | None = None) -> None:
         """Delete the least recently used models until the stored data fits
         under max_cache_bytes(). The models of a tree on one architecture go
         together, with their parts (and a tree's definition index, written
@@ -519,11 +528,17 @@ class Cache:
         if self._db is None:
             return
         cap = max_cache_bytes()
+        self._writes += 1
+        if added is not None and self._total is not None and self._writes % self._RECOUNT:
+            self._total += added
+            if self._total <= cap:
+                return
         try:
             sizes = _item_sizes(self._db)
-            total = sum(row[-1] for row in sizes)
+            total = self._total = sum(row[-1] for row in sizes)
             if total <= cap:
                 return
+            self._total = None          # (counted again after the eviction)
             units: dict[tuple, list] = {}
             for kind, key, root, used, size in sizes:
                 # a tree's models on one architecture go together (the
