@@ -23,7 +23,7 @@ from kwhen.cpp.includes import MAX_INCLUDERS, candidate_includers, resolve_quote
 from kwhen.logic.formula import FALSE, TRUE, Formula, conj, disj
 from kwhen.logic.names import MODULE, is_make_unknown
 
-__all__ = ["Route", "routes_of", "MAX_DEPTH"]
+__all__ = ["Route", "routes_of", "also_included", "MAX_DEPTH"]
 
 MAX_DEPTH = 4       # includers of includers ... followed this deep
 
@@ -71,8 +71,7 @@ def _variants(tree, relpath: str, depth: int, visiting: frozenset) -> list:
     file = tree.file_condition(relpath, follow_includes=False)
     if file.kind == "source":
         own = [(file, tree.cpp(relpath, contexts=True))]
-        if any(is_make_unknown(n) for n in file.built.variables()):
-            # (built by rules kwhen does not follow: an includer may build it too)
+        if also_included(file):
             own += [(tree.route_condition(relpath, route), tree.cpp(relpath, route.macros))
                     for route in routes_of(tree, relpath, depth + 1, visiting)]
         return own
@@ -80,6 +79,14 @@ def _variants(tree, relpath: str, depth: int, visiting: frozenset) -> list:
         return []          # a header's includers are not followed
     return [(tree.route_condition(relpath, route), tree.cpp(relpath, route.macros))
             for route in routes_of(tree, relpath, depth + 1, visiting)]
+
+
+def also_included(file) -> bool:
+    """Whether a file a Makefile compiles may be built through its
+    includers too: where Kbuild's answer is partly unknown (an object the
+    vDSO's own rules make; arch/x86/entry/vdso/vdso32/vclock_gettime.c has
+    ``#include "../vclock_gettime.c"``)."""
+    return file.kind == "source" and any(is_make_unknown(n) for n in file.built.variables())
 
 
 def either(routes: list[Route]) -> tuple[Formula, Formula]:

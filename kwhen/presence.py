@@ -21,7 +21,7 @@ from kwhen.cpp.expression import PHASE_PREFIX
 from kwhen.exceptions import KwhenError
 from kwhen.git import toplevel
 from kwhen.logic.formula import FALSE, TRUE, Formula, conj, conj_all, disj, neg, var
-from kwhen.logic.names import MODULE, is_make_unknown, make_unknown
+from kwhen.logic.names import MODULE, make_unknown
 from kwhen.models import ArchModels, resolved
 from kwhen.readfile import read_text
 from kwhen.sources import ASSEMBLY_SUFFIXES, HEADER_SUFFIXES, SOURCE_SUFFIXES
@@ -348,12 +348,10 @@ class Tree:
         if file.kind == "included":
             return [(self.route_condition(relpath, r), self.cpp(relpath, r.macros))
                     for r in file.through]
+        from kwhen.inclusion import also_included
+
         own = [(file, self.cpp(relpath))]
-        if file.kind == "source" and any(is_make_unknown(n)
-                                         for n in file.built.variables()):
-            # where Kbuild's answer is partly unknown (an object the vDSO's
-            # own rules make), an includer may build the file too
-            # (arch/x86/entry/vdso/vdso32/vclock_gettime.c: "../vclock_gettime.c")
+        if also_included(file):
             own += [(self.route_condition(relpath, r), self.cpp(relpath, r.macros))
                     for r in self.routes(relpath)]
         return own
@@ -411,12 +409,10 @@ class Tree:
     def _cpp_key(self, relpath: str) -> str:
         import hashlib
 
-        line = self.command_line_flags(relpath)
-        free = self.flag_macros.for_file(relpath, listed_too=line is None,
-                                         directory=self.flags_directory(relpath))
+        free, line, dirs = self.compile_context(relpath)
         flags = hashlib.blake2b(
-            (" ".join(sorted(free)) + "|" + repr([(n, b, c.to_data()) for n, b, c in line or ()])
-             + "|" + " ".join(self.include_dirs(relpath))).encode(),
+            (" ".join(sorted(free)) + "|" + repr([(n, b, c.to_data()) for n, b, c in line])
+             + "|" + " ".join(dirs)).encode(),
             digest_size=8).hexdigest()
         # a file a patch state changes is its own item, named by its text
         own = ("|" + hashlib.blake2b(self.read_text(relpath).encode("utf-8", "surrogateescape"),
@@ -496,14 +492,11 @@ class Tree:
         # (a host program of scripts/ or tools/ sees the build machine's
         # headers, not Kbuild's path: its context is unknown too)
         header = relpath.endswith(HEADER_SUFFIXES) or relpath.startswith(self.OUTSIDE_THE_BUILD)
-        flags = self.command_line_flags(relpath)
+        free, flags, dirs = self.compile_context(relpath)
         env = MacroEnvironment(self.include_path, self.symbol_types, self.facts(relpath),
-                               self.read_text,
-                               self.flag_macros.for_file(relpath, listed_too=flags is None,
-                                                         directory=self.flags_directory(relpath)),
-                               taint=TRUE if header else FALSE,
+                               self.read_text, free, taint=TRUE if header else FALSE,
                                fixed=self.space.fixed_value, value_cases=self.value_cases,
-                               include_dirs=self.include_dirs(relpath))
+                               include_dirs=dirs)
         if self.kbuild.host.get(relpath) is None and not relpath.startswith(
                 self.OUTSIDE_THE_BUILD):
             env.predefine(predefined(self.srcarch, self.symbol_types,
@@ -516,25 +509,24 @@ class Tree:
                 env.read(path, TRUE)
         return env
 
-    def command_line_flags(self, relpath: str) -> list | None:
-        """The -D/-U flags of the directories' flag lists that reach the
-        file, in the compile command's order ((name, body or None, when)):
-        subdir-ccflags-y from the top down, then the directory's ccflags-y
-        (asflags for assembly); None when one of them could not be read."""
-        found = self._flags_of(relpath)
-        return None if found is None else found[0]
+    def compile_context(self, relpath: str) -> tuple[frozenset, list, list]:
+        """What the file's compile command says to the preprocessor:
+        (the macros some flag may define or undefine, kwhen not knowing
+        when; the -D/-U flags of the flag lists that reach it, in the
+        command's order ((name, body or None, when)): subdir-ccflags-y from
+        the top down, then the directory's ccflags-y, asflags for assembly;
+        their -I directories, searched after Kbuild's include path: `-I
+        $(srctree)/$(src)` in fs/xfs). A flag list kwhen could not read
+        leaves its macros free instead."""
+        directory = self.flags_directory(relpath)
+        found = self._flag_lists(relpath, directory)
+        free = self.flag_macros.for_file(relpath, listed_too=found is None, directory=directory)
+        return (free, [], []) if found is None else (free, *found)
 
-    def include_dirs(self, relpath: str) -> list:
-        """The -I directories of the flag lists that reach the file (after
-        Kbuild's own include path): `-I $(srctree)/$(src)` in fs/xfs."""
-        found = self._flags_of(relpath)
-        return [] if found is None else found[1]
-
-    def _flags_of(self, relpath: str) -> tuple | None:
+    def _flag_lists(self, relpath: str, directory: str) -> tuple | None:
         if relpath.endswith(HEADER_SUFFIXES) or self.kbuild.host.get(relpath) is not None:
             return [], []
         kind = "as" if relpath.endswith((".S", ".s")) else "cc"
-        directory = self.flags_directory(relpath)
         chain = [directory]
         while chain[-1] != ".":
             chain.append(posixpath.dirname(chain[-1]) or ".")

@@ -155,8 +155,8 @@ def settings(f: Formula, types: dict) -> str:
             name = lit.args[0].name
             if is_module_var(name):
                 parts.append(f"{symbol_of(name)}!=m")
-            elif _not_a_symbol(name, False):
-                parts.append(_not_a_symbol(name, False))
+            elif (tested := _not_a_symbol(name, False)) is not None:
+                parts.append(tested)
             elif types.get(name) == "tristate":
                 parts.append(f"{name}!=y")
             else:

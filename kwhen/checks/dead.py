@@ -172,6 +172,15 @@ def _reason(views, tree, file, structure, line, cpp) -> dict | None:
     return {"reason": "impossible-file", "built": file.built}
 
 
+def _never_holds(view, blocks, within) -> str | None:
+    """"#if X never holds" for the outermost of `blocks` whose condition
+    (as `within` places it) no configuration of the view meets."""
+    for block in blocks:
+        if not view.space.possible(within(block.condition)):
+            return f"{block.text.strip()} never holds"
+    return None
+
+
 def _phase_reason(views, path: str, line: int) -> dict:
     """Why no phase builds the line (U-Boot): per phase (the first
     architecture's views), the Makefile that leaves the file out, or the
@@ -184,20 +193,14 @@ def _phase_reason(views, path: str, line: int) -> dict:
             continue
         tree = view.post
         file = tree.file_condition(path)
-        why = None
+        blocks = tree.cpp(path).enclosing(line)
         # an #if that never holds on its own is the cause wherever the file
         # is compiled; a Makefile only where no #if is
-        for block in tree.cpp(path).enclosing(line):
-            if not view.space.possible(block.condition):
-                why = f"{block.text.strip()} never holds"
-                break
+        why = _never_holds(view, blocks, lambda c: c)
         if why is None and (file.kind == "unreached" or not view.space.possible(file.built)):
             why = _NO_MAKEFILE
         elif why is None:
-            for block in tree.cpp(path).enclosing(line):
-                if not view.space.possible(tree.combine(file, block.condition)):
-                    why = f"{block.text.strip()} never holds"
-                    break
+            why = _never_holds(view, blocks, lambda c: tree.combine(file, c))
         reasons.setdefault(why or "Kconfig admits no configuration that builds it",
                            []).append(view.phase)
     return {"reason": "phases", "phase_reasons": [(phases, why) for why, phases in reasons.items()]}

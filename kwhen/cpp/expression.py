@@ -331,7 +331,7 @@ class _Parser:
             right = self.binary(prec + 1)
             left = self.apply(op, prec, left, right)
 
-    def value_cases(self, v: _Value):
+    def constants_of(self, v: _Value):
         """`v` as guarded constants: its cases, or for ``sym + offset``
         terms each value Kconfig can give the symbol (`env.value_cases`:
         None when a user or no default may give it another); None when
@@ -361,7 +361,7 @@ class _Parser:
         if (a.terms is not None or b.terms is not None) and op not in ("+", "-", *_COMPARE):
             # ``_AC(1,UL) << PAGE_SHIFT`` over arm64's CONFIG_ARM64_PAGE_SHIFT:
             # the symbol's values, where Kconfig always gives it one of them
-            ca, cb = self.value_cases(a), self.value_cases(b)
+            ca, cb = self.constants_of(a), self.constants_of(b)
             if ca is not None and cb is not None:
                 a, b = _Value(ca, a.text, a.prec), _Value(cb, b.text, b.prec)
         if a.cases is not None and b.cases is not None:
@@ -413,7 +413,7 @@ class _Parser:
             if tok == "!":
                 return _boolean(neg(v.truth()), text, 11)
             if v.terms is not None and tok != "+":
-                cases = self.value_cases(v)
+                cases = self.constants_of(v)
                 if cases is not None:
                     v = _Value(cases, v.text, v.prec)
             if v.cases is not None:

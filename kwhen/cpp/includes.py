@@ -151,28 +151,32 @@ class SourceIncludes:
                     data = f.read(64 << 20)
             except OSError:
                 continue
-            names = [m.decode("utf-8", "surrogateescape") for m in _QUOTED_SOURCE.findall(data)]
-            files[relpath] = [size, mtime, names]
+            files[relpath] = [size, mtime, _quoted_sources(data)]
         if self.cache is not None and (changed or len(files) != len(old)):
             self.cache.put(self.KIND, key, self.root, [], json.dumps(files).encode(), started)
         table: dict[str, set] = {}
-        for relpath, (_size, _mtime, names) in files.items():
-            if relpath in self.changed:
-                continue
+
+        def add(includer: str, names) -> None:
             for name in names:
-                target = resolve_quoted(relpath, name)
+                target = resolve_quoted(includer, name)
                 if target is not None:
-                    table.setdefault(target, set()).add(relpath)
+                    table.setdefault(target, set()).add(includer)
+
+        for relpath, (_size, _mtime, names) in files.items():
+            if relpath not in self.changed:
+                add(relpath, names)
         for relpath in self.changed:
             try:
                 text = self.read_text(relpath)
             except KwhenError:
                 continue
-            for name in _QUOTED_SOURCE.findall(text.encode("utf-8", "surrogateescape")):
-                target = resolve_quoted(relpath, name.decode("utf-8", "surrogateescape"))
-                if target is not None:
-                    table.setdefault(target, set()).add(relpath)
+            add(relpath, _quoted_sources(text.encode("utf-8", "surrogateescape")))
         return table
+
+
+def _quoted_sources(data: bytes) -> list[str]:
+    """The names of the .c and .S files a file's text #includes by quotes."""
+    return [m.decode("utf-8", "surrogateescape") for m in _QUOTED_SOURCE.findall(data)]
 
 
 def _walk_sources(root: Path):

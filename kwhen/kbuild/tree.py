@@ -595,8 +595,7 @@ class _Walker:
                     # every configuration has it
                     where = posixpath.normpath(w[2:])
                     if not where.startswith(("/", "..")):
-                        loc.flags.append((scope.replace("own", "inc-own").replace(
-                            "below", "inc-below"), where, None, TRUE))
+                        loc.flags.append(("inc-" + scope, where, None, TRUE))
                     continue
                 m = _FLAG_WORD.fullmatch(w)
                 if m is None:
