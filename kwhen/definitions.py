@@ -49,12 +49,31 @@ def files_defining(tree: Tree, name: str | list) -> list[str]:
     (`kwhen.defindex`), else the files that mention the name."""
     from kwhen import defindex
 
+    origin = tree.models.origin
+    if origin is not None and origin[1] is not None:
+        # a tree materialised from the work tree and a state: the work
+        # tree's files but where the state differs, whose new text is read
+        root, state = origin
+        found = files_defining(Tree(root, tree.arch, cache=tree.cache, state=state), name)
+        changed = state.changed_paths()
+        names = [name] if isinstance(name, str) else name
+        return sorted(set(found) - changed | {
+            rel for rel in changed if rel.endswith(CODE_SUFFIXES)
+            and (text := state.read(rel)) is not None and any(n in text for n in names)})
     # A process that had to build the Kconfig model (a cold cache) greps
     # rather than also build the index: the next one builds it.
     index = defindex.for_root(tree.root, tree.cache, _work_tree(tree),
                               build=not tree.models.built_model)
-    found = index.files_defining(name) if index is not None else None
-    return found if found is not None else files_mentioning(tree.root, name)
+    names = [name] if isinstance(name, str) else list(name)
+    # the index answers for the names it covers; only the others are
+    # grepped for (a macro name beside `printf` must not turn the answer
+    # into every file that calls printf)
+    indexed = [n for n in names if defindex.covered(n)] if index is not None else []
+    found = index.files_defining(indexed) if indexed else []
+    if found is None:
+        indexed, found = [], []
+    rest = [n for n in names if n not in indexed]
+    return sorted(set(found) | set(files_mentioning(tree.root, rest) if rest else ()))
 
 
 def start_definition_index(tree: Tree) -> None:

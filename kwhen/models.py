@@ -39,13 +39,22 @@ class ArchModels:
     """
 
     def __init__(self, root: Path, arch: str | None = None, trust_tree: bool = False,
-                 cache: Cache | None = None):
+                 cache: Cache | None = None, identity: str | None = None, origin=None):
         from kwhen.kconfig.arches import resolve_arch
 
         root = resolved(root)
         if not root.is_dir():
             raise KwhenError("no such directory", path=str(root))
         self.root = root
+        # What the cache files this tree's items under: its path, or for a
+        # tree materialised in a scratch directory the state it holds (so a
+        # later process finds them; every item still checks the content of
+        # the files it was made from, whatever its key says).
+        self.identity = identity or str(root)
+        # (work tree, TreeState) a scratch tree was materialised from: its
+        # files are the work tree's but where the state differs, so indexes
+        # of the work tree serve it too
+        self.origin = origin
         self.arch, self.srcarch = resolve_arch(root, arch)
         self.trust_tree = trust_tree
         self.cache = cache if cache is not None else Cache(enabled=False)
@@ -54,7 +63,7 @@ class ArchModels:
 
     def _cache_key(self, *parts) -> str:
         # (the cache itself holds only items of this kwhen's code: sqldata)
-        return "|".join([__version__, str(self.root), self.arch,
+        return "|".join([__version__, self.identity, self.arch,
                          "trusted" if self.trust_tree else "untrusted", *parts])
 
     # -- Kconfig ----------------------------------------------------------------
@@ -323,6 +332,16 @@ class _CachedParts(Mapping):
 
     def __contains__(self, name):
         return self._raw(name) is not None
+
+    def encoded(self) -> dict:
+        """name -> the part as stored (bytes), all read in one query; the
+        recomputed mapping's values when the cache failed."""
+        if self._fresh is None:
+            try:
+                return self._cache.get_parts(self._kind, self._key)
+            except Unreadable:
+                pass
+        return self._fallback()
 
     def _all_names(self) -> list:
         if self._names is None:

@@ -85,8 +85,10 @@ class Tree:
 
     def __init__(self, root: Path | None = None, arch: str | None = None,
                  trust_tree: bool = False, cache: Cache | None = None, state=None, *,
-                 models: ArchModels | None = None, partial: bool = False, phase=None):
-        self.models = models if models is not None else ArchModels(root, arch, trust_tree, cache)
+                 models: ArchModels | None = None, partial: bool = False, phase=None,
+                 identity: str | None = None, origin=None):
+        self.models = models if models is not None else ArchModels(root, arch, trust_tree, cache,
+                                                                   identity, origin)
         # the image whose build is asked about (`kwhen.kbuild.phases.Phase`):
         # None is the tree's proper one (Linux's only)
         self.phase = None if phase is None or phase.proper else phase
@@ -433,7 +435,7 @@ class Tree:
         if found is None:
             found = self.models.__dict__[key] = SourceIncludes(
                 self.root, self.cache if self.cache.enabled else None, self.read_text,
-                self._state_changes)
+                self._state_changes, self.models.origin and self.models.origin[0])
         return found
 
     @cached_property

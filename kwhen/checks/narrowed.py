@@ -117,9 +117,12 @@ def _conditions(tree, path):
 def _kbuild_edits(change, view) -> list:
     """(NarrowedFile, Place, causes) of each source file that a Makefile
     edit compiles in fewer configurations, or no longer at all."""
+    from kwhen.kbuild.tree import differing
+
     out = []
     pre_files, post_files = view.pre.kbuild.files, view.post.kbuild.files
-    for path, (builtin, module) in pre_files.items():
+    for path in differing(pre_files, post_files):
+        builtin, module = pre_files[path]
         if change.post.read(path) is None:
             continue    # the file is gone (deleted or renamed): nothing stays put
         after = post_files.get(path, (FALSE, FALSE))
@@ -135,15 +138,27 @@ def _kconfig_edits(view) -> list:
     """(NarrowedSymbol, Place, causes) of each symbol that a Kconfig edit
     lets be enabled in fewer configurations (a `depends on` added, a select
     dropped), with the files built with it."""
-    pre_enable = view.pre.model.enable_conditions()
-    post_enable = view.post.model.enable_conditions()
-    changed = {name for name, new in post_enable.items()
-               if name in pre_enable and pre_enable[name] is not new}
+    from kwhen.logic.formula import from_data
+
+    pre_data = view.pre.model.enable_encoded()
+    post_data = view.post.model.enable_encoded()
+    pre_enable, post_enable = {}, {}
+    for name, data in post_data.items():
+        if name in pre_data and pre_data[name] != data:
+            pre_enable[name], post_enable[name] = from_data(pre_data[name]), from_data(data)
+    changed = {name for name, new in post_enable.items() if pre_enable[name] is not new}
     if not changed:
         return []
     gated: dict[str, list] = {}       # changed symbol -> files built with it
     files = view.post.kbuild.files
+    encoded = files.encoded() if hasattr(files, "encoded") else None
+    # a file whose stored condition does not spell a changed name is not
+    # decoded (names are JSON strings there, a module's with a suffix)
+    spelt = [f'"{name}'.encode() for name in changed]
     for path in files:
+        raw = encoded.get(path) if encoded is not None else None
+        if isinstance(raw, bytes) and not any(s in raw for s in spelt):
+            continue
         builtin, module = files[path]
         for name in (builtin | module).variables() & changed:
             gated.setdefault(name, []).append(path)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,7 +165,28 @@ class Checker:
 
     def close(self):
         self.cache.close()
-        self._scratch.cleanup()
+        self._remove_scratch()
+
+    def _remove_scratch(self) -> None:
+        """Remove the scratch trees. A materialised U-Boot or Linux tree is
+        tens of thousands of hard links, a second to unlink: a child `rm`
+        that outlives kwhen does it (the directory is renamed first, so
+        nothing of this run is found there again; if the child is killed,
+        the next kwhen removes what is left, as for any dead kwhen)."""
+        name = self._scratch.name
+        rm = shutil.which("rm")
+        if rm is None or not os.path.isdir(name):
+            self._scratch.cleanup()
+            return
+        doomed = f"{name}-done"
+        try:
+            os.rename(name, doomed)
+            subprocess.Popen([rm, "-rf", "--", doomed], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+        except OSError:
+            shutil.rmtree(doomed if os.path.isdir(doomed) else name, ignore_errors=True)
+        self._scratch.cleanup()          # (nothing left: only marks it done)
 
     # -- architectures ---------------------------------------------------------
 
@@ -244,10 +266,9 @@ class Checker:
         for arch in (arches if arches is not None else self.arches_for(sorted(paths))):
             try:
                 if structural:
-                    pre = self._loaded(Tree(pre_root, arch, trust_tree=self.options.trust_tree,
-                                            cache=self.cache, partial=True))
-                    post = self._loaded(Tree(post_root, arch, trust_tree=self.options.trust_tree,
-                                             cache=self.cache, partial=True))
+                    pre = self._loaded(self._scratch_tree(
+                        pre_root, arch, change.pre if pre_root != post_root else change.post))
+                    post = self._loaded(self._scratch_tree(post_root, arch, change.post))
                 else:
                     base = self.base_tree(arch)
                     pre, post = base.with_state(change.pre), base.with_state(change.post)
@@ -260,6 +281,15 @@ class Checker:
             base_values, base_name = self._base_for(post)
             views.extend(self._phase_views(arch, pre, post, base_values, base_name))
         return views
+
+    def _scratch_tree(self, root: Path, arch: str, state) -> Tree:
+        """The Tree of `state` materialised at `root`, its cache items filed
+        under the state's name when it has one (a commit), so that a later
+        check of the same commit finds them."""
+        identity = (f"{self.root}@{state.identity}"
+                    if state is not None and state.identity else None)
+        return Tree(root, arch, trust_tree=self.options.trust_tree, cache=self.cache,
+                    partial=True, identity=identity, origin=(self.root, state))
 
     @staticmethod
     def _phase_views(arch, pre: Tree, post: Tree, base_values, base_name) -> list:

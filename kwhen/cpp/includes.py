@@ -113,8 +113,11 @@ class SourceIncludes:
 
     KIND = "source-includes"
 
-    def __init__(self, root: Path, cache=None, read_text=None, changed=()):
+    def __init__(self, root: Path, cache=None, read_text=None, changed=(), origin=None):
         self.root = Path(root)
+        # the cache item of the work tree a scratch tree was materialised
+        # from serves it: the hard links keep each file's size and time
+        self.origin = Path(origin) if origin is not None else self.root
         self.cache = cache
         self.read_text = read_text
         self.changed = frozenset(p for p in changed if p.endswith((".c", ".S")))
@@ -130,7 +133,7 @@ class SourceIncludes:
         import time
 
         started = time.time_ns()
-        key = str(self.root)
+        key = str(self.origin)
         old: dict = {}
         blob = self.cache.get(self.KIND, key, self.root) if self.cache is not None else None
         if blob is not None:

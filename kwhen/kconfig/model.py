@@ -71,10 +71,19 @@ class KconfigModel:
         if found is None:
             from kwhen.logic.formula import from_data
 
+            found = {n: from_data(d) for n, d in self.enable_encoded().items()}
+            self.__dict__["_enable"] = found
+        return found
+
+    def enable_encoded(self) -> dict:
+        """`enable_conditions` as stored (symbol -> `Formula.to_data`): two
+        models whose encoded conditions of a symbol are equal agree on it,
+        without decoding the 10,000 others."""
+        found = self.__dict__.get("_enable_encoded")
+        if found is None:
             if self.enable_data is None:
                 self.enable_data = self.enable_loader()
-            found = {n: from_data(d) for n, d in json.loads(self.enable_data).items()}
-            self.__dict__["_enable"] = found
+            found = self.__dict__["_enable_encoded"] = json.loads(self.enable_data)
         return found
 
     def pinned_units(self) -> list[list[int]]:
