@@ -317,3 +317,25 @@ def test_function_like_config_macros_are_not_symbols():
     assert references("drivers/a.c", "#if CONFIG_IS_ENABLED(DM_MMC) && CONFIG_VAL (SYS_X)") == []
     assert references("drivers/a.c", "#if defined(CONFIG_DM_MMC) || CONFIG_SYS_X > 2") == \
         ["DM_MMC", "SYS_X"]
+
+
+def test_a_second_check_of_a_kconfig_commit_builds_no_model(repo, tmp_path, monkeypatch):
+    """The models of a commit that edits Kconfig are made from a scratch
+    copy of each side; a second check of the commit (another scratch
+    directory) finds them in the cache, and says the same."""
+    from kwhen.kconfig import translate
+
+    monkeypatch.setenv("KWHEN_CACHE_DIR", str(tmp_path / "cache"))
+    commit(repo, "smp needs 64-bit", {"Kconfig": ('\tbool "Symmetric multi-processing support"\n',
+                                                  '\tbool "Symmetric multi-processing support"\n'
+                                                  '\tdepends on X86_64\n')})
+    first = kinds(repo, cache=True)[0]
+    built = []
+    real = translate.build_model
+    monkeypatch.setattr(translate, "build_model", lambda *a, **k: built.append(a) or real(*a, **k))
+    assert kinds(repo, cache=True)[0] == first == ["narrowed"]
+    assert built == []
+    # the next commit's models are its own, not the last ones found again
+    commit(repo, "and widened again", {"Kconfig": ("\tdepends on X86_64\n", "")})
+    assert kinds(repo, cache=True)[0] == []
+    assert built

@@ -54,7 +54,7 @@ def fresh_index(root: Path, cache_dir: Path) -> defindex.DefinitionIndex:
 def tree_of(root: Path, cache_dir: Path):
     """What files_defining needs of a Tree (these repos have no Kconfig)."""
     return SimpleNamespace(root=root, cache=Cache(cache_dir),
-                           models=SimpleNamespace(built_model=False))
+                           models=SimpleNamespace(built_model=False, origin=None))
 
 
 @pytest.fixture
@@ -88,6 +88,10 @@ def test_names_with_capitals_are_left_to_grep(styles, tmp_path):
     index = fresh_index(styles, tmp_path / "cache")
     assert index.files_defining("UPPER_THING") is None
     assert files_defining(tree_of(styles, tmp_path / "cache"), "UPPER_THING") == ["upper.h"]
+    # beside a name the index covers, only the other is grepped for: not
+    # every file that calls split_line (user.c)
+    assert files_defining(tree_of(styles, tmp_path / "cache"),
+                          ["UPPER_THING", "split_line"]) == ["split.c", "upper.h"]
 
 
 def test_work_tree_edits_are_seen_at_once(styles, tmp_path):
@@ -202,10 +206,10 @@ def test_symbol_output_same_with_and_without_cache(seed_repo, tmp_path):
 
 def test_a_process_that_built_the_model_greps_and_leaves_the_index_to_the_next(styles, tmp_path):
     cold = SimpleNamespace(root=styles, cache=Cache(tmp_path / "cache"),
-                           models=SimpleNamespace(built_model=True))
+                           models=SimpleNamespace(built_model=True, origin=None))
     assert files_defining(cold, "split_line") == ["split.c", "user.c"]    # grep: mentions
     index = fresh_index(styles, tmp_path / "cache")
     assert index._grep is not None          # nothing was stored: this one builds
     warm = SimpleNamespace(root=styles, cache=Cache(tmp_path / "cache"),
-                           models=SimpleNamespace(built_model=False))
+                           models=SimpleNamespace(built_model=False, origin=None))
     assert files_defining(warm, "split_line") == ["split.c"]

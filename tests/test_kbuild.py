@@ -528,3 +528,35 @@ def test_a_changed_tree_is_walked_again_only_where_the_change_reaches(tmp_path):
     assert len(step({"Kbuild": kbuild.replace("subdir-y += s/\n", "")}, {"Kbuild": "M"})) \
         == len(before.walk.dirs)
     never(before, "s/sy.c")
+
+
+def test_differing_file_conditions_are_found_without_decoding_the_rest(tmp_path):
+    """A Makefile edit is compared file by file as stored: only the files
+    whose stored condition differs (or that are gone) are decoded."""
+    from kwhen.kbuild.tree import differing
+    from kwhen.logic.formula import var
+    from kwhen.models import _CachedParts
+    from kwhen.sqldata import Cache
+
+    def result(**files):
+        return KbuildResult(files={p: (var(s), var(s + "_m")) for p, s in files.items()}).to_data()
+
+    before = result(**{"a.c": "A", "b.c": "B", "c.c": "C"})
+    after = result(**{"a.c": "A", "b.c": "B2"})
+    cache = Cache(tmp_path / "cache")
+    stored = {}
+    for name, data in (("before", before), ("after", after)):
+        cache.put("kbuild", name, tmp_path, [], b"{}", 0,
+                  parts={p: json.dumps(pair).encode() for p, pair in data["files"].items()})
+        assert cache.get("kbuild", name, tmp_path) is not None
+        data = dict(data, files=_CachedParts(cache, "kbuild", name, None))
+        stored[name] = KbuildResult.from_data(data).files
+    decoded = []
+    for files in stored.values():
+        real = files._decode
+        files._decode = lambda raw, real=real: decoded.append(raw) or real(raw)
+    assert sorted(differing(stored["before"], stored["after"])) == ["b.c", "c.c"]
+    assert decoded == []
+    # mappings made in this process (not from the cache) compare alike
+    fresh = [KbuildResult.from_data(d).files for d in (before, after)]
+    assert sorted(differing(*fresh)) == ["b.c", "c.c"]
