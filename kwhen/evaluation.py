@@ -52,7 +52,7 @@ def config_values(tree: Tree, config_path: str) -> dict:
     if not Path(config_path).exists() and (Path(tree.root) / config_path).is_file():
         config_path = str(Path(tree.root) / config_path)
     digest = hashlib.blake2b(read_bytes(config_path, what=".config"), digest_size=16).hexdigest()
-    key = tree.models._cache_key("config", digest)
+    key = tree.models._cache_key("config", digest, layer="kconfig")
     blob = tree.cache.get("config", key, tree.root)
     if blob is not None:
         return json.loads(blob)

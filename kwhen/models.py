@@ -39,7 +39,7 @@ class ArchModels:
     """
 
     def __init__(self, root: Path, arch: str | None = None, trust_tree: bool = False,
-                 cache: Cache | None = None, identity: str | None = None, origin=None):
+                 cache: Cache | None = None, identity: str | dict | None = None, origin=None):
         from kwhen.kconfig.arches import resolve_arch
 
         root = resolved(root)
@@ -50,6 +50,7 @@ class ArchModels:
         # tree materialised in a scratch directory the state it holds (so a
         # later process finds them; every item still checks the content of
         # the files it was made from, whatever its key says).
+        # (a dict gives each layer its own: "kconfig", and the rest)
         self.identity = identity or str(root)
         # (work tree, TreeState) a scratch tree was materialised from: its
         # files are the work tree's but where the state differs, so indexes
@@ -61,9 +62,10 @@ class ArchModels:
         self.built_model = False
         self._phase_kbuild: dict = {}
 
-    def _cache_key(self, *parts) -> str:
+    def _cache_key(self, *parts, layer: str = "kbuild") -> str:
         # (the cache itself holds only items of this kwhen's code: sqldata)
-        return "|".join([__version__, self.identity, self.arch,
+        identity = self.identity if isinstance(self.identity, str) else self.identity[layer]
+        return "|".join([__version__, identity, self.arch,
                          "trusted" if self.trust_tree else "untrusted", *parts])
 
     # -- Kconfig ----------------------------------------------------------------
@@ -73,7 +75,7 @@ class ArchModels:
         """The Kconfig model (with the architecture's own symbol pinned)."""
         from kwhen.kconfig.arches import pin_arch_symbol
 
-        key = self._cache_key()
+        key = self._cache_key(layer="kconfig")
         blob = self.cache.get("kconfig", key, self.root)
         if blob is not None and self.cache.has_parts("kconfig", key):
             model = KconfigModel.from_bytes(blob)
@@ -129,8 +131,6 @@ class ArchModels:
     # Kbuild needs only the symbol table, which exists seconds before the
     # Kconfig translation is done: on a cold start it is computed meanwhile
     # in a forked process, on the machine's other core.
-    _kbuild_job = None
-
     def _kbuild_key(self, types: dict) -> str:
         import hashlib
         import json
@@ -150,39 +150,56 @@ class ArchModels:
         return memo[1]
 
     def _start_kbuild(self, symbols: dict) -> None:
+        """Fork the Kbuild walks the cache does not hold: U-Boot proper's
+        (Linux's only one) and, for a tree with phases, SPL's, TPL's and
+        VPL's, each in its own process, so that on a cold start they run
+        beside the Kconfig translation and one another (a U-Boot commit that
+        edits a Makefile needs all four walks of each side it changes)."""
         import multiprocessing
 
         if "kbuild" in self.__dict__ or (os.cpu_count() or 1) < 2:
             return
+        from kwhen.kbuild.phases import tree_phases
         from kwhen.kconfig.model import kbuild_table
 
         types = kbuild_table(symbols)
-        if self.cache.get("kbuild", self._kbuild_key(types), self.root) is not None:
-            return
         try:
             ctx = multiprocessing.get_context("fork")
         except ValueError:
             return
-        receiver, sender = ctx.Pipe(duplex=False)
-        job = ctx.Process(target=_kbuild_child, daemon=True,
-                          args=(self.root, self.srcarch, self.arch, symbols, sender, os.getpid()))
-        job.start()
-        sender.close()
-        self._kbuild_job = (job, receiver, types, time.time_ns())
+        for phase in tree_phases(self.root, symbols):
+            key = self._kbuild_key(types) if phase.proper else self._phase_key(phase, types)
+            if self.cache.get("kbuild", key, self.root) is not None:
+                continue
+            receiver, sender = ctx.Pipe(duplex=False)
+            job = ctx.Process(target=_kbuild_child, daemon=True,
+                              args=(self.root, self.srcarch, self.arch, symbols, sender,
+                                    os.getpid(), None if phase.proper else phase))
+            job.start()
+            sender.close()
+            self._kbuild_jobs[phase.name] = (job, receiver, types, time.time_ns(), key)
+
+    @cached_property
+    def _kbuild_jobs(self) -> dict:
+        """phase name -> (process, pipe, symbol table, start, cache key) of
+        each forked walk not collected yet."""
+        return {}
 
     def _stop_kbuild(self) -> None:
-        if self._kbuild_job is not None:
-            self._kbuild_job[0].kill()
-            self._kbuild_job = None
+        for job, *_rest in self._kbuild_jobs.values():
+            job.kill()
+        self._kbuild_jobs.clear()
 
-    def _collect_kbuild(self):
-        """The forked Kbuild result, or None to compute it here."""
+    def _collect_kbuild(self, phase_name: str = "proper"):
+        """The forked Kbuild result of a phase, or None to compute it here."""
         import json
 
         from kwhen.kbuild.tree import KbuildResult
 
-        job, receiver, types, started = self._kbuild_job
-        self._kbuild_job = None
+        found = self._kbuild_jobs.pop(phase_name, None)
+        if found is None:
+            return None
+        job, receiver, types, started, key = found
         try:
             kind, payload = receiver.recv()
         except (EOFError, OSError):
@@ -193,7 +210,7 @@ class ArchModels:
         if kind != "ok" or types != self.model.kbuild_table():
             return None
         data = json.loads(payload)
-        self._store_kbuild(self._kbuild_key(types), data, started)
+        self._store_kbuild(key, data, started)
         return KbuildResult.from_data(data)
 
     def _store_kbuild(self, key: str, data: dict, started: int) -> None:
@@ -217,7 +234,7 @@ class ArchModels:
         # Kbuild conditions depend on the symbol table (which CONFIG_ names
         # exist, and which are tristate), not on the rest of the model.
         key = self.model_kbuild_key()
-        if self._kbuild_job is not None:
+        if "proper" in self._kbuild_jobs:
             with progress.step(f"computing the {self.arch} Kbuild conditions"):
                 result = self._collect_kbuild()
             if result is not None:
@@ -273,6 +290,12 @@ class ArchModels:
 
         from kwhen.kbuild.tree import KbuildResult, kbuild_conditions
 
+        if phase.name in self._kbuild_jobs:
+            with progress.step(f"computing the {self.arch} Kbuild conditions of {phase.title}"):
+                found = self._collect_kbuild(phase.name)
+            if found is not None:
+                self._phase_kbuild[phase.name] = found
+                return found
         key = self._phase_key(phase)
         blob = self.cache.get("kbuild", key, self.root)
         if blob is not None and self.cache.has_parts("kbuild", key):
@@ -292,9 +315,10 @@ class ArchModels:
         self._phase_kbuild[phase.name] = found
         return found
 
-    def _phase_key(self, phase) -> str:
-        return "|".join([self.model_kbuild_key(), "phase", phase.name,
-                         *phase.defines, phase.makefile, phase.symbol or ""])
+    def _phase_key(self, phase, types: dict | None = None) -> str:
+        base = self.model_kbuild_key() if types is None else self._kbuild_key(types)
+        return "|".join([base, "phase", phase.name, *phase.defines, phase.makefile,
+                         phase.symbol or ""])
 
 
 class _CachedParts(Mapping):
@@ -375,7 +399,7 @@ def _die_with_parent(parent: int) -> None:
         os._exit(0)
 
 
-def _kbuild_child(root, srcarch, arch, symbols, sender, parent=None) -> None:
+def _kbuild_child(root, srcarch, arch, symbols, sender, parent=None, phase=None) -> None:
     """Body of the forked Kbuild process: send the result or the error."""
     import json
 
@@ -384,7 +408,7 @@ def _kbuild_child(root, srcarch, arch, symbols, sender, parent=None) -> None:
     if parent is not None:
         _die_with_parent(parent)
     try:
-        result = kbuild_conditions(root, srcarch, arch, symbols, partial=True)
+        result = kbuild_conditions(root, srcarch, arch, symbols, partial=True, phase=phase)
         sender.send(("ok", json.dumps(result.to_data())))
     except KwhenError as e:
         sender.send(("error", (e.message, e.path, e.line)))

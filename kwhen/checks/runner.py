@@ -283,11 +283,28 @@ class Checker:
         return views
 
     def _scratch_tree(self, root: Path, arch: str, state) -> Tree:
-        """The Tree of `state` materialised at `root`, its cache items filed
-        under the state's name when it has one (a commit), so that a later
-        check of the same commit finds them."""
-        identity = (f"{self.root}@{state.identity}"
-                    if state is not None and state.identity else None)
+        """The Tree of `state` materialised at `root`. Its cache items are
+        filed under the content of the build files where the state differs
+        from the work tree, not under the scratch directory's random name:
+        a later check of the same commit, the other side of a commit that
+        changes only C files, or the next commit with the same Kconfig and
+        Makefiles finds them. (The name only picks the slot: every item
+        still holds only while the files it was made from are unchanged.)"""
+        import hashlib
+
+        # the Kconfig model's name spells only the Kconfig files, so that a
+        # Makefile edit finds the Kconfig model of the commit before it
+        digests = {"kconfig": hashlib.blake2b(digest_size=16),
+                   "kbuild": hashlib.blake2b(digest_size=16)}
+        for rel in sorted(state.changed_paths()):
+            if is_build_file(rel):
+                text = state.read(rel)
+                entry = (f"{rel}\0{'-' if text is None else len(text)}\0".encode()
+                         + (text or "").encode("utf-8", "surrogateescape"))
+                digests["kbuild"].update(entry)
+                if rel.rsplit("/", 1)[-1].startswith("Kconfig"):
+                    digests["kconfig"].update(entry)
+        identity = {layer: f"{self.root}@{layer}:{d.hexdigest()}" for layer, d in digests.items()}
         return Tree(root, arch, trust_tree=self.options.trust_tree, cache=self.cache,
                     partial=True, identity=identity, origin=(self.root, state))
 

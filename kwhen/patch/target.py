@@ -62,12 +62,6 @@ class TreeState:
         self.rev = rev            # the git revision this state is, if any
         self.label = label
         self.work_tree = None     # the WorkTreeStatus of a git state's tree
-        # what names this state among others of the same tree (the cache
-        # files the models of its materialised copy under it): a commit's
-        # id; a state derived from another by changes, the other's name and
-        # a digest of the changes; None for the work tree (and the index,
-        # whose content has no name)
-        self.identity = f"git:{rev}" if rev else None
         self._lock = threading.Lock()
 
     @property
@@ -148,16 +142,10 @@ class TreeState:
 
     def with_changes(self, changes: dict[str, str | None], label: str = "") -> "TreeState":
         """A new state: this one with `changes` (path -> text, None = absent) on top."""
-        import hashlib
-
         overlay = dict(self._overlay)
-        digest = hashlib.blake2b(digest_size=12)
-        for rel, text in sorted(changes.items()):
+        for rel, text in changes.items():
             overlay[_norm(rel)] = text
-            digest.update(_encode(f"{_norm(rel)}\0{'-' if text is None else text}\0"))
-        state = TreeState(self.tree, overlay, self._blobs, self.rev, label or self.label)
-        state.identity = f"{self.identity or 'work tree'}+{digest.hexdigest()}"
-        return state
+        return TreeState(self.tree, overlay, self._blobs, self.rev, label or self.label)
 
     def apply_patches(self, file_patches: list[FilePatch], source: str, label: str = "") -> "TreeState":
         """A new state: this one with the patches applied (KwhenError if one does not apply)."""
