@@ -5,8 +5,10 @@ and the speed figures of issue #14 in one run.
     KWHEN_CACHE_DIR=/tmp/kwhen-cache-hist python3 bench/history.py /tmp/ub \\
         --range A..B -o /tmp/history.json [--warm]
 
-Every non-merge commit of RANGE (oldest first) is checked with default
-options, one after another, with one kwhen cache: the first check of a
+Every non-merge commit of RANGE (oldest first) is checked out in the tree
+(`git checkout --detach`, as a maintainer has the commit in hand) and
+checked with default options, one after another, with one kwhen cache:
+the first check of a
 commit is "cold" for that commit (its own models are new; its parent's
 were made by the check before it). With --warm each commit is checked a
 second time right after, the "warm" figure. Results are appended to the
@@ -16,7 +18,8 @@ and for the others (C-only), and lists every commit with findings, for
 the verdicts written by hand in bench/false_alarms.md.
 
 The tree must be a git work tree outside kwhen's repository (for U-Boot:
-`git clone --shared` of the `fetch` tool's mirror); it is left as it is.
+`git clone --shared` of the `fetch` tool's mirror), with no local changes:
+it is left at the last commit checked.
 """
 
 from __future__ import annotations
@@ -106,6 +109,8 @@ def main(argv=None) -> int:
         for sha in commits_of(tree, args.range):
             if sha in done:
                 continue
+            subprocess.run(["git", "-C", str(tree), "checkout", "-q", "--detach", sha],
+                           check=True, capture_output=True)
             paths = touched(tree, sha)
             subject = subprocess.run(["git", "-C", str(tree), "log", "-1", "--format=%s", sha],
                                      capture_output=True, text=True).stdout.strip()

@@ -8,6 +8,7 @@ one, and a warm start decodes only the cache items it asks for.
 
 from __future__ import annotations
 
+import atexit
 import os
 import time
 from collections.abc import Mapping
@@ -149,13 +150,21 @@ class ArchModels:
             memo = self.__dict__["_model_kbuild_key"] = (model, self._kbuild_key(model.kbuild_table()))
         return memo[1]
 
+    # Whether a cold start forks the walks of the earlier phases too (SPL,
+    # TPL, VPL), beside U-Boot proper's: set for the trees a check looks at
+    # first, whose every phase it asks about.
+    fork_phases = False
+
     def _start_kbuild(self, symbols: dict) -> None:
         """Fork the Kbuild walks the cache does not hold: U-Boot proper's
-        (Linux's only one) and, for a tree with phases, SPL's, TPL's and
-        VPL's, each in its own process, so that on a cold start they run
-        beside the Kconfig translation and one another (a U-Boot commit that
-        edits a Makefile needs all four walks of each side it changes)."""
+        (Linux's only one) and, with `fork_phases`, SPL's, TPL's and VPL's,
+        each in its own process, so that on a cold start they run beside the
+        Kconfig translation and one another (a U-Boot commit that edits a
+        Makefile needs all four walks of each side it changes). Each child
+        writes its result to a file and exits, whether or not it is ever
+        collected."""
         import multiprocessing
+        import tempfile
 
         if "kbuild" in self.__dict__ or (os.cpu_count() or 1) < 2:
             return
@@ -167,44 +176,54 @@ class ArchModels:
             ctx = multiprocessing.get_context("fork")
         except ValueError:
             return
-        for phase in tree_phases(self.root, symbols):
-            key = self._kbuild_key(types) if phase.proper else self._phase_key(phase, types)
+        phases = tree_phases(self.root, symbols) if self.fork_phases else (None,)
+        for phase in phases:
+            proper = phase is None or phase.proper
+            key = self._kbuild_key(types) if proper else self._phase_key(phase, types)
             if self.cache.get("kbuild", key, self.root) is not None:
                 continue
-            receiver, sender = ctx.Pipe(duplex=False)
+            fd, spool = tempfile.mkstemp(prefix="kwhen-kbuild-")
+            os.close(fd)
+            _SPOOLS.add(spool)
             job = ctx.Process(target=_kbuild_child, daemon=True,
-                              args=(self.root, self.srcarch, self.arch, symbols, sender,
-                                    os.getpid(), None if phase.proper else phase))
+                              args=(self.root, self.srcarch, self.arch, symbols, spool,
+                                    os.getpid(), None if proper else phase))
             job.start()
-            sender.close()
-            self._kbuild_jobs[phase.name] = (job, receiver, types, time.time_ns(), key)
+            self._kbuild_jobs["proper" if proper else phase.name] = (
+                job, spool, types, time.time_ns(), key)
 
     @cached_property
     def _kbuild_jobs(self) -> dict:
-        """phase name -> (process, pipe, symbol table, start, cache key) of
-        each forked walk not collected yet."""
+        """phase name -> (process, result file, symbol table, start, cache
+        key) of each forked walk not collected yet."""
         return {}
 
     def _stop_kbuild(self) -> None:
-        for job, *_rest in self._kbuild_jobs.values():
+        for job, spool, *_rest in self._kbuild_jobs.values():
             job.kill()
+            job.join()
+            _unspool(spool)
         self._kbuild_jobs.clear()
 
     def _collect_kbuild(self, phase_name: str = "proper"):
         """The forked Kbuild result of a phase, or None to compute it here."""
         import json
+        import pickle
 
         from kwhen.kbuild.tree import KbuildResult
 
         found = self._kbuild_jobs.pop(phase_name, None)
         if found is None:
             return None
-        job, receiver, types, started, key = found
-        try:
-            kind, payload = receiver.recv()
-        except (EOFError, OSError):
-            kind, payload = "lost", None
+        job, spool, types, started, key = found
         job.join()
+        try:
+            with open(spool, "rb") as f:
+                kind, payload = pickle.load(f)
+        except (OSError, EOFError, pickle.UnpicklingError):
+            kind, payload = "lost", None
+        finally:
+            _unspool(spool)
         if kind == "error":
             raise KwhenError(*payload)
         if kind != "ok" or types != self.model.kbuild_table():
@@ -399,21 +418,43 @@ def _die_with_parent(parent: int) -> None:
         os._exit(0)
 
 
-def _kbuild_child(root, srcarch, arch, symbols, sender, parent=None, phase=None) -> None:
-    """Body of the forked Kbuild process: send the result or the error."""
+# result files of forked Kbuild walks not read yet: removed at exit
+_SPOOLS: set = set()
+
+
+def _unspool(spool: str) -> None:
+    _SPOOLS.discard(spool)
+    try:
+        os.unlink(spool)
+    except OSError:
+        pass
+
+
+@atexit.register
+def _remove_spools() -> None:
+    for spool in list(_SPOOLS):
+        _unspool(spool)
+
+
+def _kbuild_child(root, srcarch, arch, symbols, spool, parent=None, phase=None) -> None:
+    """Body of the forked Kbuild process: write the result or the error to
+    the file `spool`."""
     import json
+    import pickle
 
     from kwhen.kbuild.tree import kbuild_conditions
 
     if parent is not None:
         _die_with_parent(parent)
     try:
-        result = kbuild_conditions(root, srcarch, arch, symbols, partial=True, phase=phase)
-        sender.send(("ok", json.dumps(result.to_data())))
-    except KwhenError as e:
-        sender.send(("error", (e.message, e.path, e.line)))
-    except Exception as e:  # reported by the parent computing it again itself
-        sender.send(("failed", repr(e)))
+        try:
+            result = kbuild_conditions(root, srcarch, arch, symbols, partial=True, phase=phase)
+            outcome = ("ok", json.dumps(result.to_data()))
+        except KwhenError as e:
+            outcome = ("error", (e.message, e.path, e.line))
+        except Exception as e:  # reported by the parent computing it again itself
+            outcome = ("failed", repr(e))
+        with open(spool, "wb") as f:
+            pickle.dump(outcome, f, protocol=pickle.HIGHEST_PROTOCOL)
     finally:
-        sender.close()
         os._exit(0)   # no atexit handlers, no flushing of the parent's SQLite

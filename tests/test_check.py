@@ -335,7 +335,15 @@ def test_a_second_check_of_a_kconfig_commit_builds_no_model(repo, tmp_path, monk
     monkeypatch.setattr(translate, "build_model", lambda *a, **k: built.append(a) or real(*a, **k))
     assert kinds(repo, cache=True)[0] == first == ["narrowed"]
     assert built == []
-    # the next commit's models are its own, not the last ones found again
+    # a commit back to Kconfig files modelled before (as the first check's
+    # pre-image) finds that model: the cache files models by content
     commit(repo, "and widened again", {"Kconfig": ("\tdepends on X86_64\n", "")})
     assert kinds(repo, cache=True)[0] == []
-    assert built
+    assert built == []
+    # new Kconfig content is modelled anew, and judged by its own model
+    commit(repo, "narrowed otherwise", {"Kconfig": ('\tbool "Symmetric multi-processing support"\n',
+                                                    '\tbool "Symmetric multi-processing support"\n'
+                                                    '\tdepends on X86_32\n')})
+    found = kinds(repo, cache=True)[1]
+    assert built and [(f.kind, f.symbol) for f in found] == [("narrowed", "SMP")]
+    assert found[0].losing is neg(var("X86_32"))

@@ -219,3 +219,18 @@ def test_generic_code_moved_into_one_architecture_is_lost_by_the_other(tree):
     assert [(f.kind, f.file, f.source_file, f.arches) for f in findings] == [
         ("moved-narrowed", "arch/arm64/setup.c", "kernel/core.c", ["x86"])]
     assert isinstance(findings[0], MovedNarrowed) and findings[0].losing is TRUE
+
+
+def test_fuzzy_pairs_go_to_the_most_similar_line_whatever_their_order():
+    """An edited line pairs with the removed line it carries most nearly:
+    `dram[2]` added first must not take `dram[1]`'s old line from the
+    added `dram[1]` line below it (which reads as code narrowed in place)."""
+    from kwhen.checks.lines import ChangedLine, normalize
+    from kwhen.checks.moved import match_moves
+
+    def line(n, text, hunk=(0, 0)):
+        return ChangedLine("f.c", n, text, normalize(text), hunk)
+
+    old = line(10, "\t\tif (gd->dram[1].size >=")
+    added = [line(11, "\t    gd->dram[2].size >="), line(20, "\t\t    gd->dram[1].size >=")]
+    assert [(r.line, a.line) for r, a in match_moves([old], added)] == [(10, 20)]

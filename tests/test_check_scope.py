@@ -128,3 +128,29 @@ def test_dead_generic_code_is_explained_where_its_file_is_compiled(two_arches):
         "#if defined(CONFIG_FEATURE) && !defined(CONFIG_FEATURE) never holds")
     assert dead[7].arches == ["arm64"] and "no Makefile" not in dead[7].message
     assert "compiled only when ARM64_ONLY" in dead[7].message
+
+
+def test_code_under_a_symbol_nothing_can_set_is_dead_without_other_models(two_arches,
+                                                                         monkeypatch):
+    """A hidden symbol the commit adds that nothing selects (a prompt, a
+    default or a select would let it be set) leaves the code under it dead
+    on every architecture: known from the Kconfig text, without modelling
+    the architectures not checked. Once something selects it, it is not."""
+    from kwhen.kconfig import translate
+
+    commit(two_arches, "hidden", {
+        "Kconfig": ("config FEATURE\n", "config PREPARED\n\tbool\n\nconfig FEATURE\n"),
+        "kernel/core.c": "void core(void)\n{\n#ifdef CONFIG_PREPARED\n\tprepared();\n#endif\n}\n"})
+    built = []
+    real = translate.build_model
+    monkeypatch.setattr(translate, "build_model",
+                        lambda root, arch, **k: built.append(arch) or real(root, arch, **k))
+    report = check(two_arches, "HEAD", CheckOptions())
+    assert [(f.kind, f.file, f.line) for f in report.findings] == [
+        ("dead-added", "kernel/core.c", 4)]
+    assert "arm64" not in built
+    commit(two_arches, "a user", {
+        "Kconfig": ("config FEATURE\n\tbool \"An optional feature\"\n",
+                    "config FEATURE\n\tbool \"An optional feature\"\n\tselect PREPARED\n")})
+    commit(two_arches, "more", {"kernel/core.c": ("\tprepared();\n", "\tprepared();\n\tagain();\n")})
+    assert check(two_arches, "HEAD", CheckOptions()).findings == []

@@ -49,7 +49,8 @@ def run(change, context) -> list[DeadAdded]:
         # symbol, or symbols only others define) needs no model
         tree = views[0].post
         for arch in [owner] if owner else buildable_first(
-                tree.read_text(a.path), a.path, a.line, every, context.root, tree.cache):
+                tree.read_text(a.path), a.path, a.line, every, context.root, tree.cache,
+                change.post):
             if arch not in others:
                 others[arch] = other_views([arch])
             if any(v.space.possible(v.post_line(a.path, a.line)) for v in others[arch]):

@@ -62,16 +62,22 @@ def match_moves(removed, added) -> list:
             unpaired.append(a)
     left = [r for group in by_text.values() for r in group]
     if unpaired and left and len(unpaired) * len(left) <= MAX_FUZZY_PAIRS:
-        for a in unpaired:
-            best, best_key = None, None
-            for r in left:
+        # the most similar pairs first, whatever the order of the lines: an
+        # added line must not take the removed line that another added line
+        # carries more nearly (`dram[2]` taking `dram[1]`'s old line)
+        candidates = []
+        for i, a in enumerate(unpaired):
+            for j, r in enumerate(left):
                 ratio = difflib.SequenceMatcher(None, r.norm, a.norm).ratio()
-                key = (ratio, closeness(r, a))
-                if ratio >= SIMILARITY and (best_key is None or key > best_key):
-                    best, best_key = r, key
-            if best is not None:
-                left.remove(best)
-                pairs.append((best, a))
+                if ratio >= SIMILARITY:
+                    candidates.append((ratio, closeness(r, a), -i, -j))
+        candidates.sort(reverse=True)
+        taken_a, taken_r = set(), set()
+        for _ratio, _near, i, j in candidates:
+            if -i not in taken_a and -j not in taken_r:
+                taken_a.add(-i)
+                taken_r.add(-j)
+                pairs.append((left[-j], unpaired[-i]))
     return pairs
 
 

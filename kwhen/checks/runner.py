@@ -26,6 +26,7 @@ from kwhen.checks.messages import Finding, Skipped
 from kwhen.checks.options import CheckOptions
 from kwhen.exceptions import KwhenError
 from kwhen.logic.formula import Formula
+from kwhen.patch.target import TreeState
 from kwhen.presence import Tree
 from kwhen.sources import SOURCE_SUFFIXES
 from kwhen.sqldata import Cache
@@ -45,6 +46,10 @@ class CheckRun:
     skipped: list = field(default_factory=list)
     scopes: list = field(default_factory=list)   # [(change id, Scope)]
     pre_existing_hidden: int = 0     # findings the parents had, left out (no --all-findings)
+
+
+def _is_kconfig(relpath: str) -> bool:
+    return relpath.rsplit("/", 1)[-1].startswith("Kconfig")
 
 
 def is_build_file(relpath: str) -> bool:
@@ -156,7 +161,7 @@ class Checker:
         self.cache = Cache(enabled=options.cache)
         self._base_trees: dict[str, Tree] = {}
         self._checked: dict[str, None] = {}     # every architecture some change was checked on
-        self._materialized = None         # (change id, (pre root, post root)) of the last change
+        self._materialized = None         # (change id, {"pre"/"post": root}) of the last change
         self.pre_existing_hidden = 0
         remove_orphaned_scratch()
         self._scratch = tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-")
@@ -213,11 +218,17 @@ class Checker:
                 chosen.insert(0, host)
         return chosen
 
-    def base_tree(self, arch: str) -> Tree:
+    def base_tree(self, arch: str, status=None, every_phase: bool = False) -> Tree:
+        """The models of the work tree on `arch` (`status`: its
+        WorkTreeStatus, when it is a git work tree; `every_phase`: a cold
+        start computes every phase's Kbuild model at once)."""
         tree = self._base_trees.get(arch)
         if tree is None:
+            work = TreeState(self.root, label="work tree")
+            work.work_tree = status
             tree = Tree(self.root, arch, trust_tree=self.options.trust_tree, cache=self.cache,
-                        partial=True)
+                        partial=True, identity=self._identity(work))
+            tree.models.fork_phases = every_phase
             with progress.step(f"loading the {arch} models"):
                 tree.model, tree.kbuild, tree.space   # load before sharing with derived trees
             self._base_trees[arch] = tree
@@ -239,38 +250,50 @@ class Checker:
 
         others = [a for a in list_arches(self.root) if a not in checked
                   and (only is None or a in only)]
-        return self.views(change, others) if others else []
+        # (their pre-images are built only if a check asks about one: dead
+        # code is judged after the change alone)
+        return self.views(change, others, load_pre=False) if others else []
 
-    def _roots(self, change) -> tuple[Path, Path]:
-        """(pre, post) directories of a change that alters build files,
-        materialised once per change however many architectures look."""
-        if self._materialized is None or self._materialized[0] != change.id:
-            post_root = self._materialize(change.post, "post")
+    def _side(self, change, which: str, arch: str, every_phase: bool) -> Tree:
+        """The Tree of one side ("pre" or "post") of a change that alters
+        build files on `arch`: the work tree's models where the side is the
+        work tree as it is, else a copy of the side materialised once per
+        change however many architectures look."""
+        state = change.post if which == "post" else change.pre
+        if which == "pre" and not change.pre.exists("Kconfig"):
             # A root commit has no pre-image tree: it only adds, so the
             # post-image stands for both sides.
-            pre_root = (self._materialize(change.pre, "pre") if change.pre.exists("Kconfig")
-                        else post_root)
-            self._materialized = (change.id, (pre_root, post_root))
-        return self._materialized[1]
+            state, which = change.post, "post"
+        if not state.changed_paths():
+            return self.base_tree(arch, state.work_tree, every_phase)
+        if self._materialized is None or self._materialized[0] != change.id:
+            self._materialized = (change.id, {})
+        roots = self._materialized[1]
+        if which not in roots:
+            roots[which] = self._materialize(state, which)
+        tree = self._scratch_tree(roots[which], arch, state)
+        tree.models.fork_phases = every_phase
+        return tree
 
-    def views(self, change, arches: list | None = None) -> list[ArchView]:
+    def views(self, change, arches: list | None = None, load_pre: bool = True) -> list[ArchView]:
         """`change` on `arches` (default: those the options or the touched
-        files call for)."""
+        files call for). With `load_pre` false the models before a change
+        that edits build files are made only when first asked about."""
         paths = set()
         for fp in change.file_patches:
             paths.update(p for p in (fp.old_path, fp.new_path) if p)
         structural = any(is_build_file(p) for p in
                          change.pre.changed_paths() | change.post.changed_paths())
         views = []
-        pre_root, post_root = self._roots(change) if structural else (None, None)
         for arch in (arches if arches is not None else self.arches_for(sorted(paths))):
             try:
                 if structural:
-                    pre = self._loaded(self._scratch_tree(
-                        pre_root, arch, change.pre if pre_root != post_root else change.post))
-                    post = self._loaded(self._scratch_tree(post_root, arch, change.post))
+                    post = self._loaded(self._side(change, "post", arch, load_pre))
+                    pre = self._side(change, "pre", arch, load_pre)
+                    if load_pre:
+                        self._loaded(pre)
                 else:
-                    base = self.base_tree(arch)
+                    base = self.base_tree(arch, change.pre.work_tree, load_pre)
                     pre, post = base.with_state(change.pre), base.with_state(change.post)
             except KwhenError as error:
                 # a Kconfig file of one side that kwhen cannot read: the
@@ -290,23 +313,20 @@ class Checker:
         changes only C files, or the next commit with the same Kconfig and
         Makefiles finds them. (The name only picks the slot: every item
         still holds only while the files it was made from are unchanged.)"""
-        import hashlib
-
-        # the Kconfig model's name spells only the Kconfig files, so that a
-        # Makefile edit finds the Kconfig model of the commit before it
-        digests = {"kconfig": hashlib.blake2b(digest_size=16),
-                   "kbuild": hashlib.blake2b(digest_size=16)}
-        for rel in sorted(state.changed_paths()):
-            if is_build_file(rel):
-                text = state.read(rel)
-                entry = (f"{rel}\0{'-' if text is None else len(text)}\0".encode()
-                         + (text or "").encode("utf-8", "surrogateescape"))
-                digests["kbuild"].update(entry)
-                if rel.rsplit("/", 1)[-1].startswith("Kconfig"):
-                    digests["kconfig"].update(entry)
-        identity = {layer: f"{self.root}@{layer}:{d.hexdigest()}" for layer, d in digests.items()}
         return Tree(root, arch, trust_tree=self.options.trust_tree, cache=self.cache,
-                    partial=True, identity=identity, origin=(self.root, state))
+                    partial=True, identity=self._identity(state), origin=(self.root, state))
+
+    def _identity(self, state) -> dict | None:
+        """The names a state's models are filed under in the cache: a digest
+        of the content of its Kconfig files (the Kconfig model's), and of
+        all its build files (the rest), so that the same files give the same
+        name wherever the work tree and the scratch copies are. None (the
+        path decides) outside a git work tree."""
+        kconfig = state.content_digest(_is_kconfig)
+        kbuild = state.content_digest(is_build_file)
+        if kconfig is None or kbuild is None:
+            return None
+        return {"kconfig": f"{self.root}@kconfig:{kconfig}", "kbuild": f"{self.root}@build:{kbuild}"}
 
     @staticmethod
     def _phase_views(arch, pre: Tree, post: Tree, base_values, base_name) -> list:

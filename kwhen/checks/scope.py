@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 from kwhen.checks.lines import changed_lines, is_code, map_line
 from kwhen.checks.loss import lost_condition
-from kwhen.checks.symbols_index import defining_arches
+from kwhen.checks.symbols_index import defining_arches, never_set
 from kwhen.cpp.directives import scan
 from kwhen.logic.formula import FALSE, TRUE, Formula, disj_all
 from kwhen.logic.names import split_module
@@ -41,8 +41,11 @@ from kwhen.presence import compile_facts
 from kwhen.sources import CODE_SUFFIXES
 
 # Architectures tried first as the one modelled when the host cannot lose
-# the lines: the most used ones, whose defconfigs people know.
-PREFERRED = ("x86", "arm64", "arm", "riscv", "powerpc", "s390")
+# the lines, and to find one that builds code dead on those checked: U-Boot's
+# sandbox (the native build its own tests run, which enables nearly every
+# generic driver and library), then the most used ones, whose defconfigs
+# people know.
+PREFERRED = ("sandbox", "x86", "arm64", "arm", "riscv", "powerpc", "s390")
 
 
 @dataclass
@@ -157,11 +160,18 @@ def on_arch_possible(losses: list, arch: str, scope: Scope) -> bool:
     return any(satisfiable(on_arch(loss, arch, scope.owners, scope.arches)) for loss in losses)
 
 
-def buildable_first(text: str, path: str, line: int, arches: list, root, cache=None) -> list:
+def buildable_first(text: str, path: str, line: int, arches: list, root, cache=None,
+                    state=None) -> list:
     """Those of `arches` on which line `line` of `path` (whose text is
     `text`) can be built by its #if alone (see `on_arch`), the ones people
-    use most first: the others lose it whatever their configuration."""
+    use most first: the others lose it whatever their configuration. A
+    symbol no Kconfig file lets be set (`never_set`, in the tree as `state`
+    has it) is n on all of them."""
     condition = scan(text, path, None, compile_facts(path)).condition_at(line)
+    if condition.variables():
+        never = never_set(root, state, cache)
+        condition = condition.substitute(
+            lambda name: FALSE if split_module(name)[0] in never else None)
     if not condition.variables():
         return _preferred_first(arches) if satisfiable(condition) else []
     from kwhen.kconfig.arches import list_arches

@@ -62,6 +62,9 @@ class TreeState:
         self.rev = rev            # the git revision this state is, if any
         self.label = label
         self.work_tree = None     # the WorkTreeStatus of a git state's tree
+        # path -> text of the changes made on top of `rev` (or of the work
+        # tree) by `with_changes`: a patch applied in memory
+        self.derived: dict[str, str | None] = {}
         self._lock = threading.Lock()
 
     @property
@@ -145,7 +148,31 @@ class TreeState:
         overlay = dict(self._overlay)
         for rel, text in changes.items():
             overlay[_norm(rel)] = text
-        return TreeState(self.tree, overlay, self._blobs, self.rev, label or self.label)
+        state = TreeState(self.tree, overlay, self._blobs, self.rev, label or self.label)
+        state.work_tree = self.work_tree
+        state.derived = {**self.derived, **{_norm(rel): text for rel, text in changes.items()}}
+        return state
+
+    def content_digest(self, select) -> str | None:
+        """A digest of the content of this state's files whose path
+        `select(path)` accepts: the git blob ids of the revision (or of the
+        index and the work tree's changed files), then the changes made on
+        top. Equal for two states that hold the same such files, wherever
+        the work tree is; None outside a git work tree."""
+        import hashlib
+
+        listing = _listing(self.tree, self.rev, self.work_tree)
+        if listing is None:
+            return None
+        entries = {path: blob for path, blob in listing.items() if select(path)}
+        for rel, text in self.derived.items():
+            if select(rel):
+                entries[rel] = None if text is None else hashlib.blake2b(
+                    _encode(text), digest_size=20).hexdigest()
+        digest = hashlib.blake2b(digest_size=16)
+        for path in sorted(entries):
+            digest.update(f"{path}\0{entries[path]}\0".encode("utf-8", "surrogateescape"))
+        return digest.hexdigest()
 
     def apply_patches(self, file_patches: list[FilePatch], source: str, label: str = "") -> "TreeState":
         """A new state: this one with the patches applied (KwhenError if one does not apply)."""
@@ -199,6 +226,43 @@ class TreeState:
                 except OSError:
                     pass
         return dest
+
+
+_LISTINGS: dict = {}
+
+
+def _listing(tree: Path, rev: str | None, status) -> dict | None:
+    """path -> blob id (or the size and time of a changed file) of the files of revision
+    `rev`, or of the work tree (the index, and the files `status`, its
+    WorkTreeStatus, finds changed) when `rev` is None; None when git cannot
+    say. Kept per process: a check asks for the same revisions again."""
+    key = (str(tree), rev, id(status) if rev is None else None)
+    found = _LISTINGS.get(key)
+    if found is not None:
+        return found
+    try:
+        if rev:
+            out = git.run(tree, "ls-tree", "-r", "-z", rev, "--", ".")
+            rows = [row.split("\t", 1) for row in _decode(out).split("\0") if row]
+            found = {path: meta.split()[2] for meta, path in rows}
+        elif rev is None and status is not None:
+            out = git.run(tree, "ls-files", "-s", "-z")
+            rows = [row.split("\t", 1) for row in _decode(out).split("\0") if row]
+            found = {path: meta.split()[1] for meta, path in rows}
+            for path in status.codes():
+                # (a changed file by its size and time: enough to tell
+                # states apart, without reading every untracked file)
+                try:
+                    st = os.stat(tree / path)
+                    found[path] = f"stat:{st.st_size}:{st.st_mtime_ns}"
+                except OSError:
+                    found[path] = None
+        else:
+            return None         # the index state, or no repository
+    except (git.GitError, KwhenError, ValueError, IndexError):
+        return None
+    _LISTINGS[key] = found
+    return found
 
 
 def _make_parent(dest: Path, root: str, rel: str) -> None:

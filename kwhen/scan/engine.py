@@ -64,9 +64,10 @@ class _ScanChecker(Checker):
         super().__init__(root, options)
         self._trees_for = trees_for
 
-    def views(self, change, arches=None):
+    def views(self, change, arches=None, load_pre=True):
         # the architectures checked (arches=None) are read on both sides;
         # others only when dead-added asks about the commit's side
+        # (`load_pre` false: the scan's trees are made lazily anyway)
         checked = arches is None
         if checked:
             arches = self.arches_for(sorted(change.paths()))
