@@ -4,6 +4,7 @@ and the speed figures of issue #14 in one run.
 
     KWHEN_CACHE_DIR=/tmp/kwhen-cache-hist python3 bench/history.py /tmp/ub \\
         --range A..B -o /tmp/history.json [--warm]
+    ... --range 6073c36b2c8 --count 300 ...       # the newest 300 up to a commit
 
 Every non-merge commit of RANGE (oldest first) is checked out in the tree
 (`git checkout --detach`, as a maintainer has the commit in hand) and
@@ -39,10 +40,13 @@ from bench.false_alarms import check_report  # noqa: E402
 from kwhen.checks.runner import is_build_file  # noqa: E402
 
 
-def commits_of(tree: Path, spec: str) -> list[str]:
-    out = subprocess.run(["git", "-C", str(tree), "rev-list", "--no-merges", "--reverse", spec],
+def commits_of(tree: Path, spec: str, count: int | None = None) -> list[str]:
+    """The non-merge commits of `spec`, oldest first; with `count`, the
+    newest `count` of them (as `git rev-list -n` picks them)."""
+    limit = ["-n", str(count)] if count else []
+    out = subprocess.run(["git", "-C", str(tree), "rev-list", "--no-merges", *limit, spec],
                          capture_output=True, text=True, check=True).stdout
-    return out.split()
+    return out.split()[::-1]
 
 
 def touched(tree: Path, sha: str) -> list[str]:
@@ -97,6 +101,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("tree", type=Path)
     ap.add_argument("--range", required=True, help="commits as git rev-list takes them")
+    ap.add_argument("--count", type=int, help="only the newest COUNT commits of the range")
     ap.add_argument("--warm", action="store_true", help="check each commit a second time")
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("-o", "--output", type=Path, required=True)
@@ -106,7 +111,7 @@ def main(argv=None) -> int:
     if not args.summary:
         done = {r["commit"] for r in results}
         tree = args.tree.resolve()
-        for sha in commits_of(tree, args.range):
+        for sha in commits_of(tree, args.range, args.count):
             if sha in done:
                 continue
             subprocess.run(["git", "-C", str(tree), "checkout", "-q", "--detach", sha],
