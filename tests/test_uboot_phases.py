@@ -5,6 +5,7 @@ uboot-xpl: the 2024 ones)."""
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -449,3 +450,24 @@ def test_a_summary_names_each_architecture_once_whatever_the_phases(repo):
     assert report.findings == []
     assert json.loads(render(report, "json"))["summary"]["arches"] == ["sandbox"]
     assert render(report, "text").count("sandbox") == 1
+
+
+def test_scan_checks_every_phase_as_check_does(repo, tmp_path, monkeypatch):
+    """A scan worker checks a U-Boot commit in each phase, as `kwhen check`
+    does: the same findings, naming the same phases."""
+    from conftest import check_findings
+    from kwhen.scan.worker import ScanWorker
+
+    monkeypatch.setenv("KWHEN_CACHE_DIR", str(tmp_path / "cache"))
+    variable = "$(SPL_)" if (repo / "scripts/Makefile.spl").exists() else "$(XPL_)"
+    _commit(repo, "lib/Makefile", f"obj-$(CONFIG_{variable}FOO)", "obj-$(CONFIG_FOO)")
+    expected = [(f.kind, f.file, f.phases) for f in check_findings(repo, "sandbox")]
+    assert expected == [("narrowed", "lib/foo.c", ["SPL", "TPL"])]
+    sha, parent = subprocess.run(["git", "rev-parse", "HEAD", "HEAD^"], cwd=repo, check=True,
+                                 capture_output=True, text=True).stdout.split()
+    worker = ScanWorker(str(repo), {"arches": ["sandbox"]}, str(tmp_path / "scan"))
+    try:
+        found = worker.check(sha, parent)["findings"]
+    finally:
+        worker.close()
+    assert [(f["kind"], f["file"], f["phases"]) for f in found] == expected

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from kwhen import git
 from kwhen.checks.options import CheckOptions
-from kwhen.checks.runner import ArchView, Checker
+from kwhen.checks.runner import Checker
 from kwhen.patch.diff import parse_diff
 from kwhen.patch.target import MAX_DIFF_BYTES, Change, TreeState
 
@@ -76,8 +76,9 @@ class _ScanChecker(Checker):
             pre, post = self._trees_for(arch, checked)
             self._base_trees.setdefault(arch, pre)
             base_values, base_name = self._base_for(post)
-            views.append(ArchView(arch, pre.with_state(change.pre), post.with_state(change.post),
-                                  base_values, base_name))
+            # one view per phase of a U-Boot tree, as kwhen check has them
+            views.extend(self._phase_views(arch, pre.with_state(change.pre),
+                                           post.with_state(change.post), base_values, base_name))
         return views
 
 
