@@ -453,6 +453,7 @@ def test_makefile_call_bomb_is_refused_in_bounded_time(example):
 
 def test_scratch_tree_of_a_dead_process_is_removed_by_the_next_run(tmp_path, monkeypatch):
     import tempfile
+    import time
 
     from kwhen.checks import runner
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
@@ -462,8 +463,23 @@ def test_scratch_tree_of_a_dead_process_is_removed_by_the_next_run(tmp_path, mon
     (left / "pre").mkdir(parents=True)
     mine = tmp_path / f"kwhen-check-{os.getpid()}-def"
     mine.mkdir()
+    # one a dead kwhen gave to its rm a moment ago is the rm's; one the rm
+    # left long ago (killed) is removed
+    busy = tmp_path / f"kwhen-check-{dead}-ghi-done"
+    stale = tmp_path / f"kwhen-check-{dead}-jkl-done"
+    for d in (busy, stale):
+        (d / "post").mkdir(parents=True)
+    os.utime(stale, (1, 1))
     runner.remove_orphaned_scratch()
     assert not left.exists() and mine.exists()
+    assert busy.exists()
+    for _ in range(100):
+        if not any(p.name.startswith(("kwhen-check-" + dead + "-abc",
+                                      "kwhen-check-" + dead + "-jkl")) for p in tmp_path.iterdir()):
+            break
+        time.sleep(0.05)
+    assert not stale.exists()
+    assert not any(p.name.startswith(f"kwhen-check-{dead}-abc") for p in tmp_path.iterdir())
 
 
 def test_forked_kbuild_child_dies_with_its_parent():

@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -178,19 +179,7 @@ class Checker:
         that outlives kwhen does it (the directory is renamed first, so
         nothing of this run is found there again; if the child is killed,
         the next kwhen removes what is left, as for any dead kwhen)."""
-        name = self._scratch.name
-        rm = shutil.which("rm")
-        if rm is None or not os.path.isdir(name):
-            self._scratch.cleanup()
-            return
-        doomed = f"{name}-done"
-        try:
-            os.rename(name, doomed)
-            subprocess.Popen([rm, "-rf", "--", doomed], stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             start_new_session=True)
-        except OSError:
-            shutil.rmtree(doomed if os.path.isdir(doomed) else name, ignore_errors=True)
+        remove_detached(self._scratch.name)
         self._scratch.cleanup()          # (nothing left: only marks it done)
 
     # -- architectures ---------------------------------------------------------
@@ -525,6 +514,29 @@ def code_context(finding, views: list) -> list:
 
 
 SCRATCH_PREFIX = "kwhen-check-"
+_DONE = "-done"           # a scratch directory renamed for its removal
+_RM_GRACE = 600           # seconds an rm is given before another kwhen takes over
+
+
+def remove_detached(path: str) -> None:
+    """Remove the scratch directory `path` by a child `rm` that outlives
+    kwhen (tens of thousands of hard links take a second or more to
+    unlink); renamed first, so nothing finds it as a scratch tree again."""
+    if not os.path.isdir(path):
+        return
+    rm = shutil.which("rm")
+    doomed = path if path.endswith(_DONE) else path + _DONE
+    try:
+        if doomed != path:
+            os.rename(path, doomed)
+        if rm is None:
+            raise OSError("no rm")
+        os.utime(doomed)
+        subprocess.Popen([rm, "-rf", "--", doomed], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+    except OSError:
+        shutil.rmtree(doomed if os.path.isdir(doomed) else path, ignore_errors=True)
 
 
 def remove_orphaned_scratch() -> None:
@@ -546,7 +558,14 @@ def remove_orphaned_scratch() -> None:
             pass
         except OSError:
             continue                    # another user's: not ours to judge
-        shutil.rmtree(os.path.join(top, name), ignore_errors=True)
+        path = os.path.join(top, name)
+        if name.endswith(_DONE):
+            try:
+                if time.time() - os.stat(path).st_mtime < _RM_GRACE:
+                    continue            # the rm its kwhen started is on it
+            except OSError:
+                continue
+        remove_detached(path)
 
 
 def check_changes(root: Path, changes: list, options: CheckOptions) -> CheckRun:
