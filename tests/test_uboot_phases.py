@@ -471,3 +471,17 @@ def test_scan_checks_every_phase_as_check_does(repo, tmp_path, monkeypatch):
     finally:
         worker.close()
     assert [(f["kind"], f["file"], f["phases"]) for f in found] == expected
+
+
+def test_dead_code_blames_the_undefined_symbol_not_the_phase_macro(repo):
+    """Code under an undefined CONFIG_ name beside a phase's build macro:
+    the undefined name is the cause; CONFIG_SPL_BUILD / CONFIG_XPL_BUILD
+    are macros of the build, not Kconfig symbols missing."""
+    from conftest import check_findings
+    macro = "CONFIG_SPL_BUILD" if (repo / "scripts/Makefile.spl").exists() else "CONFIG_XPL_BUILD"
+    _commit(repo, "lib/late.c", "int late(void) { return 0; }",
+            f"int late(void)\n{{\n#if defined(CONFIG_NO_SUCH_THING) && !defined({macro})\n"
+            "\tgone();\n#endif\n\treturn 0;\n}")
+    dead = [f for f in check_findings(repo, "sandbox") if f.kind == "dead-added"]
+    assert [f.message.split(": ", 1)[1] for f in dead] == [
+        "CONFIG_NO_SUCH_THING is defined by no Kconfig file"]

@@ -149,6 +149,11 @@ def _reason(views, tree, file, structure, line, cpp) -> dict | None:
     known = set()
     for v in views:
         known.update(v.post.model.symbols)
+        # a phase's build macros (CONFIG_XPL_BUILD...) are no Kconfig
+        # symbols, and not undefined ones either
+        for phase in v.post.phases:
+            known.update(d[len("CONFIG_"):] for d in phase.defines + phase.undefined
+                         if d.startswith("CONFIG_"))
     unknown_here = sorted(n for n in names if n not in known and
                           not (n.endswith("_MODULE") and n[:-7] in known))
     if unknown_here and _would_live(views[0], tree, file, line, unknown_here):
