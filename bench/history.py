@@ -3,7 +3,7 @@ maintainer would run it on each commit as it lands: the false-alarm sample
 and the speed figures of issue #14 in one run.
 
     KWHEN_CACHE_DIR=/tmp/kwhen-cache-hist python3 bench/history.py /tmp/ub \\
-        --range A..B -o /tmp/history.json [--warm]
+        --range A..B -o /tmp/history.json [--warm all|build]
     ... --range 6073c36b2c8 --count 300 ...       # the newest 300 up to a commit
 
 Every non-merge commit of RANGE (oldest first) is checked out in the tree
@@ -11,8 +11,9 @@ Every non-merge commit of RANGE (oldest first) is checked out in the tree
 checked with default options, one after another, with one kwhen cache:
 the first check of a
 commit is "cold" for that commit (its own models are new; its parent's
-were made by the check before it). With --warm each commit is checked a
-second time right after, the "warm" figure. Results are appended to the
+were made by the check before it). With --warm each commit (or each that
+touches Makefiles or Kconfig files) is checked a second time right after,
+the "warm" figure. Results are appended to the
 output file as they come (a killed run resumes where it stopped). The
 summary gives medians for commits that touch Makefiles or Kconfig files
 and for the others (C-only), and lists every commit with findings, for
@@ -102,7 +103,9 @@ def main(argv=None) -> int:
     ap.add_argument("tree", type=Path)
     ap.add_argument("--range", required=True, help="commits as git rev-list takes them")
     ap.add_argument("--count", type=int, help="only the newest COUNT commits of the range")
-    ap.add_argument("--warm", action="store_true", help="check each commit a second time")
+    ap.add_argument("--warm", choices=("all", "build", "none"), default="none",
+                    help="check a second time every commit, those touching Makefiles or "
+                         "Kconfig files, or none")
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("-o", "--output", type=Path, required=True)
     ap.add_argument("--summary", action="store_true", help="only summarise the output file")
@@ -122,7 +125,7 @@ def main(argv=None) -> int:
             entry = {"commit": sha, "subject": subject,
                      "build_files": any(is_build_file(p) for p in paths),
                      "cold": run_check(tree, sha, args.timeout)}
-            if args.warm:
+            if args.warm == "all" or (args.warm == "build" and entry["build_files"]):
                 entry["warm"] = run_check(tree, sha, args.timeout)
             results.append(entry)
             tmp = args.output.with_suffix(".tmp")
